@@ -1,0 +1,3 @@
+module gitlab.com/ecs-bluegreen/ecs-bluegreen
+
+go 1.26.8
