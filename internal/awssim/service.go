@@ -1,0 +1,39 @@
+package awssim
+
+import (
+	"net/url"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
+)
+
+// Env is what every simulated service shares: the clock, and the account and
+// region that go into ARNs.
+type Env struct {
+	Clock   clock.Clock
+	Region  string
+	Account string
+}
+
+// Service is one simulated AWS service as the router sees it. A service speaks
+// awsJson (JSON != nil), awsQuery (Query != nil), or both.
+type Service struct {
+	// Name is the signing name from aws-facts §1.1 ("ecs", "elasticloadbalancing").
+	Name string
+	// JSONTargetPrefix is the X-Amz-Target prefix, such as
+	// "AmazonEC2ContainerServiceV20141113".
+	JSONTargetPrefix string
+	// QueryVersion is the awsQuery Version field, such as "2015-12-01".
+	QueryVersion string
+	// JSON handles an awsJson operation: body is the request JSON; the result is
+	// marshalled with encoding/json. Errors should be *wire.Error.
+	JSON func(op string, body []byte) (any, error)
+	// Query handles an awsQuery operation. The result is encoded with
+	// encoding/xml as the content of the <Op>Result element.
+	Query func(op string, form url.Values) (any, error)
+}
+
+// AlarmStates tells CodeDeploy the state of a CloudWatch alarm
+// ("OK", "ALARM", "INSUFFICIENT_DATA"); ok is false when no such alarm exists.
+type AlarmStates interface {
+	AlarmState(name string) (state string, ok bool)
+}
