@@ -1,0 +1,166 @@
+package config
+
+import (
+	"regexp"
+	"time"
+)
+
+// AWS says how to reach AWS: region and, for GitLab OIDC, the role and token.
+// Endpoints (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) and static
+// credentials are read by the SDK itself.
+type AWS struct {
+	Region        string `env:"AWS_REGION" desc:"AWS region of the cluster, such as eu-west-1."`
+	DefaultRegion string `env:"AWS_DEFAULT_REGION" desc:"Region used when AWS_REGION is unset."`
+	RoleARN       ARN    `env:"BG_AWS_ROLE_ARN" desc:"IAM role to assume with the GitLab ID token (OIDC web identity). Needs BG_ID_TOKEN."`
+	IDToken       Secret `env:"BG_ID_TOKEN" secret:"true" desc:"GitLab ID token (from id_tokens) exchanged for the role's credentials."`
+}
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+
+// Validate checks the region and that the OIDC settings come as a pair.
+func (a *AWS) Validate() []Problem {
+	var ps []Problem
+	switch {
+	case a.Region == "" && a.DefaultRegion == "":
+		ps = append(ps, Problem{Var: "AWS_REGION", Message: "is required (or AWS_DEFAULT_REGION): the region of the cluster, such as eu-west-1"})
+	case a.Region != "" && !regionPattern.MatchString(a.Region):
+		ps = append(ps, Problem{Var: "AWS_REGION", Message: "is not a region name such as eu-west-1", Value: a.Region})
+	case a.Region == "" && !regionPattern.MatchString(a.DefaultRegion):
+		ps = append(ps, Problem{Var: "AWS_DEFAULT_REGION", Message: "is not a region name such as eu-west-1", Value: a.DefaultRegion})
+	}
+	if !a.RoleARN.IsZero() && (a.RoleARN.Service != "iam" || !hasPrefix(a.RoleARN.Resource, "role/")) {
+		ps = append(ps, Problem{Var: "BG_AWS_ROLE_ARN", Message: "must be an IAM role ARN: arn:aws:iam::<account>:role/<name>", Value: a.RoleARN.String()})
+	}
+	if !a.RoleARN.IsZero() && a.IDToken == "" {
+		ps = append(ps, Problem{Var: "BG_ID_TOKEN", Message: "is required when BG_AWS_ROLE_ARN is set: add id_tokens to the job and pass the token in BG_ID_TOKEN"})
+	}
+	if a.RoleARN.IsZero() && a.IDToken != "" {
+		ps = append(ps, Problem{Var: "BG_AWS_ROLE_ARN", Message: "is required when BG_ID_TOKEN is set: name the IAM role the token should assume"})
+	}
+	return ps
+}
+
+// EffectiveRegion is AWS_REGION, else AWS_DEFAULT_REGION.
+func (a *AWS) EffectiveRegion() string {
+	if a.Region != "" {
+		return a.Region
+	}
+	return a.DefaultRegion
+}
+
+// Target names the ECS service (or the blue and green services) to deploy.
+type Target struct {
+	Cluster         string `env:"BG_CLUSTER" desc:"ECS cluster name or ARN."`
+	Service         string `env:"BG_SERVICE" desc:"ECS service name (codedeploy model)."`
+	Mode            Mode   `env:"BG_MODE,default=auto" desc:"Deployment model: auto (detect from the service), codedeploy, listener or ecs."`
+	BlueService     string `env:"BG_BLUE_SERVICE" desc:"Listener model: the blue colour's ECS service."`
+	GreenService    string `env:"BG_GREEN_SERVICE" desc:"Listener model: the green colour's ECS service."`
+	ListenerARN     ARN    `env:"BG_LISTENER_ARN" desc:"Listener model: production listener (or listener rule) ARN."`
+	TestListenerARN ARN    `env:"BG_TEST_LISTENER_ARN" desc:"Listener model: test listener (or rule) ARN that serves the idle colour."`
+}
+
+// Validate checks that the target names one service, or both colours.
+func (t *Target) Validate() []Problem {
+	var ps []Problem
+	if t.Cluster == "" {
+		ps = append(ps, Problem{Var: "BG_CLUSTER", Message: "is required: the ECS cluster name"})
+	}
+	colours := t.BlueService != "" || t.GreenService != ""
+	listener := t.Mode == ModeListener || colours
+	if listener {
+		if t.BlueService == "" {
+			ps = append(ps, Problem{Var: "BG_BLUE_SERVICE", Message: "is required for the listener model (with BG_GREEN_SERVICE)"})
+		}
+		if t.GreenService == "" {
+			ps = append(ps, Problem{Var: "BG_GREEN_SERVICE", Message: "is required for the listener model (with BG_BLUE_SERVICE)"})
+		}
+		if t.BlueService != "" && t.BlueService == t.GreenService {
+			ps = append(ps, Problem{Var: "BG_GREEN_SERVICE", Message: "must differ from BG_BLUE_SERVICE", Value: t.GreenService})
+		}
+		if t.ListenerARN.IsZero() {
+			ps = append(ps, Problem{Var: "BG_LISTENER_ARN", Message: "is required for the listener model: the production listener or rule ARN"})
+		}
+		if t.Mode == ModeCodeDeploy || t.Mode == ModeECS {
+			ps = append(ps, Problem{Var: "BG_MODE", Message: "is " + string(t.Mode) + " but BG_BLUE_SERVICE/BG_GREEN_SERVICE select the listener model: unset one or the other"})
+		}
+	} else if t.Service == "" {
+		ps = append(ps, Problem{Var: "BG_SERVICE", Message: "is required: the ECS service to deploy (or BG_BLUE_SERVICE and BG_GREEN_SERVICE for the listener model)"})
+	}
+	for _, l := range []struct {
+		name string
+		arn  ARN
+	}{{"BG_LISTENER_ARN", t.ListenerARN}, {"BG_TEST_LISTENER_ARN", t.TestListenerARN}} {
+		if !l.arn.IsZero() && (l.arn.Service != "elasticloadbalancing" || !(hasPrefix(l.arn.Resource, "listener/") || hasPrefix(l.arn.Resource, "listener-rule/"))) {
+			ps = append(ps, Problem{Var: l.name, Message: "must be an ELBv2 listener or listener rule ARN", Value: l.arn.String()})
+		}
+	}
+	return ps
+}
+
+// CodeDeploy names the CodeDeploy application and deployment group; when left
+// out they are found from the service.
+type CodeDeploy struct {
+	Application      string `env:"BG_CODEDEPLOY_APPLICATION" desc:"CodeDeploy application (found from the service when unset)."`
+	DeploymentGroup  string `env:"BG_CODEDEPLOY_DEPLOYMENT_GROUP" desc:"CodeDeploy deployment group (found from the service when unset)."`
+	DeploymentConfig string `env:"BG_DEPLOYMENT_CONFIG" desc:"Deployment configuration for this deployment, such as CodeDeployDefault.ECSCanary10Percent5Minutes (the group's when unset)."`
+}
+
+// Validate checks that a deployment group is not named without its application.
+func (c *CodeDeploy) Validate() []Problem {
+	if c.DeploymentGroup != "" && c.Application == "" {
+		return []Problem{{Var: "BG_CODEDEPLOY_APPLICATION", Message: "is required when BG_CODEDEPLOY_DEPLOYMENT_GROUP is set"}}
+	}
+	return nil
+}
+
+// Render locates the task definition and appspec files.
+type Render struct {
+	TaskdefFile   string `env:"BG_TASKDEF_FILE,default=taskdef.json" desc:"Task definition file (RegisterTaskDefinition input or describe-task-definition output); the live one when the file is absent."`
+	AppspecFile   string `env:"BG_APPSPEC_FILE,default=appspec.yml" desc:"AppSpec file (YAML or JSON); generated from the service when absent."`
+	ContainerName string `env:"BG_CONTAINER_NAME" desc:"Container that receives the new image and the load balancer traffic (the only container when unset)."`
+	ContainerPort Port   `env:"BG_CONTAINER_PORT" desc:"Container port the load balancer sends traffic to (from the service when unset)."`
+}
+
+// Image is the image a deployment ships.
+type Image struct {
+	Image ImageRef `env:"BG_IMAGE,required" desc:"Image to deploy: any reference; release pins it by digest and writes the pinned reference to deploy.env."`
+}
+
+// Registries are where release copies the image.
+type Registries struct {
+	RegistryImage Repository `env:"BG_REGISTRY_IMAGE,default=$CI_REGISTRY_IMAGE" desc:"GitLab registry repository for the image."`
+	ECRRepository string     `env:"BG_ECR_REPOSITORY" desc:"ECR repository name or full URI the service pulls from."`
+}
+
+// Checks are the URLs smoke-tested during and after a deployment.
+type Checks struct {
+	TestURL URL `env:"BG_TEST_URL" desc:"URL served by the test listener: checked before production traffic moves."`
+	ProdURL URL `env:"BG_PROD_URL" desc:"Production URL: checked after production traffic has moved, and by verify."`
+}
+
+// Watch bounds how long a command waits for AWS.
+type Watch struct {
+	Timeout   time.Duration `env:"BG_TIMEOUT" desc:"How long to watch a deployment (Go duration, such as 45m). Default: the job timeout (CI_JOB_TIMEOUT) less 5 minutes, else 1h."`
+	OnTimeout TimeoutAction `env:"BG_ON_TIMEOUT,default=leave" desc:"What to do with a deployment still running at the timeout: leave, rollback or stop."`
+}
+
+// Validate checks the timeout is positive.
+func (w *Watch) Validate() []Problem {
+	if w.Timeout < 0 {
+		return []Problem{{Var: "BG_TIMEOUT", Message: "must not be negative", Value: w.Timeout.String()}}
+	}
+	return nil
+}
+
+// Output is where reports and dotenv files are written.
+type Output struct {
+	Dir string `env:"BG_OUTPUT_DIR,default=.ecs-bluegreen" desc:"Folder for deploy.env, status.json/md/html and junit.xml."`
+}
+
+// Log controls the tool's own log.
+type Log struct {
+	Level  LogLevel  `env:"BG_LOG_LEVEL,default=info" desc:"Log level: debug, info, warn or error."`
+	Format LogFormat `env:"BG_LOG_FORMAT,default=text" desc:"Log format: text or json."`
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
