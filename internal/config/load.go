@@ -121,7 +121,7 @@ func loadStruct(ctx context.Context, l envconfig.Lookuper, sv reflect.Value) []P
 
 func fieldProblem(key string, f reflect.StructField, l envconfig.Lookuper, err error) Problem {
 	if errors.Is(err, envconfig.ErrMissingRequired) {
-		return Problem{Var: key, Message: "is required: " + firstSentence(f.Tag.Get("desc"))}
+		return Problem{Var: key, Message: "is required: " + lowerFirst(firstSentence(f.Tag.Get("desc")))}
 	}
 	if f.Tag.Get("secret") == "true" {
 		// The decoder's message may quote the value; say only that it is bad.
@@ -144,6 +144,13 @@ func fieldProblem(key string, f reflect.StructField, l envconfig.Lookuper, err e
 	}
 	raw, _ := l.Lookup(key)
 	return Problem{Var: key, Message: msg, Value: raw}
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 func firstSentence(s string) string {

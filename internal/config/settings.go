@@ -123,7 +123,7 @@ type Render struct {
 
 // Image is the image a deployment ships.
 type Image struct {
-	Image ImageRef `env:"BG_IMAGE,required" desc:"Image to deploy: any reference; release pins it by digest and writes the pinned reference to deploy.env."`
+	Image ImageRef `env:"BG_IMAGE,required" desc:"Image to deploy, as any reference. Release pins it by digest and writes the pinned reference to deploy.env."`
 }
 
 // Registries are where release copies the image.

@@ -1,0 +1,147 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func run(t *testing.T, environ []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, Env{Environ: environ, Stdout: &out, Stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	full := []string{"AWS_REGION=eu-west-1", "BG_CLUSTER=prod", "BG_SERVICE=web", "BG_IMAGE=registry.example/web:1"}
+	tests := []struct {
+		name       string
+		environ    []string
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+		notStderr  []string
+	}{
+		{name: "no_args", wantCode: ExitUsage, wantStderr: []string{"Usage: ecs-bluegreen <command>"}},
+		{name: "unknown_command", args: []string{"deplyo"}, wantCode: ExitUsage, wantStderr: []string{`unknown command "deplyo"`, "hint:"}},
+		{name: "help_lists_every_command", args: []string{"help"}, wantStdout: []string{"build", "release", "render", "deploy", "promote", "rollback", "finish", "switch", "status", "verify", "cleanup", "sandbox", "version", "env", "help"}},
+		{name: "help_flag", args: []string{"--help"}, wantStdout: []string{"Commands:"}},
+		{name: "help_command", args: []string{"help", "deploy"}, wantStdout: []string{"Usage: ecs-bluegreen deploy", "BG_CLUSTER", "BG_TASKDEF_FILE", "default taskdef.json", "BG_IMAGE", "(required)"}},
+		{name: "command_help_flag", args: []string{"switch", "--help"}, wantStdout: []string{"switch [--to blue|green]", "BG_LISTENER_ARN"}},
+		{name: "help_unknown", args: []string{"help", "nope"}, wantCode: ExitUsage, wantStderr: []string{`unknown command "nope"`}},
+		{name: "version", args: []string{"version"}, wantStdout: []string{"ecs-bluegreen ", "commit ", "go1."}},
+		{name: "version_json", args: []string{"version", "--json"}, wantStdout: []string{`"goVersion": "go1.`}},
+		{
+			name: "deploy_with_nothing_set_names_every_missing_variable", args: []string{"deploy"}, wantCode: ExitUsage,
+			wantStderr: []string{"4 settings need attention", "AWS_REGION", "BG_CLUSTER", "BG_SERVICE", "BG_IMAGE", "hint:"},
+		},
+		{
+			name: "empty_values_count_as_unset", args: []string{"deploy"}, environ: []string{"AWS_REGION=", "BG_CLUSTER=", "BG_SERVICE=", "BG_IMAGE="},
+			wantCode: ExitUsage, wantStderr: []string{"AWS_REGION", "BG_CLUSTER", "BG_SERVICE", "BG_IMAGE"},
+		},
+		{
+			name: "malformed_values_named", args: []string{"deploy"}, wantCode: ExitUsage,
+			environ:    append([]string{"BG_TIMEOUT=soon", "BG_TEST_URL=alb:8080", "BG_AWS_ROLE_ARN=role/deploy", "BG_ID_TOKEN=super-secret-jwt-value"}, full...),
+			wantStderr: []string{"BG_TIMEOUT is not a duration", `"soon"`, "BG_TEST_URL", "BG_AWS_ROLE_ARN is not an ARN"},
+			notStderr:  []string{"super-secret-jwt-value"},
+		},
+		{
+			name: "unknown_bg_variable_is_an_error", args: []string{"deploy"}, wantCode: ExitUsage,
+			environ:    append([]string{"BG_CLUSTR=prod"}, full...),
+			wantStderr: []string{"BG_CLUSTR is not a setting of ecs-bluegreen: did you mean BG_CLUSTER?"},
+		},
+		{
+			name: "valid_settings_but_not_built_yet", args: []string{"deploy"}, environ: full, wantCode: ExitUsage,
+			wantStderr: []string{"`ecs-bluegreen deploy` is not implemented yet"},
+		},
+		{name: "env_lists_settings", args: []string{"env"}, environ: []string{"BG_CLUSTER=prod", "BG_ID_TOKEN=super-secret-jwt-value"},
+			wantStdout: []string{"BG_CLUSTER", `"prod"`, "BG_ID_TOKEN", "(set, secret)", "BG_OUTPUT_DIR", "(unset)", "default .ecs-bluegreen"}},
+		{name: "env_markdown", args: []string{"env", "--markdown"}, wantStdout: []string{"| `BG_CLUSTER` |", "| `BG_TASKDEF_FILE` | `taskdef.json` |"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := run(t, tt.environ, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, stdout, stderr)
+			}
+			for _, want := range tt.wantStdout {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("stdout does not contain %q:\n%s", want, stdout)
+				}
+			}
+			for _, want := range tt.wantStderr {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr does not contain %q:\n%s", want, stderr)
+				}
+			}
+			for _, bad := range tt.notStderr {
+				if strings.Contains(stderr+stdout, bad) {
+					t.Errorf("output contains %q:\n%s%s", bad, stdout, stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestEveryCommandIsDocumented(t *testing.T) {
+	t.Parallel()
+	// DESIGN §3 lists these; the component templates call them by name.
+	for _, name := range []string{"build", "release", "render", "deploy", "promote", "rollback", "finish", "switch", "status", "verify", "cleanup", "sandbox", "version", "help", "env"} {
+		c := lookup(name)
+		if c == nil {
+			t.Errorf("command %q is not registered", name)
+			continue
+		}
+		if c.summary == "" {
+			t.Errorf("command %q has no summary", name)
+		}
+	}
+}
+
+func TestReportExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{name: "nil", err: nil, want: ExitOK},
+		{name: "sigint", err: Interrupted{Signal: os.Interrupt}, want: 130},
+		{name: "sigterm", err: Interrupted{Signal: syscall.SIGTERM}, want: 143},
+		{name: "usage", err: &usageError{msg: "x"}, want: ExitUsage},
+		{name: "other", err: os.ErrNotExist, want: ExitFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := report(&bytes.Buffer{}, tt.err); got != tt.want {
+				t.Errorf("report(%v) = %d, want %d", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadmeSettingsMatchEnv(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatalf("reading README: %v", err)
+	}
+	const begin, end = "<!-- BEGIN settings (generated by `ecs-bluegreen env --markdown`) -->\n", "<!-- END settings -->"
+	text := string(readme)
+	i, j := strings.Index(text, begin), strings.Index(text, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no settings section between %q and %q", begin, end)
+	}
+	got := text[i+len(begin) : j]
+	if want := MarkdownReference(); got != want {
+		t.Errorf("README settings section is out of date: run\n  go run ./cmd/ecs-bluegreen env --markdown\nand paste it between the markers. Want:\n%s", want)
+	}
+}
