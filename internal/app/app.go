@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"syscall"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
@@ -82,10 +81,6 @@ func runCommand(ctx context.Context, cmd *command, args []string, env Env) error
 		}
 	}
 	inv.log = newLogger(env.Stderr, inv.logSettings())
-	if cmd.run == nil {
-		return &usageError{msg: fmt.Sprintf("`ecs-bluegreen %s` is not implemented yet", cmd.name),
-			hint: "this release can run: " + strings.Join(implemented(), ", ")}
-	}
 	return cmd.run(ctx, inv)
 }
 
@@ -130,6 +125,13 @@ func newLogger(w io.Writer, l *config.Log) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// notImplemented is what a command not built yet returns, after its settings
+// were validated.
+func notImplemented(inv *invocation) error {
+	return &usageError{msg: fmt.Sprintf("`ecs-bluegreen %s` is not implemented yet in this release", inv.cmd.name),
+		hint: "see CHANGELOG.md for what this release can do"}
 }
 
 // usageError is a mistake in how the tool was called: exit 2, nothing changed.

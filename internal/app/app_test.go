@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"strings"
 	"syscall"
@@ -128,6 +129,8 @@ func TestReportExitCodes(t *testing.T) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite golden files and the README settings table")
+
 func TestReadmeSettingsMatchEnv(t *testing.T) {
 	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
@@ -140,8 +143,14 @@ func TestReadmeSettingsMatchEnv(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("README.md has no settings section between %q and %q", begin, end)
 	}
-	got := text[i+len(begin) : j]
-	if want := MarkdownReference(); got != want {
-		t.Errorf("README settings section is out of date: run\n  go run ./cmd/ecs-bluegreen env --markdown\nand paste it between the markers. Want:\n%s", want)
+	got, want := text[i+len(begin):j], MarkdownReference()
+	if *update {
+		if err := os.WriteFile("../../README.md", []byte(text[:i+len(begin)]+want+text[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if got != want {
+		t.Errorf("README settings section is out of date: run\n  go test ./internal/app -run TestReadmeSettingsMatchEnv -update\nWant:\n%s", want)
 	}
 }

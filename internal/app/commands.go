@@ -21,8 +21,7 @@ type command struct {
 	details string
 	// families are the config families the command reads, by config.Family name.
 	families []string
-	// run is nil for commands not built yet: they still validate their settings,
-	// then say so and exit 2.
+	// run does the work once the settings are loaded and valid.
 	run func(ctx context.Context, inv *invocation) error
 }
 
@@ -39,29 +38,29 @@ func with(base []string, more ...string) []string {
 func commands() []*command {
 	return []*command{
 		{name: "build", summary: "Build the application image without a Docker daemon and push it by digest",
-			families: []string{"registries", "output", "log"}},
+			families: []string{"registries", "output", "log"}, run: runBuild},
 		{name: "release", summary: "Tag the image for the candidate colour and copy it by digest to the GitLab registry and ECR",
-			families: []string{"aws", "image", "registries", "output", "log"}},
+			families: []string{"aws", "image", "registries", "output", "log"}, run: runRelease},
 		{name: "render", summary: "Rewrite taskdef.json and appspec.yml for the image, validate them and show the difference from what is live",
-			families: []string{"render", "image", "output", "log"}},
+			families: []string{"render", "image", "output", "log"}, run: runRender},
 		{name: "deploy", summary: "Render, register, then start the blue/green deployment and watch it to the end",
-			families: with(awsFamilies, "codedeploy", "render", "image", "checks", "watch")},
+			families: with(awsFamilies, "codedeploy", "render", "image", "checks", "watch"), run: runDeploy},
 		{name: "promote", summary: "Let a deployment waiting at Ready move production traffic (or switch, in the listener model), then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "watch")},
+			families: with(awsFamilies, "codedeploy", "checks", "watch"), run: runPromote},
 		{name: "rollback", summary: "Stop the in-flight deployment with rollback, or redeploy the previous live revision; then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "watch")},
+			families: with(awsFamilies, "codedeploy", "checks", "watch"), run: runRollback},
 		{name: "finish", summary: "End the wait before the old colour is terminated",
-			families: with(awsFamilies, "codedeploy", "watch")},
+			families: with(awsFamilies, "codedeploy", "watch"), run: runFinish},
 		{name: "switch", summary: "Listener model: point production at the other colour", usage: "switch [--to blue|green]",
-			families: with(awsFamilies, "checks", "watch")},
+			families: with(awsFamilies, "checks", "watch"), run: runSwitch},
 		{name: "status", summary: "Show both colours, which is live and the traffic split; write the status reports",
-			families: with(awsFamilies, "codedeploy")},
+			families: with(awsFamilies, "codedeploy"), run: runStatus},
 		{name: "verify", summary: "Check what is live (health, drift, URLs, alarms, stuck deployments); JUnit report; exit 4 on a problem",
-			families: with(awsFamilies, "codedeploy", "checks")},
+			families: with(awsFamilies, "codedeploy", "checks"), run: runVerify},
 		{name: "cleanup", summary: "Deregister old task definition revisions, keeping the newest and everything a colour uses",
-			families: awsFamilies},
+			families: awsFamilies, run: runCleanup},
 		{name: "sandbox", summary: "Run the whole flow against the embedded AWS simulator; `sandbox serve` keeps it running", usage: "sandbox [serve]",
-			families: []string{"log"}},
+			families: []string{"log"}, run: runSandbox},
 		{name: "version", summary: "Print the version", usage: "version [--json]", run: runVersion},
 		{name: "env", summary: "List every setting with its default and current value", usage: "env [--markdown]", run: runEnv},
 		{name: "help", summary: "Show the commands, or one command's settings", usage: "help [command]", run: runHelp},
@@ -75,16 +74,6 @@ func lookup(name string) *command {
 		}
 	}
 	return nil
-}
-
-func implemented() []string {
-	var names []string
-	for _, c := range commands() {
-		if c.run != nil {
-			names = append(names, c.name)
-		}
-	}
-	return names
 }
 
 func runVersion(_ context.Context, inv *invocation) error {
@@ -130,9 +119,6 @@ func writeCommandHelp(w io.Writer, c *command) {
 	fmt.Fprintf(w, "Usage: ecs-bluegreen %s\n\n%s.\n", usage, c.summary)
 	if c.details != "" {
 		fmt.Fprintf(w, "\n%s\n", c.details)
-	}
-	if c.run == nil {
-		fmt.Fprintf(w, "\nNot implemented yet in this release.\n")
 	}
 	var settings []config.Setting
 	for _, f := range config.Families() {

@@ -1,0 +1,7 @@
+package app
+
+import "context"
+
+// runStatus is built by a later change; until then the command validates its
+// settings and says it is not available.
+func runStatus(_ context.Context, inv *invocation) error { return notImplemented(inv) }
