@@ -61,8 +61,10 @@ func TestRun(t *testing.T) {
 			name: "valid_settings_but_not_built_yet", args: []string{"deploy"}, environ: full, wantCode: ExitUsage,
 			wantStderr: []string{"`ecs-bluegreen deploy` is not implemented yet"},
 		},
-		{name: "env_lists_settings", args: []string{"env"}, environ: []string{"BG_CLUSTER=prod", "BG_ID_TOKEN=super-secret-jwt-value"},
-			wantStdout: []string{"BG_CLUSTER", `"prod"`, "BG_ID_TOKEN", "(set, secret)", "BG_OUTPUT_DIR", "(unset)", "default .ecs-bluegreen"}},
+		{
+			name: "env_lists_settings", args: []string{"env"}, environ: []string{"BG_CLUSTER=prod", "BG_ID_TOKEN=super-secret-jwt-value"},
+			wantStdout: []string{"BG_CLUSTER", `"prod"`, "BG_ID_TOKEN", "(set, secret)", "BG_OUTPUT_DIR", "(unset)", "default .ecs-bluegreen"},
+		},
 		{name: "env_markdown", args: []string{"env", "--markdown"}, wantStdout: []string{"| `BG_CLUSTER` |", "| `BG_TASKDEF_FILE` | `taskdef.json` |"}},
 	}
 	for _, tt := range tests {

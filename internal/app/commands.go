@@ -37,30 +37,54 @@ func with(base []string, more ...string) []string {
 // commands returns the command table in the order `help` lists it.
 func commands() []*command {
 	return []*command{
-		{name: "build", summary: "Build the application image without a Docker daemon and push it by digest",
-			families: []string{"registries", "output", "log"}, run: runBuild},
-		{name: "release", summary: "Tag the image for the candidate colour and copy it by digest to the GitLab registry and ECR",
-			families: []string{"aws", "image", "registries", "output", "log"}, run: runRelease},
-		{name: "render", summary: "Rewrite taskdef.json and appspec.yml for the image, validate them and show the difference from what is live",
-			families: []string{"render", "image", "output", "log"}, run: runRender},
-		{name: "deploy", summary: "Render, register, then start the blue/green deployment and watch it to the end",
-			families: with(awsFamilies, "codedeploy", "render", "image", "checks", "watch"), run: runDeploy},
-		{name: "promote", summary: "Let a deployment waiting at Ready move production traffic (or switch, in the listener model), then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "watch"), run: runPromote},
-		{name: "rollback", summary: "Stop the in-flight deployment with rollback, or redeploy the previous live revision; then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "watch"), run: runRollback},
-		{name: "finish", summary: "End the wait before the old colour is terminated",
-			families: with(awsFamilies, "codedeploy", "watch"), run: runFinish},
-		{name: "switch", summary: "Listener model: point production at the other colour", usage: "switch [--to blue|green]",
-			families: with(awsFamilies, "checks", "watch"), run: runSwitch},
-		{name: "status", summary: "Show both colours, which is live and the traffic split; write the status reports",
-			families: with(awsFamilies, "codedeploy"), run: runStatus},
-		{name: "verify", summary: "Check what is live (health, drift, URLs, alarms, stuck deployments); JUnit report; exit 4 on a problem",
-			families: with(awsFamilies, "codedeploy", "checks"), run: runVerify},
-		{name: "cleanup", summary: "Deregister old task definition revisions, keeping the newest and everything a colour uses",
-			families: awsFamilies, run: runCleanup},
-		{name: "sandbox", summary: "Run the whole flow against the embedded AWS simulator; `sandbox serve` keeps it running", usage: "sandbox [serve]",
-			families: []string{"log"}, run: runSandbox},
+		{
+			name: "build", summary: "Build the application image without a Docker daemon and push it by digest",
+			families: []string{"registries", "output", "log"}, run: runBuild,
+		},
+		{
+			name: "release", summary: "Tag the image for the candidate colour and copy it by digest to the GitLab registry and ECR",
+			families: []string{"aws", "image", "registries", "output", "log"}, run: runRelease,
+		},
+		{
+			name: "render", summary: "Rewrite taskdef.json and appspec.yml for the image, validate them and show the difference from what is live",
+			families: []string{"render", "image", "output", "log"}, run: runRender,
+		},
+		{
+			name: "deploy", summary: "Render, register, then start the blue/green deployment and watch it to the end",
+			families: with(awsFamilies, "codedeploy", "render", "image", "checks", "watch"), run: runDeploy,
+		},
+		{
+			name: "promote", summary: "Let a deployment waiting at Ready move production traffic (or switch, in the listener model), then watch",
+			families: with(awsFamilies, "codedeploy", "checks", "watch"), run: runPromote,
+		},
+		{
+			name: "rollback", summary: "Stop the in-flight deployment with rollback, or redeploy the previous live revision; then watch",
+			families: with(awsFamilies, "codedeploy", "checks", "watch"), run: runRollback,
+		},
+		{
+			name: "finish", summary: "End the wait before the old colour is terminated",
+			families: with(awsFamilies, "codedeploy", "watch"), run: runFinish,
+		},
+		{
+			name: "switch", summary: "Listener model: point production at the other colour", usage: "switch [--to blue|green]",
+			families: with(awsFamilies, "checks", "watch"), run: runSwitch,
+		},
+		{
+			name: "status", summary: "Show both colours, which is live and the traffic split; write the status reports",
+			families: with(awsFamilies, "codedeploy"), run: runStatus,
+		},
+		{
+			name: "verify", summary: "Check what is live (health, drift, URLs, alarms, stuck deployments); JUnit report; exit 4 on a problem",
+			families: with(awsFamilies, "codedeploy", "checks"), run: runVerify,
+		},
+		{
+			name: "cleanup", summary: "Deregister old task definition revisions, keeping the newest and everything a colour uses",
+			families: awsFamilies, run: runCleanup,
+		},
+		{
+			name: "sandbox", summary: "Run the whole flow against the embedded AWS simulator; `sandbox serve` keeps it running", usage: "sandbox [serve]",
+			families: []string{"log"}, run: runSandbox,
+		},
 		{name: "version", summary: "Print the version", usage: "version [--json]", run: runVersion},
 		{name: "env", summary: "List every setting with its default and current value", usage: "env [--markdown]", run: runEnv},
 		{name: "help", summary: "Show the commands, or one command's settings", usage: "help [command]", run: runHelp},

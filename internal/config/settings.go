@@ -90,7 +90,7 @@ func (t *Target) Validate() []Problem {
 		name string
 		arn  ARN
 	}{{"BG_LISTENER_ARN", t.ListenerARN}, {"BG_TEST_LISTENER_ARN", t.TestListenerARN}} {
-		if !l.arn.IsZero() && (l.arn.Service != "elasticloadbalancing" || !(hasPrefix(l.arn.Resource, "listener/") || hasPrefix(l.arn.Resource, "listener-rule/"))) {
+		if !l.arn.IsZero() && (l.arn.Service != "elasticloadbalancing" || !hasPrefix(l.arn.Resource, "listener/") && !hasPrefix(l.arn.Resource, "listener-rule/")) {
 			ps = append(ps, Problem{Var: l.name, Message: "must be an ELBv2 listener or listener rule ARN", Value: l.arn.String()})
 		}
 	}

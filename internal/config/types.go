@@ -136,7 +136,7 @@ func (u URL) String() string {
 	if u.URL == nil {
 		return ""
 	}
-	return u.URL.Redacted()
+	return u.Redacted()
 }
 
 // Port is a TCP port, 1–65535.
