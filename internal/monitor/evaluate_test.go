@@ -1,0 +1,326 @@
+package monitor
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+var t0 = time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC)
+
+// lifecycle builds the ECS lifecycle with the first n events in the given
+// status list order: statuses[i] applies to the i-th event of the ECS order.
+func lifecycle(statuses ...cdtypes.LifecycleEventStatus) []LifecycleEvent {
+	names := []string{EventBeforeInstall, EventInstall, EventAfterInstall, EventAllowTestTraffic, EventAfterAllowTestTraffic, EventBeforeAllowTraffic, EventAllowTraffic, EventAfterAllowTraffic}
+	out := make([]LifecycleEvent, len(names))
+	for i, n := range names {
+		out[i] = LifecycleEvent{Name: n, Status: cdtypes.LifecycleEventStatusPending}
+		if i < len(statuses) {
+			out[i].Status = statuses[i]
+		}
+	}
+	return out
+}
+
+const (
+	ok   = cdtypes.LifecycleEventStatusSucceeded
+	run  = cdtypes.LifecycleEventStatusInProgress
+	fail = cdtypes.LifecycleEventStatusFailed
+	skip = cdtypes.LifecycleEventStatusSkipped
+)
+
+func obs(status cdtypes.DeploymentStatus, target *Target) Observation {
+	return Observation{At: t0, DeploymentID: "d-ABCDEFGHI", Status: status, Target: target}
+}
+
+func target(ts cdtypes.TargetStatus, blueWeight, greenWeight float64, events ...cdtypes.LifecycleEventStatus) *Target {
+	t := &Target{Status: ts, LifecycleEvents: lifecycle(events...)}
+	t.TaskSets = append(t.TaskSets, TaskSet{ID: "ecs-svc/1", Label: cdtypes.TargetLabelBlue, Status: "PRIMARY", Desired: 2, Running: 2, Weight: blueWeight})
+	if len(events) >= 2 && events[1] == ok {
+		t.TaskSets = append(t.TaskSets, TaskSet{ID: "ecs-svc/2", Label: cdtypes.TargetLabelGreen, Status: "ACTIVE", Desired: 2, Running: 2, Weight: greenWeight})
+	}
+	return t
+}
+
+func TestStageOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		o    Observation
+		want Stage
+	}{
+		{name: "created", o: obs(cdtypes.DeploymentStatusCreated, nil), want: StagePending},
+		{name: "queued", o: obs(cdtypes.DeploymentStatusQueued, nil), want: StagePending},
+		{name: "in_progress_no_target_yet", o: obs(cdtypes.DeploymentStatusInProgress, nil), want: StageInstalling},
+		{name: "before_install", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, run)), want: StageInstalling},
+		{name: "install", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, run)), want: StageInstalling},
+		{name: "after_install", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, run)), want: StageInstalling},
+		{name: "allow_test_traffic_running", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, run)), want: StageInstalling},
+		{name: "test_traffic", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, run)), want: StageTestTraffic},
+		{name: "no_test_listener", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, skip, skip)), want: StageInstalling},
+		{name: "ready", o: obs(cdtypes.DeploymentStatusReady, target(cdtypes.TargetStatusReady, 100, 0, ok, ok, ok, ok, ok)), want: StageReady},
+		{name: "target_ready_status_lags", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusReady, 100, 0, ok, ok, ok, ok, ok)), want: StageReady},
+		{name: "before_allow_traffic", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, ok, run)), want: StageShifting},
+		{name: "canary", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 90, 10, ok, ok, ok, ok, ok, ok, run)), want: StageShifting},
+		{name: "traffic_moved", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 0, 100, ok, ok, ok, ok, ok, ok, ok, run)), want: StageTrafficMoved},
+		{name: "termination_wait", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok)), want: StageTerminationWait},
+		{name: "baking_counts_as_in_progress", o: obs(cdtypes.DeploymentStatusBaking, target(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok)), want: StageTerminationWait},
+		{name: "target_failed_deployment_not_yet", o: obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusFailed, 100, 0, ok, ok, fail)), want: StageInstalling},
+		{name: "succeeded", o: obs(cdtypes.DeploymentStatusSucceeded, nil), want: StageSucceeded},
+		{name: "failed", o: obs(cdtypes.DeploymentStatusFailed, nil), want: StageFailed},
+		{name: "stopped", o: obs(cdtypes.DeploymentStatusStopped, nil), want: StageStopped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := StageOf(tt.o)
+			if err != nil {
+				t.Fatalf("StageOf() error = %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("StageOf() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// The enum guards fail when an SDK upgrade adds a value nobody handles: the
+// evaluator must then be taught what the value means.
+func TestEveryDeploymentStatusIsHandled(t *testing.T) {
+	t.Parallel()
+	for _, s := range cdtypes.DeploymentStatus("").Values() {
+		if _, err := StageOf(obs(s, nil)); err != nil {
+			t.Errorf("deployment status %q is not handled: %v", s, err)
+		}
+	}
+	var use *UnknownStatusError
+	if _, err := StageOf(obs("Teleporting", nil)); !errors.As(err, &use) {
+		t.Errorf("an unknown status gave %v, want *UnknownStatusError", err)
+	}
+}
+
+func TestEveryTargetStatusIsHandled(t *testing.T) {
+	t.Parallel()
+	for _, s := range cdtypes.TargetStatus("").Values() {
+		if _, err := StageOf(obs(cdtypes.DeploymentStatusInProgress, &Target{Status: s})); err != nil {
+			t.Errorf("target status %q is not handled: %v", s, err)
+		}
+	}
+	if _, err := StageOf(obs(cdtypes.DeploymentStatusInProgress, &Target{Status: "Levitating"})); err == nil {
+		t.Error("an unknown target status was accepted silently")
+	}
+}
+
+func TestEveryLifecycleEventStatusPrints(t *testing.T) {
+	t.Parallel()
+	for _, s := range cdtypes.LifecycleEventStatus("").Values() {
+		prev := obs(cdtypes.DeploymentStatusInProgress, &Target{Status: cdtypes.TargetStatusInProgress, LifecycleEvents: []LifecycleEvent{{Name: EventInstall, Status: cdtypes.LifecycleEventStatusPending}}})
+		cur := obs(cdtypes.DeploymentStatusInProgress, &Target{Status: cdtypes.TargetStatusInProgress, LifecycleEvents: []LifecycleEvent{{Name: EventInstall, Status: s}}})
+		events, _, err := Evaluate(&prev, cur, Plan{}, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if s == cdtypes.LifecycleEventStatusPending {
+			if len(events) != 0 {
+				t.Errorf("unchanged Pending printed %v", events)
+			}
+			continue
+		}
+		if len(events) != 1 || !strings.Contains(events[0].String(), string(s)) {
+			t.Errorf("lifecycle status %q printed %v", s, events)
+		}
+	}
+}
+
+func TestEveryTargetLabelHasAColour(t *testing.T) {
+	t.Parallel()
+	for _, l := range cdtypes.TargetLabel("").Values() {
+		if c := colour(l); c != "blue" && c != "green" {
+			t.Errorf("label %q has no colour (got %q)", l, c)
+		}
+	}
+}
+
+func TestEvaluateDecisions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		prev *Observation
+		cur  Observation
+		want Decision
+	}{
+		{
+			name: "first_look_while_installing",
+			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, run)),
+			want: Decision{Stage: StageInstalling, NextPoll: pollInterval},
+		},
+		{
+			name: "test_traffic_reaches_green",
+			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, run))),
+			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, run)),
+			want: Decision{Stage: StageTestTraffic, TestTrafficReady: true, NextPoll: pollInterval},
+		},
+		{
+			name: "test_traffic_already_seen",
+			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, run))),
+			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, run)),
+			want: Decision{Stage: StageTestTraffic, NextPoll: pollInterval},
+		},
+		{
+			name: "attach_at_ready_fires_both_edges",
+			cur:  obs(cdtypes.DeploymentStatusReady, target(cdtypes.TargetStatusReady, 100, 0, ok, ok, ok, ok, ok)),
+			want: Decision{Stage: StageReady, TestTrafficReady: true, EnteredReady: true, NextPoll: pollInterval},
+		},
+		{
+			name: "production_moves",
+			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 90, 10, ok, ok, ok, ok, ok, ok, run))),
+			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 0, 100, ok, ok, ok, ok, ok, ok, ok, run)),
+			want: Decision{Stage: StageTrafficMoved, ProductionMoved: true, NextPoll: pollInterval},
+		},
+		{
+			name: "termination_wait_begins",
+			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 0, 100, ok, ok, ok, ok, ok, ok, ok, run))),
+			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok)),
+			want: Decision{Stage: StageTerminationWait, TerminationWait: true, NextPoll: pollInterval},
+		},
+		{
+			name: "succeeded_is_done",
+			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok))),
+			cur:  obs(cdtypes.DeploymentStatusSucceeded, target(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok)),
+			want: Decision{Stage: StageSucceeded, Done: true, NextPoll: pollInterval},
+		},
+		{
+			name: "failed_without_rollback_is_done",
+			cur:  Observation{At: t0, Status: cdtypes.DeploymentStatusFailed, ErrorCode: cdtypes.ErrorCodeHookExecutionFailure},
+			want: Decision{Stage: StageFailed, Done: true, NextPoll: pollInterval, ReadTargets: true},
+		},
+		{
+			name: "stopped_with_rollback_follows_it",
+			cur:  Observation{At: t0, Status: cdtypes.DeploymentStatusStopped, ErrorCode: cdtypes.ErrorCodeManualStop, RollbackDeploymentID: "d-ROLLBACK1"},
+			want: Decision{Stage: StageStopped, FollowRollback: "d-ROLLBACK1", NextPoll: pollInterval, ReadTargets: true},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, got, err := Evaluate(tt.prev, tt.cur, Plan{}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Evaluate() decision (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEvaluateEvents(t *testing.T) {
+	t.Parallel()
+	prev := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, ok, ok, run))
+	cur := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 90, 10, ok, ok, ok, ok, ok, ok, run))
+	cur.Target.TaskSets[1].Running = 3
+	events, _, err := Evaluate(&prev, cur, Plan{ShiftInterval: 5 * time.Minute}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range events {
+		lines = append(lines, e.String())
+	}
+	want := []string{
+		"green task set ACTIVE: 3/2 running, 0 pending",
+		"traffic blue ██████████████████░░ green  90% | 10% · next shift 16:05:00 UTC",
+	}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+
+	// Nothing changed: nothing printed (one line per change, never per poll).
+	events, _, _ = Evaluate(&cur, cur, Plan{}, 2)
+	if len(events) != 0 {
+		t.Errorf("an unchanged observation printed %v", events)
+	}
+}
+
+func TestEvaluateFirstObservationPrintsState(t *testing.T) {
+	t.Parallel()
+	cur := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, run))
+	cur.Target.LifecycleEvents[1].Status = run
+	events, _, _ := Evaluate(nil, cur, Plan{}, 0)
+	var lines []string
+	for _, e := range events {
+		lines = append(lines, e.String())
+	}
+	want := []string{
+		"deployment InProgress",
+		"BeforeInstall          Succeeded",
+		"Install                InProgress",
+		"blue  task set PRIMARY: 2/2 running, 0 pending",
+		"traffic blue ████████████████████ green 100% | 0%",
+	}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+func TestFailedLifecycleEventExplains(t *testing.T) {
+	t.Parallel()
+	e := Event{Kind: EventLifecycle, Lifecycle: LifecycleEvent{Name: EventAfterAllowTestTraffic, Status: fail, ErrorCode: cdtypes.LifecycleErrorCodeScriptFailed, Message: "smoke-test-fn reported Failed"}}
+	if got, want := e.String(), "AfterAllowTestTraffic  Failed (ScriptFailed): smoke-test-fn reported Failed"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+func TestPollPacing(t *testing.T) {
+	t.Parallel()
+	// Over a long wait the reads stay under one a second on average (DESIGN §8).
+	wait := obs(cdtypes.DeploymentStatusReady, target(cdtypes.TargetStatusReady, 100, 0, ok, ok, ok, ok, ok))
+	active := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, run))
+	for _, tt := range []struct {
+		name string
+		o    Observation
+	}{{"ready_wait", wait}, {"installing", active}} {
+		var elapsed time.Duration
+		reads := 0
+		for poll := 1; poll <= 600; poll++ {
+			_, d, _ := Evaluate(&tt.o, tt.o, Plan{}, poll)
+			reads++ // GetDeployment
+			if d.ReadTargets {
+				reads++
+			}
+			elapsed += d.NextPoll
+		}
+		if perSecond := float64(reads) / elapsed.Seconds(); perSecond > 1 {
+			t.Errorf("%s: %.2f CodeDeploy reads per second, want at most 1", tt.name, perSecond)
+		}
+	}
+	if got := Throttled(pollInterval); got != 2*pollInterval {
+		t.Errorf("Throttled(%v) = %v", pollInterval, got)
+	}
+	if got := Throttled(time.Minute); got != maxThrottledInterval {
+		t.Errorf("Throttled(1m) = %v, want the cap", got)
+	}
+}
+
+func TestBar(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		blue, green float64
+		want        string
+	}{
+		{100, 0, "blue ████████████████████ green 100% | 0%"},
+		{0, 100, "blue ░░░░░░░░░░░░░░░░░░░░ green   0% | 100%"},
+		{50, 50, "blue ██████████░░░░░░░░░░ green  50% | 50%"},
+		{0, 0, "blue ████████████████████ green   0% | 0%"},
+	} {
+		if got := Bar(tt.blue, tt.green); got != tt.want {
+			t.Errorf("Bar(%v, %v) = %q, want %q", tt.blue, tt.green, got, tt.want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
