@@ -170,12 +170,13 @@ type Decision struct {
 
 // Poll pacing. The reaction goal (DESIGN §8: final state to exit in under a
 // second at the median, at most one CodeDeploy read per second on average) is
-// met with GetDeployment every 1.5 s and the target, which carries the
-// progress detail, every third poll while things move and every tenth in
-// long waits.
+// met with GetDeployment every 1.5 s throughout, and the target, which carries
+// the edges (test traffic, production moved), on every poll while things move
+// but only every tenth poll in the long waits (Ready, canary bake, termination
+// wait) that make up most of a deployment.
 const (
 	pollInterval         = 1500 * time.Millisecond
-	targetsEveryActive   = 3
+	targetsEveryActive   = 1
 	targetsEveryInWaits  = 10
 	maxThrottledInterval = 30 * time.Second
 )
