@@ -20,6 +20,8 @@ require (
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/google/go-containerregistry v0.22.1 // indirect
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/sethvargo/go-envconfig v1.4.3 // indirect
 )

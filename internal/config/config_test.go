@@ -125,6 +125,13 @@ func TestValidationRules(t *testing.T) {
 		{name: "bad_port", env: with("BG_CONTAINER_PORT", "80000"), wantVars: []string{"BG_CONTAINER_PORT"}, wantText: "65535"},
 		{name: "bad_image", env: with("BG_IMAGE", "Not A Ref!"), wantVars: []string{"BG_IMAGE"}, wantText: "image reference"},
 		{name: "bad_registry_image", env: with("BG_REGISTRY_IMAGE", "r.example/x:tag"), wantVars: []string{"BG_REGISTRY_IMAGE"}, wantText: "without tag"},
+		{name: "bad_smoke_status", env: with("BG_SMOKE_STATUS", "ok"), wantVars: []string{"BG_SMOKE_STATUS"}, wantText: "2xx"},
+		{name: "smoke_status_out_of_range", env: with("BG_SMOKE_STATUS", "200,700"), wantVars: []string{"BG_SMOKE_STATUS"}},
+		{name: "bad_smoke_body", env: with("BG_SMOKE_BODY", "ok("), wantVars: []string{"BG_SMOKE_BODY"}, wantText: "RE2"},
+		{name: "zero_successes", env: with("BG_SMOKE_SUCCESSES", "0"), wantVars: []string{"BG_SMOKE_SUCCESSES"}},
+		{name: "non_numeric_failures", env: with("BG_SMOKE_MAX_FAILURES", "many"), wantVars: []string{"BG_SMOKE_MAX_FAILURES"}, wantText: "whole number"},
+		{name: "zero_interval", env: with("BG_SMOKE_INTERVAL", "0s"), wantVars: []string{"BG_SMOKE_INTERVAL"}},
+		{name: "zero_smoke_timeout", env: with("BG_SMOKE_TIMEOUT", "0s"), wantVars: []string{"BG_SMOKE_TIMEOUT"}},
 		{name: "bad_log_level", env: with("BG_LOG_LEVEL", "loud"), wantVars: []string{"BG_LOG_LEVEL"}},
 		{name: "everything_missing_at_once", env: map[string]string{"BG_IMAGE": ""}, wantVars: []string{"AWS_REGION", "BG_CLUSTER", "BG_SERVICE", "BG_IMAGE"}},
 	}
@@ -255,6 +262,43 @@ func TestEditDistance(t *testing.T) {
 	}{{"", "", 0}, {"abc", "abc", 0}, {"BG_SERIVCE", "BG_SERVICE", 2}, {"kitten", "sitting", 3}, {"", "abc", 3}} {
 		if got := editDistance(tt.a, tt.b); got != tt.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestStatusSet(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		spec   string
+		pass   []int
+		reject []int
+	}{
+		{spec: "", pass: []int{200}, reject: []int{204, 500}},
+		{spec: "200", pass: []int{200}, reject: []int{201, 301}},
+		{spec: "200,204", pass: []int{200, 204}, reject: []int{201}},
+		{spec: "2xx, 301", pass: []int{200, 201, 299, 301}, reject: []int{302, 404, 503}},
+		{spec: "5XX", pass: []int{500, 503}, reject: []int{200}},
+	}
+	for _, tt := range tests {
+		var s StatusSet
+		if err := s.EnvDecode(tt.spec); err != nil {
+			t.Fatalf("EnvDecode(%q): %v", tt.spec, err)
+		}
+		for _, c := range tt.pass {
+			if !s.Contains(c) {
+				t.Errorf("%q does not contain %d", tt.spec, c)
+			}
+		}
+		for _, c := range tt.reject {
+			if s.Contains(c) {
+				t.Errorf("%q contains %d", tt.spec, c)
+			}
+		}
+	}
+	for _, bad := range []string{"ok", "6xx", "99", "200,", "xx"} {
+		var s StatusSet
+		if s.EnvDecode(bad) == nil {
+			t.Errorf("EnvDecode(%q) accepted it", bad)
 		}
 	}
 }

@@ -132,10 +132,36 @@ type Registries struct {
 	ECRRepository string     `env:"BG_ECR_REPOSITORY" desc:"ECR repository name or full URI the service pulls from."`
 }
 
-// Checks are the URLs smoke-tested during and after a deployment.
+// Checks are the URLs smoke-tested during and after a deployment, and what
+// counts as a pass.
 type Checks struct {
-	TestURL URL `env:"BG_TEST_URL" desc:"URL served by the test listener: checked before production traffic moves."`
-	ProdURL URL `env:"BG_PROD_URL" desc:"Production URL: checked after production traffic has moved, and by verify."`
+	TestURL        URL           `env:"BG_TEST_URL" desc:"URL served by the test listener: checked before production traffic moves."`
+	ProdURL        URL           `env:"BG_PROD_URL" desc:"Production URL: checked after production traffic has moved, and by verify."`
+	SmokeStatus    StatusSet     `env:"BG_SMOKE_STATUS,default=200" desc:"HTTP statuses that pass: codes and classes, comma-separated, such as 200,204 or 2xx."`
+	SmokeBody      Regexp        `env:"BG_SMOKE_BODY" desc:"Regular expression (RE2) the response body must match."`
+	SmokeHost      string        `env:"BG_SMOKE_HOST" desc:"Host header to send, for listeners that route by host name."`
+	SmokeSuccesses int           `env:"BG_SMOKE_SUCCESSES,default=3" desc:"Consecutive passing requests needed."`
+	SmokeFailures  int           `env:"BG_SMOKE_MAX_FAILURES,default=5" desc:"Consecutive failing requests after which the check fails without waiting for its timeout."`
+	SmokeInterval  time.Duration `env:"BG_SMOKE_INTERVAL,default=2s" desc:"Pause between requests."`
+	SmokeTimeout   time.Duration `env:"BG_SMOKE_TIMEOUT,default=2m" desc:"How long a smoke check may take in all."`
+}
+
+// Validate checks the counts and durations are positive.
+func (c *Checks) Validate() []Problem {
+	var ps []Problem
+	if c.SmokeSuccesses < 1 {
+		ps = append(ps, Problem{Var: "BG_SMOKE_SUCCESSES", Message: "must be at least 1"})
+	}
+	if c.SmokeFailures < 1 {
+		ps = append(ps, Problem{Var: "BG_SMOKE_MAX_FAILURES", Message: "must be at least 1"})
+	}
+	if c.SmokeInterval <= 0 {
+		ps = append(ps, Problem{Var: "BG_SMOKE_INTERVAL", Message: "must be positive"})
+	}
+	if c.SmokeTimeout <= 0 {
+		ps = append(ps, Problem{Var: "BG_SMOKE_TIMEOUT", Message: "must be positive"})
+	}
+	return ps
 }
 
 // Watch bounds how long a command waits for AWS.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -229,4 +230,67 @@ func decodeEnum(dst *string, v string, allowed ...string) error {
 		}
 	}
 	return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+}
+
+// StatusSet is a set of HTTP statuses: exact codes and classes such as 2xx.
+type StatusSet struct {
+	codes   []int
+	classes []int // 2 for 2xx
+	text    string
+}
+
+// EnvDecode parses "200", "200,204" or "2xx,301".
+func (s *StatusSet) EnvDecode(v string) error {
+	if v == "" {
+		return nil
+	}
+	var out StatusSet
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(strings.ToLower(part))
+		if len(part) == 3 && strings.HasSuffix(part, "xx") && part[0] >= '1' && part[0] <= '5' {
+			out.classes = append(out.classes, int(part[0]-'0'))
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 100 || n > 599 {
+			return errors.New("must be HTTP status codes or classes, comma-separated, such as 200,204 or 2xx")
+		}
+		out.codes = append(out.codes, n)
+	}
+	out.text = v
+	*s = out
+	return nil
+}
+
+// Contains reports whether code is in the set; an empty set means 200.
+func (s StatusSet) Contains(code int) bool {
+	if len(s.codes) == 0 && len(s.classes) == 0 {
+		return code == 200
+	}
+	return slices.Contains(s.codes, code) || slices.Contains(s.classes, code/100)
+}
+
+func (s StatusSet) String() string {
+	if s.text == "" {
+		return "200"
+	}
+	return s.text
+}
+
+// Regexp is an RE2 regular expression.
+type Regexp struct {
+	*regexp.Regexp
+}
+
+// EnvDecode compiles the expression.
+func (r *Regexp) EnvDecode(v string) error {
+	if v == "" {
+		return nil
+	}
+	re, err := regexp.Compile(v)
+	if err != nil {
+		return fmt.Errorf("is not a valid regular expression (RE2 syntax): %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	r.Regexp = re
+	return nil
 }
