@@ -1,0 +1,419 @@
+package deploy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
+)
+
+// ecsAPI is the part of the ECS client deploy reads.
+type ecsAPI interface {
+	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+}
+
+// codeDeployAPI is the part of the CodeDeploy client deploy uses.
+type codeDeployAPI interface {
+	GetDeployment(ctx context.Context, in *codedeploy.GetDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error)
+	GetDeploymentGroup(ctx context.Context, in *codedeploy.GetDeploymentGroupInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentGroupOutput, error)
+	GetDeploymentConfig(ctx context.Context, in *codedeploy.GetDeploymentConfigInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentConfigOutput, error)
+	ListDeployments(ctx context.Context, in *codedeploy.ListDeploymentsInput, optFns ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentsOutput, error)
+	BatchGetDeployments(ctx context.Context, in *codedeploy.BatchGetDeploymentsInput, optFns ...func(*codedeploy.Options)) (*codedeploy.BatchGetDeploymentsOutput, error)
+	CreateDeployment(ctx context.Context, in *codedeploy.CreateDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.CreateDeploymentOutput, error)
+	ContinueDeployment(ctx context.Context, in *codedeploy.ContinueDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.ContinueDeploymentOutput, error)
+	StopDeployment(ctx context.Context, in *codedeploy.StopDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error)
+}
+
+// CodeDeploy drives the codedeploy model.
+type CodeDeploy struct {
+	ECS ecsAPI
+	CD  codeDeployAPI
+}
+
+// Target is a resolved ECS service with the CodeDeploy group that deploys it.
+type Target struct {
+	Cluster, Service string
+	ServiceARN       string
+	Application      string
+	Group            string
+	// GroupInfo is the deployment group as CodeDeploy describes it.
+	GroupInfo *cdtypes.DeploymentGroupInfo
+	// Config is the deployment configuration a new deployment would use.
+	Config string
+	// Plan is the traffic timing of that configuration.
+	Plan monitor.Plan
+}
+
+// ResolveError is a service that cannot be deployed by CodeDeploy as asked.
+type ResolveError struct {
+	Msg, Hint string
+}
+
+func (e *ResolveError) Error() string { return e.Msg }
+
+// Resolve finds the service and its CodeDeploy application and group. When
+// application or group are empty they are found from the service itself: the
+// PRIMARY task set of a CODE_DEPLOY service was created by a deployment whose
+// id is the task set's externalId, and that deployment names its application
+// and group. A service never deployed through CodeDeploy yet falls back to the
+// names the ECS console gives (AppECS-<cluster>-<service>,
+// DgpECS-<cluster>-<service>). No account-wide scan is made.
+func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application, group, configOverride string) (*Target, error) {
+	out, err := c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+	if err != nil {
+		return nil, fmt.Errorf("describing ECS service %s in cluster %s: %w", service, cluster, err)
+	}
+	if len(out.Services) == 0 {
+		reason := "MISSING"
+		if len(out.Failures) > 0 {
+			reason = aws.ToString(out.Failures[0].Reason)
+		}
+		return nil, &ResolveError{
+			Msg:  fmt.Sprintf("ECS service %s not found in cluster %s (%s)", service, cluster, reason),
+			Hint: "check BG_CLUSTER and BG_SERVICE, and that AWS_REGION is the cluster's region",
+		}
+	}
+	svc := out.Services[0]
+	if st := aws.ToString(svc.Status); st != "ACTIVE" {
+		return nil, &ResolveError{Msg: fmt.Sprintf("ECS service %s is %s", service, st), Hint: "deploy to an ACTIVE service"}
+	}
+	if svc.DeploymentController == nil || svc.DeploymentController.Type != ecstypes.DeploymentControllerTypeCodeDeploy {
+		typ := "ECS"
+		if svc.DeploymentController != nil {
+			typ = string(svc.DeploymentController.Type)
+		}
+		return nil, &ResolveError{
+			Msg:  fmt.Sprintf("ECS service %s uses the %s deployment controller, not CODE_DEPLOY", service, typ),
+			Hint: "the codedeploy model needs a service created with deploymentController CODE_DEPLOY; for two services behind one listener set BG_BLUE_SERVICE and BG_GREEN_SERVICE",
+		}
+	}
+	t := &Target{Cluster: cluster, Service: aws.ToString(svc.ServiceName), ServiceARN: aws.ToString(svc.ServiceArn), Application: application, Group: group}
+	if t.Application == "" || t.Group == "" {
+		c.findGroup(ctx, t, svc)
+	}
+	g, err := c.CD.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String(t.Application), DeploymentGroupName: aws.String(t.Group)})
+	if err != nil {
+		var noApp *cdtypes.ApplicationDoesNotExistException
+		var noGroup *cdtypes.DeploymentGroupDoesNotExistException
+		if errors.As(err, &noApp) || errors.As(err, &noGroup) {
+			return nil, &ResolveError{
+				Msg:  fmt.Sprintf("CodeDeploy deployment group %s/%s does not exist", t.Application, t.Group),
+				Hint: "set BG_CODEDEPLOY_APPLICATION and BG_CODEDEPLOY_DEPLOYMENT_GROUP to the group that deploys " + t.Service,
+			}
+		}
+		return nil, fmt.Errorf("reading CodeDeploy deployment group %s/%s: %w", t.Application, t.Group, err)
+	}
+	t.GroupInfo = g.DeploymentGroupInfo
+	if !groupDeploysService(t.GroupInfo, cluster, t.Service) {
+		return nil, &ResolveError{
+			Msg:  fmt.Sprintf("CodeDeploy deployment group %s/%s does not deploy ECS service %s in cluster %s", t.Application, t.Group, t.Service, cluster),
+			Hint: "point BG_CODEDEPLOY_DEPLOYMENT_GROUP at the group whose ECS service is " + t.Service,
+		}
+	}
+	t.Config = configOverride
+	if t.Config == "" {
+		t.Config = aws.ToString(t.GroupInfo.DeploymentConfigName)
+	}
+	if t.Config != "" {
+		plan, err := c.plan(ctx, t.Config)
+		if err != nil {
+			return nil, err
+		}
+		t.Plan = plan
+	}
+	return t, nil
+}
+
+func (c *CodeDeploy) findGroup(ctx context.Context, t *Target, svc ecstypes.Service) {
+	for _, ts := range svc.TaskSets {
+		if aws.ToString(ts.Status) != "PRIMARY" || aws.ToString(ts.StartedBy) != "CODE_DEPLOY" || aws.ToString(ts.ExternalId) == "" {
+			continue
+		}
+		d, err := c.CD.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: ts.ExternalId})
+		if err != nil {
+			break // an old deployment may have aged out; try the console names
+		}
+		if t.Application == "" {
+			t.Application = aws.ToString(d.DeploymentInfo.ApplicationName)
+		}
+		if t.Group == "" {
+			t.Group = aws.ToString(d.DeploymentInfo.DeploymentGroupName)
+		}
+		return
+	}
+	clusterName := t.Cluster
+	if i := strings.LastIndex(clusterName, "/"); i >= 0 {
+		clusterName = clusterName[i+1:]
+	}
+	if t.Application == "" {
+		t.Application = "AppECS-" + clusterName + "-" + t.Service
+	}
+	if t.Group == "" {
+		t.Group = "DgpECS-" + clusterName + "-" + t.Service
+	}
+}
+
+func groupDeploysService(g *cdtypes.DeploymentGroupInfo, cluster, service string) bool {
+	clusterName := cluster
+	if i := strings.LastIndex(clusterName, "/"); i >= 0 {
+		clusterName = clusterName[i+1:]
+	}
+	for _, s := range g.EcsServices {
+		if aws.ToString(s.ServiceName) == service && (aws.ToString(s.ClusterName) == clusterName || aws.ToString(s.ClusterName) == cluster) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *CodeDeploy) plan(ctx context.Context, config string) (monitor.Plan, error) {
+	out, err := c.CD.GetDeploymentConfig(ctx, &codedeploy.GetDeploymentConfigInput{DeploymentConfigName: aws.String(config)})
+	if err != nil {
+		var missing *cdtypes.DeploymentConfigDoesNotExistException
+		if errors.As(err, &missing) {
+			return monitor.Plan{}, &ResolveError{Msg: fmt.Sprintf("CodeDeploy deployment configuration %s does not exist", config), Hint: "check BG_DEPLOYMENT_CONFIG; ECS configurations are named like CodeDeployDefault.ECSCanary10Percent5Minutes"}
+		}
+		return monitor.Plan{}, fmt.Errorf("reading deployment configuration %s: %w", config, err)
+	}
+	var plan monitor.Plan
+	if info := out.DeploymentConfigInfo; info != nil && info.TrafficRoutingConfig != nil {
+		r := info.TrafficRoutingConfig
+		switch {
+		case r.TimeBasedCanary != nil:
+			plan.ShiftInterval = time.Duration(r.TimeBasedCanary.CanaryInterval) * time.Minute
+		case r.TimeBasedLinear != nil:
+			plan.ShiftInterval = time.Duration(r.TimeBasedLinear.LinearInterval) * time.Minute
+		}
+	}
+	return plan, nil
+}
+
+// activeStatuses are the statuses of a deployment that still holds its group.
+var activeStatuses = []cdtypes.DeploymentStatus{
+	cdtypes.DeploymentStatusCreated, cdtypes.DeploymentStatusQueued, cdtypes.DeploymentStatusInProgress,
+	cdtypes.DeploymentStatusReady, cdtypes.DeploymentStatusBaking,
+}
+
+// InFlight returns the group's active deployment, or nil.
+func (c *CodeDeploy) InFlight(ctx context.Context, t *Target) (*cdtypes.DeploymentInfo, error) {
+	out, err := c.CD.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{
+		ApplicationName: aws.String(t.Application), DeploymentGroupName: aws.String(t.Group), IncludeOnlyStatuses: activeStatuses,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing active deployments of %s/%s: %w", t.Application, t.Group, err)
+	}
+	if len(out.Deployments) == 0 {
+		return nil, nil
+	}
+	return c.describe(ctx, out.Deployments[0])
+}
+
+func (c *CodeDeploy) describe(ctx context.Context, id string) (*cdtypes.DeploymentInfo, error) {
+	d, err := c.CD.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+	if err != nil {
+		return nil, fmt.Errorf("reading deployment %s: %w", id, err)
+	}
+	return d.DeploymentInfo, nil
+}
+
+// Request is a deployment to create.
+type Request struct {
+	// AppSpec is the appspec content exactly as sent; its SHA-256 goes with it.
+	AppSpec []byte
+	// Description names the pipeline and job; see Describe.
+	Description string
+	// Origin identifies this pipeline inside Description, so a retried job can
+	// recognise its own deployment.
+	Origin string
+	// OnBusy says what to do when another pipeline's deployment holds the group.
+	OnBusy BusyPolicy
+	// BusyPoll is how often to look again while waiting for the group.
+	BusyPoll time.Duration
+}
+
+// BusyPolicy is BG_ON_BUSY.
+type BusyPolicy string
+
+// Busy policies.
+const (
+	BusyWait BusyPolicy = "wait"
+	BusyFail BusyPolicy = "fail"
+)
+
+// BusyError is another pipeline's deployment holding the group.
+type BusyError struct {
+	DeploymentID, Description string
+}
+
+func (e *BusyError) Error() string {
+	s := fmt.Sprintf("deployment %s is already in progress on this deployment group", e.DeploymentID)
+	if e.Description != "" {
+		s += " (" + e.Description + ")"
+	}
+	return s
+}
+
+// Started is the outcome of Start.
+type Started struct {
+	DeploymentID string
+	// Attached is true when this pipeline's deployment was already running
+	// (a retried job) and no new one was created.
+	Attached bool
+}
+
+// Start creates the deployment, or attaches to this pipeline's deployment if
+// one is in flight. Another pipeline's deployment is waited for or reported,
+// per the request's policy.
+func (c *CodeDeploy) Start(ctx context.Context, t *Target, r Request, onWait func(busy *BusyError)) (Started, error) {
+	for {
+		active, err := c.InFlight(ctx, t)
+		if err != nil {
+			return Started{}, err
+		}
+		if active == nil {
+			id, err := c.create(ctx, t, r)
+			var busy *BusyError
+			if errors.As(err, &busy) {
+				// Another deployment started between the check and the create.
+				if err := c.waitOrFail(ctx, r, busy, onWait); err != nil {
+					return Started{}, err
+				}
+				continue
+			}
+			return Started{DeploymentID: id}, err
+		}
+		if r.Origin != "" && strings.Contains(aws.ToString(active.Description), r.Origin) {
+			return Started{DeploymentID: aws.ToString(active.DeploymentId), Attached: true}, nil
+		}
+		busy := &BusyError{DeploymentID: aws.ToString(active.DeploymentId), Description: aws.ToString(active.Description)}
+		if err := c.waitOrFail(ctx, r, busy, onWait); err != nil {
+			return Started{}, err
+		}
+	}
+}
+
+func (c *CodeDeploy) waitOrFail(ctx context.Context, r Request, busy *BusyError, onWait func(*BusyError)) error {
+	if r.OnBusy != BusyWait {
+		return busy
+	}
+	if onWait != nil {
+		onWait(busy)
+	}
+	poll := r.BusyPoll
+	if poll <= 0 {
+		poll = 15 * time.Second
+	}
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-time.After(poll):
+		return nil
+	}
+}
+
+// activeDeploymentID finds the id in DeploymentLimitExceededException's
+// message, the only place CodeDeploy names it (aws-facts §2.6).
+var activeDeploymentID = regexp.MustCompile(`\bd-[A-Z0-9]{9}\b`)
+
+func (c *CodeDeploy) create(ctx context.Context, t *Target, r Request) (string, error) {
+	sum := sha256.Sum256(r.AppSpec)
+	in := &codedeploy.CreateDeploymentInput{
+		ApplicationName:     aws.String(t.Application),
+		DeploymentGroupName: aws.String(t.Group),
+		Revision: &cdtypes.RevisionLocation{
+			RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
+			AppSpecContent: &cdtypes.AppSpecContent{
+				Content: aws.String(string(r.AppSpec)),
+				Sha256:  aws.String(hex.EncodeToString(sum[:])),
+			},
+		},
+		Description: aws.String(r.Description),
+	}
+	if t.Config != "" && t.GroupInfo != nil && t.Config != aws.ToString(t.GroupInfo.DeploymentConfigName) {
+		in.DeploymentConfigName = aws.String(t.Config)
+	}
+	out, err := c.CD.CreateDeployment(ctx, in)
+	if err != nil {
+		var limit *cdtypes.DeploymentLimitExceededException
+		if errors.As(err, &limit) {
+			return "", &BusyError{DeploymentID: activeDeploymentID.FindString(aws.ToString(limit.Message))}
+		}
+		return "", fmt.Errorf("creating the deployment on %s/%s: %w", t.Application, t.Group, err)
+	}
+	return aws.ToString(out.DeploymentId), nil
+}
+
+// maxDescription is CodeDeploy's limit on a deployment description.
+const maxDescription = 256
+
+// Describe builds the deployment description: the origin marker first (so
+// truncation never cuts it), then the links a person follows from the
+// CodeDeploy console back to GitLab.
+func Describe(origin string, details ...string) string {
+	parts := []string{origin}
+	for _, d := range details {
+		if d != "" {
+			parts = append(parts, d)
+		}
+	}
+	s := strings.Join(parts, " ")
+	if len(s) > maxDescription {
+		s = s[:maxDescription]
+	}
+	return s
+}
+
+// Origin is the marker that identifies a pipeline's deployment.
+func Origin(project, pipelineID string) string {
+	if pipelineID == "" {
+		return ""
+	}
+	return fmt.Sprintf("[ecs-bluegreen %s pipeline %s]", project, pipelineID)
+}
+
+// Promote lets a deployment waiting at Ready move production traffic.
+func (c *CodeDeploy) Promote(ctx context.Context, id string) error {
+	_, err := c.CD.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeReadyWait})
+	if err != nil {
+		var notReady *cdtypes.DeploymentIsNotInReadyStateException
+		if errors.As(err, &notReady) {
+			return &ResolveError{Msg: fmt.Sprintf("deployment %s is not waiting at Ready", id), Hint: "promote applies to a deployment group with deploymentReadyOption STOP_DEPLOYMENT, while the deployment waits"}
+		}
+		return fmt.Errorf("promoting deployment %s: %w", id, err)
+	}
+	return nil
+}
+
+// Finish ends the termination wait: the original task set is removed now.
+func (c *CodeDeploy) Finish(ctx context.Context, id string) error {
+	_, err := c.CD.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
+	if err != nil {
+		return fmt.Errorf("finishing deployment %s: %w", id, err)
+	}
+	return nil
+}
+
+// Stop stops the deployment, rolling it back when rollback is true.
+func (c *CodeDeploy) Stop(ctx context.Context, id string, rollback bool) error {
+	_, err := c.CD.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(rollback)})
+	if err != nil {
+		var done *cdtypes.DeploymentAlreadyCompletedException
+		if errors.As(err, &done) {
+			return nil // nothing left to stop; the watcher reports how it ended
+		}
+		return fmt.Errorf("stopping deployment %s: %w", id, err)
+	}
+	return nil
+}
