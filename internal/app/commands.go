@@ -51,19 +51,19 @@ func commands() []*command {
 		},
 		{
 			name: "deploy", summary: "Render, register, then start the blue/green deployment and watch it to the end",
-			families: with(awsFamilies, "codedeploy", "render", "image", "checks", "watch"), run: runDeploy,
+			families: with(awsFamilies, "codedeploy", "render", "image", "checks", "deployment", "watch"), run: runDeploy,
 		},
 		{
 			name: "promote", summary: "Let a deployment waiting at Ready move production traffic (or switch, in the listener model), then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "watch"), run: runPromote,
+			families: with(awsFamilies, "codedeploy", "checks", "deployment", "watch"), run: runPromote,
 		},
 		{
 			name: "rollback", summary: "Stop the in-flight deployment with rollback, or redeploy the previous live revision; then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "watch"), run: runRollback,
+			families: with(awsFamilies, "codedeploy", "checks", "deployment", "watch"), run: runRollback,
 		},
 		{
 			name: "finish", summary: "End the wait before the old colour is terminated",
-			families: with(awsFamilies, "codedeploy", "watch"), run: runFinish,
+			families: with(awsFamilies, "codedeploy", "deployment", "watch"), run: runFinish,
 		},
 		{
 			name: "switch", summary: "Listener model: point production at the other colour", usage: "switch [--to blue|green]",

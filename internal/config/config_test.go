@@ -132,6 +132,12 @@ func TestValidationRules(t *testing.T) {
 		{name: "non_numeric_failures", env: with("BG_SMOKE_MAX_FAILURES", "many"), wantVars: []string{"BG_SMOKE_MAX_FAILURES"}, wantText: "whole number"},
 		{name: "zero_interval", env: with("BG_SMOKE_INTERVAL", "0s"), wantVars: []string{"BG_SMOKE_INTERVAL"}},
 		{name: "zero_smoke_timeout", env: with("BG_SMOKE_TIMEOUT", "0s"), wantVars: []string{"BG_SMOKE_TIMEOUT"}},
+		{name: "bad_deployment_id", env: with("BG_DEPLOYMENT_ID", "d-123"), wantVars: []string{"BG_DEPLOYMENT_ID"}, wantText: "d-A1B2C3D4E"},
+		{name: "good_deployment_id", env: with("BG_DEPLOYMENT_ID", "d-A1B2C3D4E")},
+		{name: "bad_promote", env: with("BG_PROMOTE", "yes"), wantVars: []string{"BG_PROMOTE"}, wantText: "auto, manual"},
+		{name: "bad_wait_for", env: with("BG_WAIT_FOR", "forever"), wantVars: []string{"BG_WAIT_FOR"}},
+		{name: "bad_on_busy", env: with("BG_ON_BUSY", "queue"), wantVars: []string{"BG_ON_BUSY"}},
+		{name: "bad_on_interrupt", env: with("BG_ON_INTERRUPT", "ignore"), wantVars: []string{"BG_ON_INTERRUPT"}},
 		{name: "bad_log_level", env: with("BG_LOG_LEVEL", "loud"), wantVars: []string{"BG_LOG_LEVEL"}},
 		{name: "everything_missing_at_once", env: map[string]string{"BG_IMAGE": ""}, wantVars: []string{"AWS_REGION", "BG_CLUSTER", "BG_SERVICE", "BG_IMAGE"}},
 	}
@@ -142,7 +148,7 @@ func TestValidationRules(t *testing.T) {
 			if _, ok := env["BG_IMAGE"]; !ok {
 				env["BG_IMAGE"] = "registry.example/web:1"
 			}
-			targets := []any{&AWS{}, &Target{}, &CodeDeploy{}, &Render{}, &Image{}, &Registries{}, &Checks{}, &Watch{}, &Output{}, &Log{}}
+			targets := []any{&AWS{}, &Target{}, &CodeDeploy{}, &Render{}, &Image{}, &Registries{}, &Checks{}, &Deployment{}, &Watch{}, &Output{}, &Log{}}
 			got := load(t, env, targets...)
 			if diff := cmp.Diff(tt.wantVars, vars(got)); diff != "" {
 				t.Fatalf("problems (-want +got):\n%s\nall: %v", diff, got)

@@ -23,6 +23,7 @@ func Families() []Family {
 		{"image", "The image to deploy", func() any { return &Image{} }},
 		{"registries", "Where release copies the image", func() any { return &Registries{} }},
 		{"checks", "Smoke checks", func() any { return &Checks{} }},
+		{"deployment", "Steering a deployment", func() any { return &Deployment{} }},
 		{"watch", "Waiting for AWS", func() any { return &Watch{} }},
 		{"output", "Reports", func() any { return &Output{} }},
 		{"log", "Logging", func() any { return &Log{} }},

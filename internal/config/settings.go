@@ -178,6 +178,25 @@ func (w *Watch) Validate() []Problem {
 	return nil
 }
 
+// Deployment steers a deployment once started.
+type Deployment struct {
+	DeploymentID string          `env:"BG_DEPLOYMENT_ID" desc:"CodeDeploy deployment to act on. Deploy writes it to deploy.env, so later jobs of the pipeline find it; when unset, the group's deployment in progress."`
+	Promote      PromotePolicy   `env:"BG_PROMOTE,default=auto" desc:"At Ready (deploymentReadyOption STOP_DEPLOYMENT): auto promotes once the test smoke check passed; manual ends the job there for the promote button."`
+	WaitFor      WaitFor         `env:"BG_WAIT_FOR,default=complete" desc:"When deploy may end: complete (the original task set is gone) or traffic (production traffic moved; the termination wait is left to finish or verify)."`
+	OnBusy       BusyPolicy      `env:"BG_ON_BUSY,default=wait" desc:"When another pipeline's deployment holds the group: wait for it, or fail naming it."`
+	OnInterrupt  InterruptPolicy `env:"BG_ON_INTERRUPT,default=rollback" desc:"When the job is cancelled or interrupted mid-deployment: rollback (stop with rollback) or leave it running."`
+}
+
+var deploymentIDPattern = regexp.MustCompile(`^d-[A-Z0-9]{9}$`)
+
+// Validate checks the deployment id's form.
+func (d *Deployment) Validate() []Problem {
+	if d.DeploymentID != "" && !deploymentIDPattern.MatchString(d.DeploymentID) {
+		return []Problem{{Var: "BG_DEPLOYMENT_ID", Message: "is not a CodeDeploy deployment id such as d-A1B2C3D4E", Value: d.DeploymentID}}
+	}
+	return nil
+}
+
 // Output is where reports and dotenv files are written.
 type Output struct {
 	Dir string `env:"BG_OUTPUT_DIR,default=.ecs-bluegreen" desc:"Folder for deploy.env, status.json/md/html and junit.xml."`

@@ -294,3 +294,35 @@ func (r *Regexp) EnvDecode(v string) error {
 	r.Regexp = re
 	return nil
 }
+
+// PromotePolicy is BG_PROMOTE.
+type PromotePolicy string
+
+// EnvDecode accepts auto or manual.
+func (p *PromotePolicy) EnvDecode(v string) error {
+	return decodeEnum((*string)(p), v, "auto", "manual")
+}
+
+// WaitFor is BG_WAIT_FOR.
+type WaitFor string
+
+// EnvDecode accepts complete or traffic.
+func (w *WaitFor) EnvDecode(v string) error {
+	return decodeEnum((*string)(w), v, "complete", "traffic")
+}
+
+// BusyPolicy is BG_ON_BUSY.
+type BusyPolicy string
+
+// EnvDecode accepts wait or fail.
+func (b *BusyPolicy) EnvDecode(v string) error {
+	return decodeEnum((*string)(b), v, "wait", "fail")
+}
+
+// InterruptPolicy is BG_ON_INTERRUPT.
+type InterruptPolicy string
+
+// EnvDecode accepts rollback or leave.
+func (p *InterruptPolicy) EnvDecode(v string) error {
+	return decodeEnum((*string)(p), v, "rollback", "leave")
+}
