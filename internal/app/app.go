@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 )
 
 // Exit codes (DESIGN §3). The pipeline never lies: only a deployment that
@@ -156,9 +157,13 @@ func report(w io.Writer, err error) int {
 		return ExitOK
 	}
 	var (
-		ce  *config.Error
-		ue  *usageError
-		sig Interrupted
+		ce   *config.Error
+		ue   *usageError
+		re   *deploy.ResolveError
+		de   *deploy.DeploymentError
+		te   *deploy.TimeoutError
+		busy *deploy.BusyError
+		sig  Interrupted
 	)
 	switch {
 	case errors.As(err, &ce):
@@ -170,8 +175,23 @@ func report(w io.Writer, err error) int {
 			fmt.Fprintf(w, "hint: %s\n", ue.hint)
 		}
 		return ExitUsage
+	case errors.As(err, &re):
+		fmt.Fprintf(w, "error: %s\nhint: %s\n", re.Msg, re.Hint)
+		return ExitUsage
+	case errors.As(err, &de):
+		fmt.Fprintf(w, "error: %v\n", de)
+		if de.ConsoleURL != "" {
+			fmt.Fprintf(w, "see: %s\n", de.ConsoleURL)
+		}
+		return ExitFailed
+	case errors.As(err, &te):
+		fmt.Fprintf(w, "error: %v\n", te)
+		return ExitTimeout
+	case errors.As(err, &busy):
+		fmt.Fprintf(w, "error: %v\nhint: set BG_ON_BUSY=wait to queue behind it, or stop it first\n", busy)
+		return ExitFailed
 	case errors.As(err, &sig):
-		fmt.Fprintf(w, "error: %v\n", sig)
+		fmt.Fprintf(w, "error: %v\n", err)
 		if sig.Signal == syscall.SIGTERM {
 			return 143
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 )
 
 func run(t *testing.T, environ []string, args ...string) (code int, stdout, stderr string) {
@@ -120,6 +122,11 @@ func TestReportExitCodes(t *testing.T) {
 		{name: "sigterm", err: Interrupted{Signal: syscall.SIGTERM}, want: 143},
 		{name: "usage", err: &usageError{msg: "x"}, want: ExitUsage},
 		{name: "other", err: os.ErrNotExist, want: ExitFailed},
+		{name: "service_not_found", err: &deploy.ResolveError{Msg: "x", Hint: "y"}, want: ExitUsage},
+		{name: "rolled_back", err: &deploy.DeploymentError{ID: "d-A1B2C3D4E", Status: "Stopped", RollbackID: "d-B1B2C3D4E", RollbackStatus: "Succeeded"}, want: ExitFailed},
+		{name: "timeout", err: &deploy.TimeoutError{ID: "d-A1B2C3D4E"}, want: ExitTimeout},
+		{name: "busy", err: &deploy.BusyError{DeploymentID: "d-A1B2C3D4E"}, want: ExitFailed},
+		{name: "interrupted_while_deploying", err: &deploy.InterruptedError{ID: "d-A1B2C3D4E", Cause: Interrupted{Signal: syscall.SIGTERM}, Applied: "rollback"}, want: 143},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,29 @@
 package app
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
-// runFinish is built by a later change; until then the command validates its
-// settings and says it is not available.
-func runFinish(_ context.Context, inv *invocation) error { return notImplemented(inv) }
+// runFinish ends the termination wait, removing the original task set now,
+// and watches the deployment to its end.
+func runFinish(ctx context.Context, inv *invocation) error {
+	run, err := inv.codeDeploy(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := run.deploymentID(ctx)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return &usageError{msg: fmt.Sprintf("no deployment of %s/%s is in progress", run.target.Application, run.target.Group), hint: "finish acts on a deployment in its termination wait"}
+	}
+	if err := run.cd.Finish(ctx, id); err != nil {
+		return err
+	}
+	inv.log.Info("ending the termination wait: the original task set is removed now", "deployment_id", id)
+	run.session.WaitFor = "complete"
+	_, err = run.session.Watch(ctx, id)
+	return err
+}

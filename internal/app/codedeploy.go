@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
+)
+
+// codeDeployRun is what promote, rollback, finish and deploy share: the
+// resolved service and group, and a session to watch a deployment with.
+type codeDeployRun struct {
+	cd      *deploy.CodeDeploy
+	target  *deploy.Target
+	session *deploy.Session
+	dep     *config.Deployment
+}
+
+// defaultTimeout is used when neither BG_TIMEOUT nor CI_JOB_TIMEOUT is set.
+const (
+	defaultTimeout = time.Hour
+	// jobTimeoutMargin leaves the job time to stop the deployment and write
+	// its reports before GitLab kills it.
+	jobTimeoutMargin = 5 * time.Minute
+)
+
+func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
+	target := inv.settings["target"].(*config.Target)
+	if target.Mode == config.ModeListener || target.BlueService != "" {
+		return nil, &usageError{msg: "the listener model (BG_BLUE_SERVICE/BG_GREEN_SERVICE) is not implemented yet in this release", hint: "use a CODE_DEPLOY service with BG_SERVICE"}
+	}
+	if target.Mode == config.ModeECS {
+		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
+	}
+	cfg, err := inv.awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cdSettings := inv.settings["codedeploy"].(*config.CodeDeploy)
+	cdClient := codedeploy.NewFromConfig(cfg)
+	cd := &deploy.CodeDeploy{ECS: ecs.NewFromConfig(cfg), CD: cdClient}
+	t, err := cd.Resolve(ctx, target.Cluster, target.Service, cdSettings.Application, cdSettings.DeploymentGroup, cdSettings.DeploymentConfig)
+	if err != nil {
+		return nil, err
+	}
+	inv.log.Info("resolved service", "cluster", t.Cluster, "service", t.Service, "application", t.Application, "deployment_group", t.Group, "deployment_config", t.Config)
+
+	run := &codeDeployRun{cd: cd, target: t}
+	if d, ok := inv.settings["deployment"].(*config.Deployment); ok {
+		run.dep = d
+	} else {
+		run.dep = &config.Deployment{Promote: "auto", WaitFor: "complete", OnBusy: "wait", OnInterrupt: "rollback"}
+	}
+	watch := inv.settings["watch"].(*config.Watch)
+	s := &deploy.Session{
+		CD: cd,
+		Watcher: monitor.Watcher{
+			API: cdClient, Clock: monitor.RealClock{}, Plan: t.Plan,
+			OnEvent:   func(e monitor.Event) { inv.progress(e.At, e.String()) },
+			OnWarning: func(msg string) { inv.log.Warn(msg) },
+		},
+		Smoke:       verify.NewChecker(inv.log, nil),
+		Promote:     deploy.PromotePolicy(run.dep.Promote),
+		WaitFor:     deploy.WaitFor(run.dep.WaitFor),
+		OnInterrupt: deploy.InterruptPolicy(run.dep.OnInterrupt),
+		OnTimeout:   deploy.TimeoutPolicy(watch.OnTimeout),
+		Timeout:     inv.timeout(watch),
+		Region:      cfg.Region,
+		Log:         inv.log,
+	}
+	if checks, ok := inv.settings["checks"].(*config.Checks); ok {
+		s.TestSmoke = smokeFor(checks, checks.TestURL)
+		s.ProdSmoke = smokeFor(checks, checks.ProdURL)
+	}
+	run.session = s
+	return run, nil
+}
+
+func smokeFor(c *config.Checks, u config.URL) *verify.Smoke {
+	if u.IsZero() {
+		return nil
+	}
+	return &verify.Smoke{
+		URL: u.URL, Pass: c.SmokeStatus.Contains, PassText: c.SmokeStatus.String(), Body: c.SmokeBody.Regexp,
+		Host: c.SmokeHost, Successes: c.SmokeSuccesses, MaxFailures: c.SmokeFailures,
+		Interval: c.SmokeInterval, Timeout: c.SmokeTimeout,
+	}
+}
+
+// timeout is BG_TIMEOUT, else the job's timeout less a margin, else an hour.
+func (inv *invocation) timeout(w *config.Watch) time.Duration {
+	if w.Timeout > 0 {
+		return w.Timeout
+	}
+	if v, ok := config.EnvironLookuper(inv.env.Environ).Lookup("CI_JOB_TIMEOUT"); ok {
+		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && time.Duration(secs)*time.Second > 2*jobTimeoutMargin {
+			return time.Duration(secs)*time.Second - jobTimeoutMargin
+		}
+	}
+	return defaultTimeout
+}
+
+// progress prints one line of deployment progress on stderr.
+func (inv *invocation) progress(at time.Time, line string) {
+	fmt.Fprintf(inv.env.Stderr, "%s  %s\n", at.UTC().Format("15:04:05"), line)
+}
+
+// deploymentID is BG_DEPLOYMENT_ID, else the group's deployment in progress.
+func (r *codeDeployRun) deploymentID(ctx context.Context) (string, error) {
+	if r.dep.DeploymentID != "" {
+		return r.dep.DeploymentID, nil
+	}
+	active, err := r.cd.InFlight(ctx, r.target)
+	if err != nil {
+		return "", err
+	}
+	if active == nil {
+		return "", nil
+	}
+	return *active.DeploymentId, nil
+}
