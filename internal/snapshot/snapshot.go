@@ -1,0 +1,119 @@
+// Package snapshot reads both colours of a blue/green service from ECS,
+// ELBv2 and CodeDeploy into one Snapshot. Status, verify, switch and the
+// reports read a Snapshot; none of them talks to AWS on its own.
+package snapshot
+
+import (
+	"time"
+)
+
+// Colour names one of the two sides. In the codedeploy model the colours are
+// the deployment group's two target groups, in order (blue first), so a
+// colour keeps its name across deployments even though CodeDeploy's own
+// Blue/Green labels swap every time.
+type Colour string
+
+// The two colours.
+const (
+	Blue  Colour = "blue"
+	Green Colour = "green"
+)
+
+// Snapshot is both colours of a service at one moment.
+type Snapshot struct {
+	Taken   time.Time `json:"taken"`
+	Model   string    `json:"model"`
+	Cluster string    `json:"cluster"`
+	Service string    `json:"service"`
+	// Live is the colour with all production traffic; empty while traffic is
+	// split or when no listener forwards to either colour.
+	Live    Colour        `json:"live,omitempty"`
+	Colours []ColourState `json:"colours"`
+	// Group is the CodeDeploy deployment group (codedeploy model).
+	Group *Group `json:"group,omitempty"`
+	// InFlight is the deployment in progress, if any.
+	InFlight *Deployment `json:"inFlight,omitempty"`
+	// LastSuccessful is the group's last successful deployment.
+	LastSuccessful *Deployment `json:"lastSuccessful,omitempty"`
+}
+
+// ColourState is one colour: where its traffic comes from and what runs there.
+type ColourState struct {
+	Colour         Colour `json:"colour"`
+	TargetGroup    string `json:"targetGroup"`
+	TargetGroupARN string `json:"targetGroupArn,omitempty"`
+	// ProductionWeight and TestWeight are percentages of each listener's
+	// traffic, worked out from the listener weights (0–999).
+	ProductionWeight float64  `json:"productionWeight"`
+	TestWeight       float64  `json:"testWeight"`
+	TaskSet          *TaskSet `json:"taskSet,omitempty"`
+	// TaskDefinition is the task definition ARN running on this colour.
+	TaskDefinition string      `json:"taskDefinition,omitempty"`
+	Containers     []Container `json:"containers,omitempty"`
+	Healthy        int         `json:"healthy"`
+	Unhealthy      []Target    `json:"unhealthy,omitempty"`
+	// Other counts targets neither healthy nor unhealthy (initial, draining).
+	Other int `json:"other"`
+}
+
+// TaskSet is an ECS task set.
+type TaskSet struct {
+	ID        string `json:"id"`
+	Status    string `json:"status"` // PRIMARY, ACTIVE, DRAINING
+	Desired   int32  `json:"desired"`
+	Running   int32  `json:"running"`
+	Pending   int32  `json:"pending"`
+	Stability string `json:"stability"`
+}
+
+// Container is one container of a task definition and its image.
+type Container struct {
+	Name  string `json:"name"`
+	Image string `json:"image"`
+}
+
+// Target is a load balancer target that is not healthy, and why.
+type Target struct {
+	ID          string `json:"id"`
+	Port        int32  `json:"port,omitempty"`
+	State       string `json:"state"`
+	Reason      string `json:"reason,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Group is a CodeDeploy deployment group as the snapshot needs it.
+type Group struct {
+	Application      string   `json:"application"`
+	Name             string   `json:"name"`
+	DeploymentConfig string   `json:"deploymentConfig"`
+	ProdListener     string   `json:"prodListener"`
+	TestListener     string   `json:"testListener,omitempty"`
+	Alarms           []string `json:"alarms,omitempty"`
+}
+
+// Deployment is a CodeDeploy deployment in brief.
+type Deployment struct {
+	ID          string    `json:"id"`
+	Status      string    `json:"status"`
+	Description string    `json:"description,omitempty"`
+	Created     time.Time `json:"created,omitzero"`
+	Ended       time.Time `json:"ended,omitzero"`
+}
+
+// Colour returns the state of colour c.
+func (s *Snapshot) Colour(c Colour) *ColourState {
+	for i := range s.Colours {
+		if s.Colours[i].Colour == c {
+			return &s.Colours[i]
+		}
+	}
+	return nil
+}
+
+// Other returns the other colour.
+func (c Colour) Other() Colour {
+	if c == Blue {
+		return Green
+	}
+	return Blue
+}
