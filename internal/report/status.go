@@ -1,0 +1,135 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
+)
+
+// StatusJSON is status.json: the snapshot as indented JSON.
+func StatusJSON(s *snapshot.Snapshot) ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// StatusMarkdown is status.md, also printed in the job log: blue and green
+// side by side, which one is live, and the deployment in progress.
+func StatusMarkdown(s *snapshot.Snapshot) string {
+	var b strings.Builder
+	headline := fmt.Sprintf("traffic is split (blue %s, green %s)", percent(s.Colours[0].ProductionWeight), percent(s.Colours[1].ProductionWeight))
+	switch {
+	case s.Live != "":
+		headline = string(s.Live) + " is live"
+	case s.Colours[0].ProductionWeight == 0 && s.Colours[1].ProductionWeight == 0:
+		headline = "no colour receives production traffic"
+	}
+	fmt.Fprintf(&b, "### %s on %s: %s\n\n", s.Service, s.Cluster, headline)
+	blue, green := s.Colour(snapshot.Blue), s.Colour(snapshot.Green)
+	row := func(name string, f func(c *snapshot.ColourState) string) {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, f(blue), f(green))
+	}
+	b.WriteString("| | blue | green |\n|---|---|---|\n")
+	row("production traffic", func(c *snapshot.ColourState) string {
+		p := percent(c.ProductionWeight)
+		if c.Colour == s.Live {
+			return "**" + p + " (live)**"
+		}
+		return p
+	})
+	if s.Group != nil && s.Group.TestListener != "" {
+		row("test traffic", func(c *snapshot.ColourState) string { return percent(c.TestWeight) })
+	}
+	row("task definition", func(c *snapshot.ColourState) string { return orDash(shortTaskDef(c.TaskDefinition)) })
+	row("image", func(c *snapshot.ColourState) string {
+		var imgs []string
+		for _, ct := range c.Containers {
+			imgs = append(imgs, "`"+ct.Name+"`: `"+ct.Image+"`")
+		}
+		return orDash(strings.Join(imgs, "<br>"))
+	})
+	row("tasks", func(c *snapshot.ColourState) string {
+		if c.TaskSet == nil {
+			return "-"
+		}
+		s := fmt.Sprintf("%d/%d running", c.TaskSet.Running, c.TaskSet.Desired)
+		if c.TaskSet.Pending > 0 {
+			s += fmt.Sprintf(", %d pending", c.TaskSet.Pending)
+		}
+		return s + " (" + strings.ToLower(c.TaskSet.Status) + ")"
+	})
+	row("targets", health)
+	row("target group", func(c *snapshot.ColourState) string { return "`" + c.TargetGroup + "`" })
+	b.WriteString("\n")
+	if d := s.InFlight; d != nil {
+		fmt.Fprintf(&b, "Deployment in progress: `%s` (%s)", d.ID, d.Status)
+		if d.Description != "" {
+			fmt.Fprintf(&b, ": %s", d.Description)
+		}
+		b.WriteString("\n\n")
+	}
+	if d := s.LastSuccessful; d != nil {
+		fmt.Fprintf(&b, "Last successful deployment: `%s`", d.ID)
+		if !d.Ended.IsZero() {
+			fmt.Fprintf(&b, ", ended %s", d.Ended.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		b.WriteString("\n\n")
+	}
+	fmt.Fprintf(&b, "_Read %s._\n", s.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
+	return b.String()
+}
+
+func health(c *snapshot.ColourState) string {
+	var parts []string
+	if c.Healthy > 0 {
+		parts = append(parts, fmt.Sprintf("%d healthy", c.Healthy))
+	}
+	if n := len(c.Unhealthy); n > 0 {
+		reasons := map[string]bool{}
+		var list []string
+		for _, t := range c.Unhealthy {
+			if t.Reason != "" && !reasons[t.Reason] {
+				reasons[t.Reason] = true
+				list = append(list, t.Reason)
+			}
+		}
+		s := fmt.Sprintf("%d unhealthy", n)
+		if len(list) > 0 {
+			s += " (" + strings.Join(list, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	if c.Other > 0 {
+		parts = append(parts, fmt.Sprintf("%d starting or draining", c.Other))
+	}
+	if len(parts) == 0 {
+		return "none registered"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func percent(p float64) string {
+	if p == float64(int(p)) {
+		return fmt.Sprintf("%d%%", int(p))
+	}
+	return fmt.Sprintf("%.1f%%", p)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// shortTaskDef turns a task definition ARN into family:revision.
+func shortTaskDef(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
