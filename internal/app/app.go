@@ -71,7 +71,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ExitOK
 	}
 	err := runCommand(ctx, cmd, rest, env)
-	return report(env.Stderr, err)
+	return exitCode(env.Stderr, err)
 }
 
 func runCommand(ctx context.Context, cmd *command, args []string, env Env) error {
@@ -151,8 +151,8 @@ type Interrupted struct {
 
 func (i Interrupted) Error() string { return "interrupted by " + i.Signal.String() }
 
-// report prints the outcome and maps it to an exit code.
-func report(w io.Writer, err error) int {
+// exitCode prints the outcome and maps it to an exit code.
+func exitCode(w io.Writer, err error) int {
 	if err == nil {
 		return ExitOK
 	}

@@ -131,8 +131,8 @@ func TestReportExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := report(&bytes.Buffer{}, tt.err); got != tt.want {
-				t.Errorf("report(%v) = %d, want %d", tt.err, got, tt.want)
+			if got := exitCode(&bytes.Buffer{}, tt.err); got != tt.want {
+				t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
 			}
 		})
 	}

@@ -60,7 +60,10 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 	} else {
 		run.dep = &config.Deployment{Promote: "auto", WaitFor: "complete", OnBusy: "wait", OnInterrupt: "rollback"}
 	}
-	watch := inv.settings["watch"].(*config.Watch)
+	watch, ok := inv.settings["watch"].(*config.Watch)
+	if !ok { // status and verify only read
+		watch = &config.Watch{OnTimeout: config.TimeoutLeave}
+	}
 	s := &deploy.Session{
 		CD: cd,
 		Watcher: monitor.Watcher{
