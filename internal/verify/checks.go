@@ -1,0 +1,144 @@
+package verify
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
+)
+
+// CheckResult is one check of a verify run; each becomes a JUnit test case.
+type CheckResult struct {
+	Name     string
+	Passed   bool
+	Skipped  bool
+	Message  string // why it failed or was skipped; a one-line summary when it passed
+	Duration time.Duration
+}
+
+// Expectations tune the checks over a snapshot.
+type Expectations struct {
+	// MaxDeploymentAge is how long a deployment may be in flight before verify
+	// calls it stuck.
+	MaxDeploymentAge time.Duration
+	Now              time.Time
+}
+
+// CheckSnapshot runs the checks that need nothing but the snapshot.
+func CheckSnapshot(s *snapshot.Snapshot, e Expectations) []CheckResult {
+	return []CheckResult{
+		checkTraffic(s, e),
+		checkTasks(s),
+		checkHealth(s),
+		checkPinned(s),
+	}
+}
+
+// checkTraffic: production traffic is on exactly one colour, unless a
+// deployment is moving it and has not been at it too long.
+func checkTraffic(s *snapshot.Snapshot, e Expectations) CheckResult {
+	r := CheckResult{Name: "production traffic is on one colour"}
+	if s.Live != "" {
+		r.Passed, r.Message = true, string(s.Live)+" serves all production traffic"
+		return r
+	}
+	split := fmt.Sprintf("blue %.0f%%, green %.0f%%", s.Colours[0].ProductionWeight, s.Colours[1].ProductionWeight)
+	if d := s.InFlight; d != nil {
+		age := e.Now.Sub(d.Created)
+		if e.MaxDeploymentAge == 0 || d.Created.IsZero() || age <= e.MaxDeploymentAge {
+			r.Passed, r.Message = true, fmt.Sprintf("deployment %s is moving traffic (%s)", d.ID, split)
+			return r
+		}
+		r.Message = fmt.Sprintf("deployment %s has been in progress for %s, longer than %s, with traffic split (%s): it looks stuck", d.ID, age.Round(time.Minute), e.MaxDeploymentAge, split)
+		return r
+	}
+	if s.Colours[0].ProductionWeight == 0 && s.Colours[1].ProductionWeight == 0 {
+		r.Message = "no colour receives production traffic"
+		return r
+	}
+	r.Message = "production traffic is split (" + split + ") and no deployment is in progress"
+	return r
+}
+
+// checkTasks: the live colour runs as many tasks as it should.
+func checkTasks(s *snapshot.Snapshot) CheckResult {
+	r := CheckResult{Name: "live colour runs its desired tasks"}
+	c := liveColour(s)
+	if c == nil {
+		r.Skipped, r.Message = true, "no single live colour"
+		return r
+	}
+	if c.TaskSet == nil {
+		r.Message = string(c.Colour) + " serves production but has no task set"
+		return r
+	}
+	if c.TaskSet.Running != c.TaskSet.Desired || c.TaskSet.Desired == 0 {
+		r.Message = fmt.Sprintf("%s runs %d of %d tasks (%d pending)", c.Colour, c.TaskSet.Running, c.TaskSet.Desired, c.TaskSet.Pending)
+		return r
+	}
+	r.Passed, r.Message = true, fmt.Sprintf("%s runs %d of %d tasks", c.Colour, c.TaskSet.Running, c.TaskSet.Desired)
+	return r
+}
+
+// checkHealth: no unhealthy targets behind the live colour.
+func checkHealth(s *snapshot.Snapshot) CheckResult {
+	r := CheckResult{Name: "live colour has no unhealthy targets"}
+	c := liveColour(s)
+	if c == nil {
+		r.Skipped, r.Message = true, "no single live colour"
+		return r
+	}
+	if len(c.Unhealthy) > 0 {
+		var parts []string
+		for _, t := range c.Unhealthy {
+			p := t.ID
+			if t.Port != 0 {
+				p += fmt.Sprintf(":%d", t.Port)
+			}
+			p += " " + t.State
+			if t.Reason != "" {
+				p += " (" + t.Reason + ")"
+			}
+			parts = append(parts, p)
+		}
+		r.Message = fmt.Sprintf("%s has %d unhealthy targets: %s", c.Colour, len(c.Unhealthy), strings.Join(parts, "; "))
+		return r
+	}
+	if c.Healthy == 0 {
+		r.Message = string(c.Colour) + " has no healthy targets"
+		return r
+	}
+	r.Passed, r.Message = true, fmt.Sprintf("%s has %d healthy targets", c.Colour, c.Healthy)
+	return r
+}
+
+// checkPinned: the live task definition pins every image by digest, so what
+// runs cannot change under a moved tag.
+func checkPinned(s *snapshot.Snapshot) CheckResult {
+	r := CheckResult{Name: "live images are pinned by digest"}
+	c := liveColour(s)
+	if c == nil {
+		r.Skipped, r.Message = true, "no single live colour"
+		return r
+	}
+	var loose []string
+	for _, ct := range c.Containers {
+		if !strings.Contains(ct.Image, "@sha256:") {
+			loose = append(loose, ct.Name+" ("+ct.Image+")")
+		}
+	}
+	if len(loose) > 0 {
+		r.Message = "not pinned by digest: " + strings.Join(loose, ", ")
+		return r
+	}
+	r.Passed, r.Message = true, fmt.Sprintf("%d containers pinned", len(c.Containers))
+	return r
+}
+
+func liveColour(s *snapshot.Snapshot) *snapshot.ColourState {
+	if s.Live == "" {
+		return nil
+	}
+	return s.Colour(s.Live)
+}
