@@ -163,6 +163,7 @@ func exitCode(w io.Writer, err error) int {
 		de   *deploy.DeploymentError
 		te   *deploy.TimeoutError
 		busy *deploy.BusyError
+		vf   *verifyFailedError
 		sig  Interrupted
 	)
 	switch {
@@ -190,6 +191,9 @@ func exitCode(w io.Writer, err error) int {
 	case errors.As(err, &busy):
 		fmt.Fprintf(w, "error: %v\nhint: set BG_ON_BUSY=wait to queue behind it, or stop it first\n", busy)
 		return ExitFailed
+	case errors.As(err, &vf):
+		fmt.Fprintf(w, "error: %v\n", vf)
+		return ExitVerify
 	case errors.As(err, &sig):
 		fmt.Fprintf(w, "error: %v\n", err)
 		if sig.Signal == syscall.SIGTERM {

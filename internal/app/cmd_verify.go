@@ -1,7 +1,112 @@
 package app
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
 
-// runVerify is built by a later change; until then the command validates its
-// settings and says it is not available.
-func runVerify(_ context.Context, inv *invocation) error { return notImplemented(inv) }
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
+)
+
+// verifyFailedError is a verify run with failed checks: exit 4.
+type verifyFailedError struct {
+	failed []verify.CheckResult
+}
+
+func (e *verifyFailedError) Error() string {
+	lines := make([]string, 0, len(e.failed)+1)
+	lines = append(lines, fmt.Sprintf("verify found %d problems:", len(e.failed)))
+	for _, r := range e.failed {
+		lines = append(lines, "  "+r.Name+": "+r.Message)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// maxDeploymentAge is how long a deployment may run before verify calls it stuck.
+const maxDeploymentAge = 2 * time.Hour
+
+// runVerify checks what is live and writes junit.xml and the status reports.
+func runVerify(ctx context.Context, inv *invocation) error {
+	s, err := inv.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: maxDeploymentAge, Now: time.Now()})
+	cfg, err := inv.awsConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if s.Group != nil {
+		results = append(results, verify.CheckAlarms(ctx, cloudwatch.NewFromConfig(cfg), s.Group.Alarms))
+	}
+	checks := inv.settings["checks"].(*config.Checks)
+	checker := verify.NewChecker(inv.log, nil)
+	for _, u := range []struct {
+		name string
+		url  config.URL
+		env  string
+	}{{"production URL answers", checks.ProdURL, "BG_PROD_URL"}, {"test URL answers", checks.TestURL, "BG_TEST_URL"}} {
+		sm := smokeFor(checks, u.url)
+		if sm == nil {
+			results = append(results, verify.CheckResult{Name: u.name, Skipped: true, Message: u.env + " is not set"})
+			continue
+		}
+		res, err := checker.Run(ctx, *sm)
+		r := verify.CheckResult{Name: u.name, Passed: err == nil, Duration: res.Duration}
+		if err != nil {
+			r.Message = err.Error()
+		} else {
+			r.Message = fmt.Sprintf("%d requests passed", res.Passes)
+		}
+		results = append(results, r)
+	}
+
+	cases := make([]report.Case, 0, len(results))
+	var failed []verify.CheckResult
+	for _, r := range results {
+		cases = append(cases, report.Case{Name: r.Name, Passed: r.Passed, Skipped: r.Skipped, Message: r.Message, Duration: r.Duration})
+		if !r.Passed && !r.Skipped {
+			failed = append(failed, r)
+		}
+	}
+	dir := inv.settings["output"].(*config.Output).Dir
+	junit, err := report.JUnit(s.Cluster+"/"+s.Service, s.Taken, cases)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteFile(filepath.Join(dir, "junit.xml"), junit, 0o644); err != nil {
+		return err
+	}
+	js, err := report.StatusJSON(s)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteFile(filepath.Join(dir, "status.json"), js, 0o644); err != nil {
+		return err
+	}
+	md := report.StatusMarkdown(s)
+	if err := report.WriteFile(filepath.Join(dir, "status.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprint(inv.env.Stdout, md)
+	for _, r := range results {
+		mark := "ok  "
+		switch {
+		case r.Skipped:
+			mark = "skip"
+		case !r.Passed:
+			mark = "FAIL"
+		}
+		fmt.Fprintf(inv.env.Stdout, "%s %s: %s\n", mark, r.Name, r.Message)
+	}
+	if len(failed) > 0 {
+		return &verifyFailedError{failed: failed}
+	}
+	return nil
+}
