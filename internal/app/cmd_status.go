@@ -15,26 +15,35 @@ import (
 )
 
 // runStatus reads the snapshot, prints it as Markdown and writes
-// status.json and status.md to the output folder.
+// status.json, status.md and status.html to the output folder.
 func runStatus(ctx context.Context, inv *invocation) error {
 	s, err := inv.snapshot(ctx)
 	if err != nil {
 		return err
 	}
-	md := report.StatusMarkdown(s)
+	if err := writeStatus(inv.settings["output"].(*config.Output).Dir, s); err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(inv.env.Stdout, report.StatusMarkdown(s))
+	return err
+}
+
+// writeStatus writes status.json, status.md and status.html.
+func writeStatus(dir string, s *snapshot.Snapshot) error {
 	js, err := report.StatusJSON(s)
 	if err != nil {
 		return err
 	}
-	dir := inv.settings["output"].(*config.Output).Dir
-	if err := report.WriteFile(filepath.Join(dir, "status.json"), js, 0o644); err != nil {
+	page, err := report.StatusHTML(s)
+	if err != nil {
 		return err
 	}
-	if err := report.WriteFile(filepath.Join(dir, "status.md"), []byte(md), 0o644); err != nil {
-		return err
+	for name, data := range map[string][]byte{"status.json": js, "status.md": []byte(report.StatusMarkdown(s)), "status.html": page} {
+		if err := report.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
 	}
-	_, err = fmt.Fprint(inv.env.Stdout, md)
-	return err
+	return nil
 }
 
 // snapshot reads the service's snapshot for the configured model.

@@ -83,18 +83,10 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	if err := report.WriteFile(filepath.Join(dir, "junit.xml"), junit, 0o644); err != nil {
 		return err
 	}
-	js, err := report.StatusJSON(s)
-	if err != nil {
+	if err := writeStatus(dir, s); err != nil {
 		return err
 	}
-	if err := report.WriteFile(filepath.Join(dir, "status.json"), js, 0o644); err != nil {
-		return err
-	}
-	md := report.StatusMarkdown(s)
-	if err := report.WriteFile(filepath.Join(dir, "status.md"), []byte(md), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprint(inv.env.Stdout, md)
+	fmt.Fprint(inv.env.Stdout, report.StatusMarkdown(s))
 	for _, r := range results {
 		mark := "ok  "
 		switch {

@@ -21,14 +21,7 @@ func StatusJSON(s *snapshot.Snapshot) ([]byte, error) {
 // side by side, which one is live, and the deployment in progress.
 func StatusMarkdown(s *snapshot.Snapshot) string {
 	var b strings.Builder
-	headline := fmt.Sprintf("traffic is split (blue %s, green %s)", percent(s.Colours[0].ProductionWeight), percent(s.Colours[1].ProductionWeight))
-	switch {
-	case s.Live != "":
-		headline = string(s.Live) + " is live"
-	case s.Colours[0].ProductionWeight == 0 && s.Colours[1].ProductionWeight == 0:
-		headline = "no colour receives production traffic"
-	}
-	fmt.Fprintf(&b, "### %s on %s: %s\n\n", s.Service, s.Cluster, headline)
+	fmt.Fprintf(&b, "### %s on %s: %s\n\n", s.Service, s.Cluster, Headline(s))
 	blue, green := s.Colour(snapshot.Blue), s.Colour(snapshot.Green)
 	row := func(name string, f func(c *snapshot.ColourState) string) {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, f(blue), f(green))
@@ -81,6 +74,18 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 	}
 	fmt.Fprintf(&b, "_Read %s._\n", s.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
 	return b.String()
+}
+
+// Headline says in a few words which colour is live.
+func Headline(s *snapshot.Snapshot) string {
+	switch {
+	case s.Live != "":
+		return string(s.Live) + " is live"
+	case s.Colours[0].ProductionWeight == 0 && s.Colours[1].ProductionWeight == 0:
+		return "no colour receives production traffic"
+	default:
+		return fmt.Sprintf("traffic is split (blue %s, green %s)", percent(s.Colours[0].ProductionWeight), percent(s.Colours[1].ProductionWeight))
+	}
 }
 
 func health(c *snapshot.ColourState) string {

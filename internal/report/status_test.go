@@ -79,3 +79,14 @@ func TestStatusReports(t *testing.T) {
 		golden(t, "status-"+name+".json", b)
 	}
 }
+
+func TestStatusHTML(t *testing.T) {
+	t.Parallel()
+	for name, s := range sampleSnapshots() {
+		b, err := StatusHTML(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "status-"+name+".html", b)
+	}
+}

@@ -1,0 +1,123 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"strings"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
+)
+
+// StatusHTML is status.html: one self-contained page (no external assets, so
+// it renders from a GitLab artifact link or a file) with blue and green side
+// by side.
+func StatusHTML(s *snapshot.Snapshot) ([]byte, error) {
+	var b bytes.Buffer
+	if err := statusPage.Execute(&b, statusView(s)); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+type colourView struct {
+	*snapshot.ColourState
+	Live       bool
+	Production string
+	Test       string
+	TaskDef    string
+	Tasks      string
+	Health     string
+	BarPercent float64
+}
+
+type pageView struct {
+	S        *snapshot.Snapshot
+	Headline string
+	Colours  []colourView
+	HasTest  bool
+	Taken    string
+}
+
+func statusView(s *snapshot.Snapshot) pageView {
+	v := pageView{S: s, Headline: Headline(s), HasTest: s.Group != nil && s.Group.TestListener != "", Taken: s.Taken.UTC().Format("2006-01-02 15:04:05 UTC")}
+	for i := range s.Colours {
+		c := &s.Colours[i]
+		cv := colourView{
+			ColourState: c, Live: c.Colour == s.Live, Production: percent(c.ProductionWeight), Test: percent(c.TestWeight),
+			TaskDef: orDash(shortTaskDef(c.TaskDefinition)), Health: health(c), BarPercent: c.ProductionWeight,
+		}
+		cv.Tasks = "no task set"
+		if ts := c.TaskSet; ts != nil {
+			cv.Tasks = fmt.Sprintf("%d/%d running", ts.Running, ts.Desired)
+			if ts.Pending > 0 {
+				cv.Tasks += fmt.Sprintf(", %d pending", ts.Pending)
+			}
+			cv.Tasks += " (" + strings.ToLower(ts.Status) + ")"
+		}
+		v.Colours = append(v.Colours, cv)
+	}
+	return v
+}
+
+var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.S.Service}} on {{.S.Cluster}}: {{.Headline}}</title>
+<style>
+  :root { --blue: #1f6feb; --green: #1a7f37; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; }
+  * { box-sizing: border-box; }
+  body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); margin: 0; padding: 24px; background: #f6f8fa; }
+  h1 { font-size: 20px; margin: 0 0 4px; }
+  .sub { color: var(--muted); margin: 0 0 20px; }
+  .split { display: flex; height: 28px; border-radius: 6px; overflow: hidden; margin: 0 0 20px; border: 1px solid var(--line); }
+  .split div { display: flex; align-items: center; justify-content: center; color: #fff; font-weight: 600; font-size: 13px; white-space: nowrap; }
+  .split .blue { background: var(--blue); } .split .green { background: var(--green); }
+  .colours { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+  .colour { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px; border-top: 6px solid; }
+  .colour.blue { border-top-color: var(--blue); } .colour.green { border-top-color: var(--green); }
+  .colour.live { box-shadow: 0 0 0 2px var(--ink); }
+  .colour h2 { margin: 0 0 12px; font-size: 18px; text-transform: capitalize; display: flex; gap: 8px; align-items: center; }
+  .badge { font-size: 12px; font-weight: 600; text-transform: uppercase; padding: 2px 8px; border-radius: 10px; background: var(--ink); color: #fff; }
+  dl { display: grid; grid-template-columns: max-content 1fr; gap: 6px 12px; margin: 0; }
+  dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
+  code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+  .unhealthy { color: #cf222e; }
+  .deployment { margin-top: 20px; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+  footer { margin-top: 20px; color: var(--muted); font-size: 13px; }
+</style>
+</head>
+<body>
+<h1>{{.S.Service}} on {{.S.Cluster}}</h1>
+<p class="sub" id="headline">{{.Headline}}</p>
+<div class="split" role="img" aria-label="production traffic">
+{{- range .Colours}}{{if gt .BarPercent 0.0}}<div class="{{.Colour}}" style="width: {{printf "%.1f" .BarPercent}}%">{{.Colour}} {{.Production}}</div>{{end}}{{end -}}
+</div>
+<div class="colours">
+{{- range .Colours}}
+<section class="colour {{.Colour}}{{if .Live}} live{{end}}" id="{{.Colour}}">
+  <h2>{{.Colour}}{{if .Live}} <span class="badge">live</span>{{end}}</h2>
+  <dl>
+    <dt>Production traffic</dt><dd>{{.Production}}</dd>
+    {{- if $.HasTest}}<dt>Test traffic</dt><dd>{{.Test}}</dd>{{end}}
+    <dt>Task definition</dt><dd><code>{{.TaskDef}}</code></dd>
+    <dt>Images</dt><dd>{{range .Containers}}<div><code>{{.Name}}</code>: <code>{{.Image}}</code></div>{{else}}-{{end}}</dd>
+    <dt>Tasks</dt><dd>{{.Tasks}}</dd>
+    <dt>Targets</dt><dd{{if .Unhealthy}} class="unhealthy"{{end}}>{{.Health}}</dd>
+    <dt>Target group</dt><dd><code>{{.TargetGroup}}</code></dd>
+  </dl>
+</section>
+{{- end}}
+</div>
+{{- with .S.InFlight}}
+<div class="deployment">Deployment in progress: <code>{{.ID}}</code> ({{.Status}}){{with .Description}}: {{.}}{{end}}</div>
+{{- end}}
+{{- with .S.LastSuccessful}}
+<div class="deployment">Last successful deployment: <code>{{.ID}}</code></div>
+{{- end}}
+<footer>Read {{.Taken}} by ecs-bluegreen.</footer>
+</body>
+</html>
+`))
