@@ -11,22 +11,22 @@ import (
 // (the AWS CLI, moto_server, skopeo, chromium, ...). When it is missing the
 // test is skipped with a message, or fails when BG_REQUIRE_PEERS=1, as CI sets
 // it: CI must never pass by skipping.
-func RequirePeer(t testing.TB, names ...string) string {
-	t.Helper()
+func RequirePeer(tb testing.TB, names ...string) string {
+	tb.Helper()
 	for _, name := range names {
 		if path, err := exec.LookPath(name); err == nil {
 			return path
 		}
 	}
-	MissingPeer(t, names[0]+" is not installed")
+	MissingPeer(tb, names[0]+" is not installed")
 	return ""
 }
 
 // MissingPeer skips, or fails under BG_REQUIRE_PEERS=1, saying why.
-func MissingPeer(t testing.TB, why string) {
-	t.Helper()
+func MissingPeer(tb testing.TB, why string) {
+	tb.Helper()
 	if os.Getenv("BG_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s, and BG_REQUIRE_PEERS=1 requires it (.ci/run installs it)", why)
+		tb.Fatalf("%s, and BG_REQUIRE_PEERS=1 requires it (.ci/run installs it)", why)
 	}
-	t.Skipf("%s: skipping (set BG_REQUIRE_PEERS=1 to make this a failure)", why)
+	tb.Skipf("%s: skipping (set BG_REQUIRE_PEERS=1 to make this a failure)", why)
 }
