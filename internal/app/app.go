@@ -11,6 +11,7 @@ import (
 	"os"
 	"syscall"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awsclient"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 )
@@ -46,6 +47,7 @@ type invocation struct {
 	env      Env
 	log      *slog.Logger
 	settings map[string]any // family name -> pointer to the loaded family struct
+	aws      *awsclient.Clients
 }
 
 // Run runs the command named by args[0] and returns the process exit code.

@@ -4,18 +4,42 @@ import (
 	"context"
 	"errors"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awsclient"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
 )
 
-// awsConfig builds the one aws.Config a command uses for every service. The
-// command must read the "aws" family.
-func (inv *invocation) awsConfig(ctx context.Context) (aws.Config, error) {
+// clients builds the AWS clients once per run. The command must read the
+// "aws" family. Endpoints, static keys and AWS_MAX_ATTEMPTS come from the
+// run's environment, so tests and the sandbox point the clients at the
+// simulator without touching the process environment.
+func (inv *invocation) clients(ctx context.Context) (*awsclient.Clients, error) {
+	if inv.aws != nil {
+		return inv.aws, nil
+	}
 	a, ok := inv.settings["aws"].(*config.AWS)
 	if !ok {
-		return aws.Config{}, errors.New("internal error: command " + inv.cmd.name + " does not read the aws settings")
+		return nil, errors.New("internal error: command " + inv.cmd.name + " does not read the aws settings")
 	}
-	return awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(a.EffectiveRegion()))
+	getenv := inv.getenv
+	c, err := awsclient.Load(ctx, awsclient.Options{
+		Getenv:      getenv,
+		Region:      a.EffectiveRegion(),
+		RoleARN:     a.RoleARN.String(),
+		IDToken:     a.IDToken.Value(),
+		SessionName: "gitlab-" + getenv("CI_PROJECT_PATH") + "-" + getenv("CI_JOB_ID"),
+		Version:     version.Get().Version,
+		Logger:      inv.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	inv.aws = c
+	return c, nil
+}
+
+// getenv reads the run's environment, with empty values counting as unset.
+func (inv *invocation) getenv(key string) string {
+	v, _ := config.EnvironLookuper(inv.env.Environ).Lookup(key)
+	return v
 }

@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
@@ -52,10 +48,10 @@ func (inv *invocation) snapshot(ctx context.Context) (*snapshot.Snapshot, error)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := inv.awsConfig(ctx)
+	c, err := inv.clients(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r := &snapshot.Reader{ECS: ecs.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), CD: codedeploy.NewFromConfig(cfg)}
+	r := &snapshot.Reader{ECS: c.ECS, ELB: c.ELB, CD: c.CodeDeploy}
 	return r.ReadCodeDeploy(ctx, run.target.Cluster, run.target.Service, run.target.Application, run.target.Group)
 }

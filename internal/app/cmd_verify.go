@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
@@ -38,12 +36,12 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: maxDeploymentAge, Now: time.Now()})
-	cfg, err := inv.awsConfig(ctx)
+	c, err := inv.clients(ctx)
 	if err != nil {
 		return err
 	}
 	if s.Group != nil {
-		results = append(results, verify.CheckAlarms(ctx, cloudwatch.NewFromConfig(cfg), s.Group.Alarms))
+		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, s.Group.Alarms))
 	}
 	checks := inv.settings["checks"].(*config.Checks)
 	checker := verify.NewChecker(inv.log, nil)

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
@@ -41,13 +38,13 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 	if target.Mode == config.ModeECS {
 		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
 	}
-	cfg, err := inv.awsConfig(ctx)
+	clients, err := inv.clients(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cdSettings := inv.settings["codedeploy"].(*config.CodeDeploy)
-	cdClient := codedeploy.NewFromConfig(cfg)
-	cd := &deploy.CodeDeploy{ECS: ecs.NewFromConfig(cfg), CD: cdClient}
+	cdClient := clients.CodeDeploy
+	cd := &deploy.CodeDeploy{ECS: clients.ECS, CD: cdClient}
 	t, err := cd.Resolve(ctx, target.Cluster, target.Service, cdSettings.Application, cdSettings.DeploymentGroup, cdSettings.DeploymentConfig)
 	if err != nil {
 		return nil, err
@@ -77,7 +74,7 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 		OnInterrupt: deploy.InterruptPolicy(run.dep.OnInterrupt),
 		OnTimeout:   deploy.TimeoutPolicy(watch.OnTimeout),
 		Timeout:     inv.timeout(watch),
-		Region:      cfg.Region,
+		Region:      clients.Config.Region,
 		Log:         inv.log,
 	}
 	if checks, ok := inv.settings["checks"].(*config.Checks); ok {
