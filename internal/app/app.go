@@ -14,6 +14,7 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awsclient"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 )
 
 // Exit codes (DESIGN §3). The pipeline never lies: only a deployment that
@@ -40,6 +41,34 @@ func OSEnv() Env {
 	return Env{Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
+// secretVars are the variables whose values never reach the output: our own
+// secret settings plus the credentials GitLab and AWS put in a job.
+var secretVars = []string{"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN", "CI_DEPLOY_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+
+// masked wraps the run's output so no secret value from the environment can
+// appear in it, whatever path an error or log line takes.
+func masked(env Env) (Env, func()) {
+	m := &gitlab.Masker{}
+	lookup := config.EnvironLookuper(env.Environ)
+	names := append([]string(nil), secretVars...)
+	for _, s := range config.Reference() {
+		if s.Secret {
+			names = append(names, s.Var)
+		}
+	}
+	for _, n := range names {
+		if v, ok := lookup.Lookup(n); ok {
+			m.Add(v)
+		}
+	}
+	out, errw := m.Writer(env.Stdout), m.Writer(env.Stderr)
+	env.Stdout, env.Stderr = out, errw
+	return env, func() {
+		_ = out.Flush()
+		_ = errw.Flush()
+	}
+}
+
 // invocation is one command run with its settings loaded.
 type invocation struct {
 	cmd      *command
@@ -63,6 +92,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case "-v", "--version":
 		name = "version"
 	}
+	env, flush := masked(env)
+	defer flush()
 	cmd := lookup(name)
 	if cmd == nil {
 		fmt.Fprintf(env.Stderr, "error: unknown command %q\nhint: run `ecs-bluegreen help` for the list of commands\n", name)

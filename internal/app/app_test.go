@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -162,5 +163,22 @@ func TestReadmeSettingsMatchEnv(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("README settings section is out of date: run\n  go test ./internal/app -run TestReadmeSettingsMatchEnv -update\nWant:\n%s", want)
+	}
+}
+
+func TestOutputIsMasked(t *testing.T) {
+	t.Parallel()
+	const token = "eyJhbGciOiJSUzI1NiJ9.the-id-token"
+	var out, errb bytes.Buffer
+	env, flush := masked(Env{Environ: []string{"BG_ID_TOKEN=" + token, "CI_JOB_TOKEN=glcbt-64_job_token_value"}, Stdout: &out, Stderr: &errb})
+	fmt.Fprintf(env.Stderr, "error: calling with %s and glcbt-64_job_token_value\n", token)
+	fmt.Fprintf(env.Stdout, "partial %s", token[:10])
+	fmt.Fprintf(env.Stdout, "%s done", token[10:])
+	flush()
+	if strings.Contains(out.String()+errb.String(), "the-id-token") || strings.Contains(errb.String(), "job_token_value") {
+		t.Errorf("secret in output: %q / %q", out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "[MASKED]") || out.String() != "partial [MASKED] done" {
+		t.Errorf("output = %q / %q", out.String(), errb.String())
 	}
 }
