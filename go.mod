@@ -28,4 +28,5 @@ require (
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/sethvargo/go-envconfig v1.4.3 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -1,9 +1,8 @@
 package awssim
 
 import (
-	"net/url"
-
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/wire"
 )
 
 // Env is what every simulated service shares: the clock, and the account and
@@ -22,14 +21,16 @@ type Service struct {
 	// JSONTargetPrefix is the X-Amz-Target prefix, such as
 	// "AmazonEC2ContainerServiceV20141113".
 	JSONTargetPrefix string
-	// QueryVersion is the awsQuery Version field, such as "2015-12-01".
+	// QueryVersion is the awsQuery Version field, such as "2015-12-01", and
+	// XMLNamespace the namespace of its responses.
 	QueryVersion string
+	XMLNamespace string
 	// JSON handles an awsJson operation: body is the request JSON; the result is
 	// marshalled with encoding/json. Errors should be *wire.Error.
 	JSON func(op string, body []byte) (any, error)
 	// Query handles an awsQuery operation. The result is encoded with
 	// encoding/xml as the content of the <Op>Result element.
-	Query func(op string, form url.Values) (any, error)
+	Query func(op string, form wire.Form) (any, error)
 }
 
 // AlarmStates tells CodeDeploy the state of a CloudWatch alarm

@@ -1,0 +1,975 @@
+package awssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/wire"
+)
+
+// taskStartDelay is how long a simulated task takes from PENDING to RUNNING.
+const taskStartDelay = 10 * time.Second
+
+type cluster struct {
+	Name, ARN string
+	Created   time.Time
+}
+
+// taskDef keeps the RegisterTaskDefinition input as sent, so every member
+// (including ones this simulator does not model) comes back on Describe.
+type taskDef struct {
+	input      map[string]json.RawMessage
+	family     string
+	revision   int
+	arn        string
+	status     string
+	registered time.Time
+	containers []containerDef
+	tags       []tag
+}
+
+type containerDef struct {
+	Name         string `json:"name"`
+	Image        string `json:"image"`
+	PortMappings []struct {
+		ContainerPort int `json:"containerPort"`
+	} `json:"portMappings"`
+}
+
+type lbRef struct {
+	TargetGroupArn string `json:"targetGroupArn,omitempty"`
+	ContainerName  string `json:"containerName,omitempty"`
+	ContainerPort  int    `json:"containerPort,omitempty"`
+}
+
+type service struct {
+	name, arn, cluster, clusterARN string
+	controller                     string
+	taskDefinition                 string
+	desired                        int
+	launchType                     string
+	platformVersion                string
+	network                        json.RawMessage
+	loadBalancers                  []lbRef
+	status                         string
+	created                        time.Time
+	taskSets                       []*taskSet
+	deploymentID                   string // ECS controller: the current deployment id
+}
+
+type taskSet struct {
+	id, arn        string
+	status         string // PRIMARY, ACTIVE, DRAINING
+	taskDefinition string
+	scale          float64
+	loadBalancers  []lbRef
+	startedBy      string
+	externalID     string
+	created        time.Time
+	updated        time.Time
+	tasks          []*task
+	stableAt       time.Time
+}
+
+type task struct {
+	id, arn   string
+	ip        string
+	created   time.Time
+	runningAt time.Time
+	targets   bool // registered in the task set's target group
+}
+
+func (w *World) ecsOp(op string, body []byte) (any, error) {
+	switch op {
+	case "CreateCluster":
+		return w.createCluster(body)
+	case "DescribeClusters":
+		return w.describeClusters(body)
+	case "RegisterTaskDefinition":
+		return w.registerTaskDefinition(body)
+	case "DescribeTaskDefinition":
+		return w.describeTaskDefinition(body)
+	case "ListTaskDefinitions":
+		return w.listTaskDefinitions(body)
+	case "DeregisterTaskDefinition":
+		return w.deregisterTaskDefinition(body)
+	case "DeleteTaskDefinitions":
+		return w.deleteTaskDefinitions(body)
+	case "CreateService":
+		return w.createService(body)
+	case "DescribeServices":
+		return w.describeServices(body)
+	case "UpdateService":
+		return w.updateService(body)
+	case "ListTasks":
+		return w.listTasks(body)
+	case "DescribeTasks":
+		return w.describeTasks(body)
+	case "TagResource":
+		return w.ecsTagResource(body)
+	case "ListTagsForResource":
+		return w.ecsListTags(body)
+	}
+	return nil, wire.Errorf("UnknownOperationException", "the ECS simulator does not implement %s", op)
+}
+
+func clientErr(format string, args ...any) error {
+	return wire.Errorf("ClientException", format, args...)
+}
+
+func invalidParam(format string, args ...any) error {
+	return wire.Errorf("InvalidParameterException", format, args...)
+}
+
+func (w *World) cluster(nameOrARN string) (*cluster, error) {
+	if nameOrARN == "" {
+		nameOrARN = "default"
+	}
+	name := nameOrARN
+	if i := strings.LastIndex(name, "/"); strings.HasPrefix(name, "arn:") && i >= 0 {
+		name = name[i+1:]
+	}
+	c := w.clusters[name]
+	if c == nil {
+		return nil, wire.Errorf("ClusterNotFoundException", "Cluster not found.")
+	}
+	return c, nil
+}
+
+func (w *World) createCluster(body []byte) (any, error) {
+	var in struct {
+		ClusterName string `json:"clusterName"`
+		Tags        []tag  `json:"tags"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if in.ClusterName == "" {
+		in.ClusterName = "default"
+	}
+	c := w.clusters[in.ClusterName]
+	if c == nil {
+		c = &cluster{Name: in.ClusterName, ARN: w.arn("ecs", "cluster/"+in.ClusterName), Created: w.now()}
+		w.clusters[c.Name] = c
+	}
+	return map[string]any{"cluster": w.clusterOut(c)}, nil
+}
+
+func (w *World) clusterOut(c *cluster) map[string]any {
+	running, active := 0, 0
+	for _, s := range w.services {
+		if s.cluster == c.Name && s.status == "ACTIVE" {
+			active++
+			for _, ts := range s.taskSets {
+				running += ts.running(w.now())
+			}
+		}
+	}
+	return map[string]any{
+		"clusterArn": c.ARN, "clusterName": c.Name, "status": "ACTIVE",
+		"runningTasksCount": running, "pendingTasksCount": 0, "activeServicesCount": active, "registeredContainerInstancesCount": 0,
+	}
+}
+
+func (w *World) describeClusters(body []byte) (any, error) {
+	var in struct {
+		Clusters []string `json:"clusters"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Clusters) == 0 {
+		in.Clusters = []string{"default"}
+	}
+	clusters, failures := []any{}, []any{}
+	for _, n := range in.Clusters {
+		c, err := w.cluster(n)
+		if err != nil {
+			failures = append(failures, map[string]string{"arn": n, "reason": "MISSING"})
+			continue
+		}
+		clusters = append(clusters, w.clusterOut(c))
+	}
+	return map[string]any{"clusters": clusters, "failures": failures}, nil
+}
+
+var familyPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+
+// readOnlyTaskDefFields are output-only members RegisterTaskDefinition rejects
+// (aws-facts §3.3).
+var readOnlyTaskDefFields = []string{"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt"}
+
+func (w *World) registerTaskDefinition(body []byte) (any, error) {
+	var raw map[string]json.RawMessage
+	if err := wire.DecodeJSON(body, &raw); err != nil {
+		return nil, err
+	}
+	for _, f := range readOnlyTaskDefFields {
+		if _, ok := raw[f]; ok {
+			return nil, wire.Errorf("SerializationException", "Unknown parameter in input: %q", f)
+		}
+	}
+	var in struct {
+		Family                  string         `json:"family"`
+		ContainerDefinitions    []containerDef `json:"containerDefinitions"`
+		NetworkMode             string         `json:"networkMode"`
+		RequiresCompatibilities []string       `json:"requiresCompatibilities"`
+		CPU                     string         `json:"cpu"`
+		Memory                  string         `json:"memory"`
+		Tags                    []tag          `json:"tags"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if !familyPattern.MatchString(in.Family) {
+		return nil, clientErr("Family contains invalid characters or is missing: up to 255 letters (uppercase and lowercase), numbers, hyphens and underscores are allowed.")
+	}
+	if len(in.ContainerDefinitions) == 0 {
+		return nil, clientErr("Container list cannot be empty.")
+	}
+	names := map[string]bool{}
+	for _, c := range in.ContainerDefinitions {
+		if c.Name == "" || c.Image == "" {
+			return nil, clientErr("Container.name and Container.image should not be null or empty.")
+		}
+		if names[c.Name] {
+			return nil, clientErr("Duplicate container name %q.", c.Name)
+		}
+		names[c.Name] = true
+	}
+	fargate := false
+	for _, c := range in.RequiresCompatibilities {
+		switch c {
+		case "FARGATE":
+			fargate = true
+		case "EC2", "EXTERNAL", "MANAGED_INSTANCES":
+		default:
+			return nil, clientErr("Invalid compatibility %q.", c)
+		}
+	}
+	if fargate {
+		if in.NetworkMode != "awsvpc" {
+			return nil, clientErr("Fargate only supports network mode 'awsvpc'.")
+		}
+		if in.CPU == "" || in.Memory == "" {
+			return nil, clientErr("Fargate requires that 'cpu' and 'memory' be defined at the task level.")
+		}
+	}
+	delete(raw, "tags")
+	revs := w.taskDefs[in.Family]
+	td := &taskDef{
+		input: raw, family: in.Family, revision: len(revs) + 1, status: "ACTIVE", registered: w.now(),
+		containers: in.ContainerDefinitions, tags: in.Tags,
+	}
+	td.arn = w.arn("ecs", "task-definition/"+td.family+":"+strconv.Itoa(td.revision))
+	w.taskDefs[in.Family] = append(revs, td)
+	return map[string]any{"taskDefinition": w.taskDefOut(td), "tags": nonNilTags(td.tags)}, nil
+}
+
+func nonNilTags(t []tag) []tag {
+	if t == nil {
+		return []tag{}
+	}
+	return t
+}
+
+func (w *World) taskDefOut(td *taskDef) map[string]any {
+	out := map[string]any{}
+	for k, v := range td.input {
+		out[k] = v
+	}
+	var compat []string
+	_ = json.Unmarshal(td.input["requiresCompatibilities"], &compat)
+	compatibilities := []string{"EC2"}
+	for _, c := range compat {
+		if c == "FARGATE" {
+			compatibilities = []string{"EC2", "FARGATE"}
+		}
+	}
+	out["taskDefinitionArn"] = td.arn
+	out["revision"] = td.revision
+	out["status"] = td.status
+	out["compatibilities"] = compatibilities
+	out["requiresAttributes"] = []any{}
+	out["registeredAt"] = wire.EpochSeconds(td.registered)
+	out["registeredBy"] = w.arn("iam", "root")
+	out["registeredBy"] = "arn:aws:iam::" + w.env.Account + ":root"
+	if _, ok := out["volumes"]; !ok {
+		out["volumes"] = []any{}
+	}
+	if _, ok := out["placementConstraints"]; !ok {
+		out["placementConstraints"] = []any{}
+	}
+	return out
+}
+
+// findTaskDef resolves family, family:revision or an ARN; a bare family is
+// its latest ACTIVE revision.
+func (w *World) findTaskDef(ref string) (*taskDef, error) {
+	if ref == "" {
+		return nil, clientErr("TaskDefinition must be specified.")
+	}
+	s := ref
+	if strings.HasPrefix(s, "arn:") {
+		i := strings.Index(s, "task-definition/")
+		if i < 0 {
+			return nil, clientErr("Invalid task definition ARN %q.", ref)
+		}
+		s = s[i+len("task-definition/"):]
+	}
+	family, revText, hasRev := strings.Cut(s, ":")
+	revs := w.taskDefs[family]
+	if hasRev {
+		n, err := strconv.Atoi(revText)
+		if err != nil || n < 1 || n > len(revs) || revs[n-1].status == "DELETE_IN_PROGRESS" {
+			return nil, clientErr("Unable to describe task definition.")
+		}
+		return revs[n-1], nil
+	}
+	for i := len(revs) - 1; i >= 0; i-- {
+		if revs[i].status == "ACTIVE" {
+			return revs[i], nil
+		}
+	}
+	return nil, clientErr("Unable to describe task definition.")
+}
+
+func (w *World) describeTaskDefinition(body []byte) (any, error) {
+	var in struct {
+		TaskDefinition string   `json:"taskDefinition"`
+		Include        []string `json:"include"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	td, err := w.findTaskDef(in.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"taskDefinition": w.taskDefOut(td)}
+	for _, i := range in.Include {
+		if i == "TAGS" {
+			out["tags"] = nonNilTags(td.tags)
+		}
+	}
+	return out, nil
+}
+
+func (w *World) listTaskDefinitions(body []byte) (any, error) {
+	var in struct {
+		FamilyPrefix string `json:"familyPrefix"`
+		Status       string `json:"status"`
+		Sort         string `json:"sort"`
+		MaxResults   int    `json:"maxResults"`
+		NextToken    string `json:"nextToken"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if in.Status == "" {
+		in.Status = "ACTIVE"
+	}
+	var all []*taskDef
+	families := make([]string, 0, len(w.taskDefs))
+	for f := range w.taskDefs {
+		families = append(families, f)
+	}
+	sort.Strings(families)
+	for _, f := range families {
+		if in.FamilyPrefix != "" && !strings.HasPrefix(f, in.FamilyPrefix) {
+			continue
+		}
+		for _, td := range w.taskDefs[f] {
+			if td.status == in.Status {
+				all = append(all, td)
+			}
+		}
+	}
+	if in.Sort == "DESC" {
+		for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
+			all[i], all[j] = all[j], all[i]
+		}
+	}
+	return paginate(all, in.MaxResults, in.NextToken, 100, func(td *taskDef) string { return td.arn }, "taskDefinitionArns")
+}
+
+// paginate pages a list: nextToken is the index of the next item.
+func paginate[T any](items []T, max int, token string, defaultMax int, id func(T) string, key string) (any, error) {
+	start := 0
+	if token != "" {
+		n, err := strconv.Atoi(token)
+		if err != nil || n < 0 || n > len(items) {
+			return nil, invalidParam("Invalid nextToken.")
+		}
+		start = n
+	}
+	if max <= 0 {
+		max = defaultMax
+	}
+	end := min(start+max, len(items))
+	ids := make([]string, 0, end-start)
+	for _, it := range items[start:end] {
+		ids = append(ids, id(it))
+	}
+	out := map[string]any{key: ids}
+	if end < len(items) {
+		out["nextToken"] = strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+func (w *World) deregisterTaskDefinition(body []byte) (any, error) {
+	var in struct {
+		TaskDefinition string `json:"taskDefinition"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if !strings.Contains(in.TaskDefinition, ":") {
+		return nil, clientErr("The specified task definition does not exist: a revision is required.")
+	}
+	td, err := w.findTaskDef(in.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	td.status = "INACTIVE"
+	return map[string]any{"taskDefinition": w.taskDefOut(td)}, nil
+}
+
+func (w *World) deleteTaskDefinitions(body []byte) (any, error) {
+	var in struct {
+		TaskDefinitions []string `json:"taskDefinitions"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	out, failures := []any{}, []any{}
+	for _, ref := range in.TaskDefinitions {
+		td, err := w.findTaskDef(ref)
+		switch {
+		case err != nil:
+			failures = append(failures, map[string]string{"arn": ref, "reason": "TASK_DEFINITION_NOT_FOUND"})
+		case td.status != "INACTIVE":
+			failures = append(failures, map[string]string{"arn": ref, "reason": "The specified task definition is still in ACTIVE status. Please deregister the target and try again."})
+		default:
+			td.status = "DELETE_IN_PROGRESS"
+			out = append(out, w.taskDefOut(td))
+		}
+	}
+	return map[string]any{"taskDefinitions": out, "failures": failures}, nil
+}
+
+func (w *World) createService(body []byte) (any, error) {
+	var in struct {
+		Cluster              string          `json:"cluster"`
+		ServiceName          string          `json:"serviceName"`
+		TaskDefinition       string          `json:"taskDefinition"`
+		DesiredCount         *int            `json:"desiredCount"`
+		LaunchType           string          `json:"launchType"`
+		PlatformVersion      string          `json:"platformVersion"`
+		NetworkConfiguration json.RawMessage `json:"networkConfiguration"`
+		LoadBalancers        []lbRef         `json:"loadBalancers"`
+		DeploymentController *struct {
+			Type string `json:"type"`
+		} `json:"deploymentController"`
+		Tags []tag `json:"tags"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	c, err := w.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if in.ServiceName == "" {
+		return nil, invalidParam("serviceName is required.")
+	}
+	key := c.Name + "/" + in.ServiceName
+	if s := w.services[key]; s != nil && s.status == "ACTIVE" {
+		return nil, invalidParam("Creation of service was not idempotent.")
+	}
+	controller := "ECS"
+	if in.DeploymentController != nil && in.DeploymentController.Type != "" {
+		controller = in.DeploymentController.Type
+	}
+	switch controller {
+	case "ECS", "CODE_DEPLOY", "EXTERNAL":
+	default:
+		return nil, invalidParam("Invalid deployment controller type %q.", controller)
+	}
+	var td *taskDef
+	if controller != "EXTERNAL" {
+		if td, err = w.findTaskDef(in.TaskDefinition); err != nil {
+			return nil, err
+		}
+	}
+	desired := 1
+	if in.DesiredCount != nil {
+		desired = *in.DesiredCount
+	}
+	for _, lb := range in.LoadBalancers {
+		if _, ok := w.targetGroups[lb.TargetGroupArn]; !ok {
+			return nil, invalidParam("The target group %s does not exist.", lb.TargetGroupArn)
+		}
+		if td != nil && !td.hasPort(lb.ContainerName, lb.ContainerPort) {
+			return nil, invalidParam("The container %s did not have a container port %d defined.", lb.ContainerName, lb.ContainerPort)
+		}
+	}
+	if controller == "CODE_DEPLOY" && len(in.LoadBalancers) != 1 {
+		return nil, invalidParam("A service with the CODE_DEPLOY deployment controller needs exactly one load balancer target group.")
+	}
+	s := &service{
+		name: in.ServiceName, arn: w.arn("ecs", "service/"+c.Name+"/"+in.ServiceName), cluster: c.Name, clusterARN: c.ARN,
+		controller: controller, desired: desired, launchType: in.LaunchType, platformVersion: in.PlatformVersion,
+		network: in.NetworkConfiguration, loadBalancers: in.LoadBalancers, status: "ACTIVE", created: w.now(),
+	}
+	if s.launchType == "" {
+		s.launchType = "EC2"
+	}
+	if td != nil {
+		s.taskDefinition = td.arn
+		ts := w.newTaskSet(s, td.arn, in.LoadBalancers, "", "")
+		ts.status = "PRIMARY"
+		s.taskSets = append(s.taskSets, ts)
+		s.deploymentID = "ecs-svc/" + randomID(19, "0123456789")
+	}
+	w.services[key] = s
+	if len(in.Tags) > 0 {
+		w.ecsTags[s.arn] = in.Tags
+	}
+	return map[string]any{"service": w.serviceOut(s)}, nil
+}
+
+func (td *taskDef) hasPort(container string, port int) bool {
+	for _, c := range td.containers {
+		if c.Name != container {
+			continue
+		}
+		for _, p := range c.PortMappings {
+			if p.ContainerPort == port {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (td *taskDef) hasContainer(name string) bool {
+	for _, c := range td.containers {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// newTaskSet starts a task set with its tasks PENDING.
+func (w *World) newTaskSet(s *service, taskDefARN string, lbs []lbRef, startedBy, externalID string) *taskSet {
+	now := w.now()
+	ts := &taskSet{
+		id: "ecs-svc/" + randomID(19, "0123456789"), status: "ACTIVE", taskDefinition: taskDefARN, scale: 100,
+		loadBalancers: lbs, startedBy: startedBy, externalID: externalID, created: now, updated: now,
+	}
+	ts.arn = w.arn("ecs", "task-set/"+s.cluster+"/"+s.name+"/"+ts.id)
+	w.scaleTaskSet(s, ts)
+	return ts
+}
+
+func (ts *taskSet) computedDesired(s *service) int {
+	return int(math.Ceil(float64(s.desired) * ts.scale / 100))
+}
+
+// scaleTaskSet starts or stops tasks to match the computed desired count.
+func (w *World) scaleTaskSet(s *service, ts *taskSet) {
+	want := ts.computedDesired(s)
+	if ts.status == "DRAINING" {
+		want = 0
+	}
+	now := w.now()
+	for len(ts.tasks) < want {
+		w.nextIP++
+		t := &task{id: hexID(32), created: now, runningAt: now.Add(taskStartDelay), ip: fmt.Sprintf("10.0.%d.%d", w.nextIP/250, w.nextIP%250+2)}
+		t.arn = w.arn("ecs", "task/"+s.cluster+"/"+t.id)
+		ts.tasks = append(ts.tasks, t)
+	}
+	for len(ts.tasks) > want {
+		t := ts.tasks[len(ts.tasks)-1]
+		ts.tasks = ts.tasks[:len(ts.tasks)-1]
+		w.deregisterTask(ts, t)
+	}
+}
+
+// removeTaskSet stops a task set's tasks and drops it.
+func (w *World) removeTaskSet(s *service, ts *taskSet) {
+	for _, t := range ts.tasks {
+		w.deregisterTask(ts, t)
+	}
+	ts.tasks = nil
+	for i, x := range s.taskSets {
+		if x == ts {
+			s.taskSets = append(s.taskSets[:i], s.taskSets[i+1:]...)
+			break
+		}
+	}
+}
+
+func (w *World) deregisterTask(ts *taskSet, t *task) {
+	if !t.targets {
+		return
+	}
+	for _, lb := range ts.loadBalancers {
+		if tg := w.targetGroups[lb.TargetGroupArn]; tg != nil {
+			tg.remove(t.ip, lb.ContainerPort)
+		}
+	}
+	t.targets = false
+}
+
+// advanceTaskSet registers running tasks as targets of the task set's target
+// groups (ECS does this for services with load balancers).
+func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
+	for _, t := range ts.tasks {
+		if t.targets || now.Before(t.runningAt) {
+			continue
+		}
+		for _, lb := range ts.loadBalancers {
+			if tg := w.targetGroups[lb.TargetGroupArn]; tg != nil {
+				tg.add(t.ip, lb.ContainerPort, t.runningAt, ts.taskDefinition)
+			}
+		}
+		t.targets = true
+	}
+	if ts.stableAt.IsZero() && ts.running(now) == ts.computedDesired(s) {
+		ts.stableAt = now
+	}
+}
+
+func (ts *taskSet) running(now time.Time) int {
+	n := 0
+	for _, t := range ts.tasks {
+		if !now.Before(t.runningAt) {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *World) taskSetOut(s *service, ts *taskSet) map[string]any {
+	now := w.now()
+	running := ts.running(now)
+	stability := "STABILIZING"
+	if running == ts.computedDesired(s) && len(ts.tasks) == ts.computedDesired(s) {
+		stability = "STEADY_STATE"
+	}
+	out := map[string]any{
+		"id": ts.id, "taskSetArn": ts.arn, "serviceArn": s.arn, "clusterArn": s.clusterARN, "status": ts.status,
+		"taskDefinition": ts.taskDefinition, "computedDesiredCount": ts.computedDesired(s), "pendingCount": len(ts.tasks) - running,
+		"runningCount": running, "createdAt": wire.EpochSeconds(ts.created), "updatedAt": wire.EpochSeconds(ts.updated),
+		"launchType": s.launchType, "loadBalancers": ts.loadBalancers, "serviceRegistries": []any{},
+		"scale": map[string]any{"value": ts.scale, "unit": "PERCENT"}, "stabilityStatus": stability,
+		"stabilityStatusAt": wire.EpochSeconds(now),
+	}
+	if ts.startedBy != "" {
+		out["startedBy"] = ts.startedBy
+	}
+	if ts.externalID != "" {
+		out["externalId"] = ts.externalID
+	}
+	if s.platformVersion != "" {
+		out["platformVersion"] = s.platformVersion
+	}
+	if len(s.network) > 0 {
+		out["networkConfiguration"] = s.network
+	}
+	return out
+}
+
+func (w *World) serviceOut(s *service) map[string]any {
+	now := w.now()
+	running, pending := 0, 0
+	for _, ts := range s.taskSets {
+		r := ts.running(now)
+		running += r
+		pending += len(ts.tasks) - r
+	}
+	lbs := s.loadBalancers
+	if lbs == nil {
+		lbs = []lbRef{}
+	}
+	out := map[string]any{
+		"serviceArn": s.arn, "serviceName": s.name, "clusterArn": s.clusterARN, "status": s.status,
+		"desiredCount": s.desired, "runningCount": running, "pendingCount": pending, "launchType": s.launchType,
+		"taskDefinition": s.taskDefinition, "loadBalancers": lbs, "serviceRegistries": []any{},
+		"deploymentController": map[string]string{"type": s.controller}, "createdAt": wire.EpochSeconds(s.created),
+		"schedulingStrategy": "REPLICA", "events": []any{}, "placementConstraints": []any{}, "placementStrategy": []any{},
+		"deploymentConfiguration": map[string]any{"maximumPercent": 200, "minimumHealthyPercent": 100},
+	}
+	if s.platformVersion != "" {
+		out["platformVersion"] = s.platformVersion
+	}
+	if len(s.network) > 0 {
+		out["networkConfiguration"] = s.network
+	}
+	switch s.controller {
+	case "CODE_DEPLOY", "EXTERNAL":
+		// State lives in taskSets; deployments[] stays empty (aws-facts §5.1).
+		sets := []any{}
+		for _, ts := range s.taskSets {
+			sets = append(sets, w.taskSetOut(s, ts))
+		}
+		out["taskSets"] = sets
+		out["deployments"] = []any{}
+	default:
+		deps := []any{}
+		for i, ts := range s.taskSets {
+			status, rollout := "PRIMARY", "IN_PROGRESS"
+			if i < len(s.taskSets)-1 {
+				status, rollout = "ACTIVE", "COMPLETED"
+			} else if ts.running(now) == ts.computedDesired(s) {
+				rollout = "COMPLETED"
+			}
+			deps = append(deps, map[string]any{
+				"id": ts.id, "status": status, "taskDefinition": ts.taskDefinition, "desiredCount": ts.computedDesired(s),
+				"runningCount": ts.running(now), "pendingCount": len(ts.tasks) - ts.running(now), "rolloutState": rollout,
+				"createdAt": wire.EpochSeconds(ts.created), "updatedAt": wire.EpochSeconds(ts.updated), "launchType": s.launchType,
+			})
+		}
+		out["deployments"] = deps
+	}
+	return out
+}
+
+func (w *World) service(clusterName, name string) (*service, error) {
+	c, err := w.cluster(clusterName)
+	if err != nil {
+		return nil, err
+	}
+	if i := strings.LastIndex(name, "/"); strings.HasPrefix(name, "arn:") && i >= 0 {
+		name = name[i+1:]
+	}
+	s := w.services[c.Name+"/"+name]
+	if s == nil {
+		return nil, wire.Errorf("ServiceNotFoundException", "Service not found.")
+	}
+	return s, nil
+}
+
+func (w *World) describeServices(body []byte) (any, error) {
+	var in struct {
+		Cluster  string   `json:"cluster"`
+		Services []string `json:"services"`
+		Include  []string `json:"include"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Services) == 0 {
+		return nil, invalidParam("Services cannot be empty.")
+	}
+	if len(in.Services) > 10 {
+		return nil, invalidParam("Services cannot contain more than 10 elements.")
+	}
+	if _, err := w.cluster(in.Cluster); err != nil {
+		return nil, err
+	}
+	services, failures := []any{}, []any{}
+	for _, name := range in.Services {
+		s, err := w.service(in.Cluster, name)
+		if err != nil {
+			failures = append(failures, map[string]string{"arn": w.arn("ecs", "service/"+name), "reason": "MISSING"})
+			continue
+		}
+		out := w.serviceOut(s)
+		for _, i := range in.Include {
+			if i == "TAGS" {
+				out["tags"] = nonNilTags(w.ecsTags[s.arn])
+			}
+		}
+		services = append(services, out)
+	}
+	return map[string]any{"services": services, "failures": failures}, nil
+}
+
+func (w *World) updateService(body []byte) (any, error) {
+	var in struct {
+		Cluster        string `json:"cluster"`
+		Service        string `json:"service"`
+		TaskDefinition string `json:"taskDefinition"`
+		DesiredCount   *int   `json:"desiredCount"`
+		LoadBalancers  []any  `json:"loadBalancers"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	s, err := w.service(in.Cluster, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	if s.status != "ACTIVE" {
+		return nil, wire.Errorf("ServiceNotActiveException", "Service was not ACTIVE.")
+	}
+	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers != nil) {
+		return nil, invalidParam("Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.")
+	}
+	if in.DesiredCount != nil {
+		if *in.DesiredCount < 0 {
+			return nil, invalidParam("desiredCount must be at least 0.")
+		}
+		s.desired = *in.DesiredCount
+		for _, ts := range s.taskSets {
+			w.scaleTaskSet(s, ts)
+		}
+	}
+	if in.TaskDefinition != "" && s.controller == "ECS" {
+		td, err := w.findTaskDef(in.TaskDefinition)
+		if err != nil {
+			return nil, err
+		}
+		if td.arn != s.taskDefinition {
+			// A rolling deployment: the new task set replaces the old at once;
+			// the old one's tasks stop.
+			for _, old := range append([]*taskSet(nil), s.taskSets...) {
+				w.removeTaskSet(s, old)
+			}
+			ts := w.newTaskSet(s, td.arn, s.loadBalancers, "", "")
+			ts.status = "PRIMARY"
+			s.taskSets = append(s.taskSets, ts)
+			s.taskDefinition = td.arn
+		}
+	}
+	return map[string]any{"service": w.serviceOut(s)}, nil
+}
+
+func (w *World) listTasks(body []byte) (any, error) {
+	var in struct {
+		Cluster     string `json:"cluster"`
+		ServiceName string `json:"serviceName"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	c, err := w.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	arns := []string{}
+	for _, s := range w.sortedServices() {
+		if s.cluster != c.Name || (in.ServiceName != "" && s.name != in.ServiceName) {
+			continue
+		}
+		for _, ts := range s.taskSets {
+			for _, t := range ts.tasks {
+				arns = append(arns, t.arn)
+			}
+		}
+	}
+	return map[string]any{"taskArns": arns}, nil
+}
+
+func (w *World) sortedServices() []*service {
+	keys := make([]string, 0, len(w.services))
+	for k := range w.services {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]*service, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, w.services[k])
+	}
+	return out
+}
+
+func (w *World) describeTasks(body []byte) (any, error) {
+	var in struct {
+		Cluster string   `json:"cluster"`
+		Tasks   []string `json:"tasks"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	now := w.now()
+	want := map[string]bool{}
+	for _, t := range in.Tasks {
+		want[t] = true
+	}
+	tasks, failures := []any{}, []any{}
+	for _, s := range w.sortedServices() {
+		for _, ts := range s.taskSets {
+			td, _ := w.findTaskDef(ts.taskDefinition)
+			for _, t := range ts.tasks {
+				if !want[t.arn] && !want[t.id] {
+					continue
+				}
+				delete(want, t.arn)
+				delete(want, t.id)
+				status := "PENDING"
+				if !now.Before(t.runningAt) {
+					status = "RUNNING"
+				}
+				containers := []any{}
+				if td != nil {
+					for _, c := range td.containers {
+						containers = append(containers, map[string]any{"name": c.Name, "image": c.Image, "lastStatus": status, "taskArn": t.arn})
+					}
+				}
+				tasks = append(tasks, map[string]any{
+					"taskArn": t.arn, "clusterArn": s.clusterARN, "taskDefinitionArn": ts.taskDefinition, "lastStatus": status,
+					"desiredStatus": "RUNNING", "startedBy": ts.id, "group": "service:" + s.name, "launchType": s.launchType,
+					"createdAt": wire.EpochSeconds(t.created), "containers": containers,
+					"attachments": []any{map[string]any{
+						"type": "ElasticNetworkInterface", "status": "ATTACHED",
+						"details": []any{map[string]string{"name": "privateIPv4Address", "value": t.ip}},
+					}},
+				})
+			}
+		}
+	}
+	for ref := range want {
+		failures = append(failures, map[string]string{"arn": ref, "reason": "MISSING"})
+	}
+	return map[string]any{"tasks": tasks, "failures": failures}, nil
+}
+
+func (w *World) ecsTagResource(body []byte) (any, error) {
+	var in struct {
+		ResourceArn string `json:"resourceArn"`
+		Tags        []tag  `json:"tags"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	w.ecsTags[in.ResourceArn] = mergeTags(w.ecsTags[in.ResourceArn], in.Tags)
+	return map[string]any{}, nil
+}
+
+func (w *World) ecsListTags(body []byte) (any, error) {
+	var in struct {
+		ResourceArn string `json:"resourceArn"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	return map[string]any{"tags": nonNilTags(w.ecsTags[in.ResourceArn])}, nil
+}
+
+func mergeTags(have, add []tag) []tag {
+	out := append([]tag(nil), have...)
+	for _, t := range add {
+		replaced := false
+		for i := range out {
+			if out[i].Key == t.Key {
+				out[i].Value, replaced = t.Value, true
+			}
+		}
+		if !replaced {
+			out = append(out, t)
+		}
+	}
+	return out
+}

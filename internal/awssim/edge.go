@@ -1,0 +1,318 @@
+package awssim
+
+import (
+	"encoding/base64"
+	"regexp"
+	"strings"
+	"time"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/wire"
+)
+
+// STS, CloudWatch alarms and ECR repositories: the services around the
+// deployment world.
+
+// WebIdentityCall is an AssumeRoleWithWebIdentity the simulator answered.
+type WebIdentityCall struct {
+	RoleARN, SessionName, Token string
+}
+
+var (
+	roleARNPattern     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
+	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+)
+
+func (w *World) stsOp(op string, f formT) (any, error) {
+	switch op {
+	case "GetCallerIdentity":
+		type result struct {
+			Arn     string `xml:"Arn"`
+			UserID  string `xml:"UserId"`
+			Account string `xml:"Account"`
+		}
+		return result{Arn: "arn:aws:iam::" + w.env.Account + ":user/simulated", UserID: "AIDASIMULATED", Account: w.env.Account}, nil
+	case "AssumeRoleWithWebIdentity", "AssumeRole":
+		role, session := f.String("RoleArn"), f.String("RoleSessionName")
+		if !roleARNPattern.MatchString(role) {
+			return nil, (&wire.Error{Type: "ValidationError", Message: "1 validation error detected: Value at 'roleArn' failed to satisfy constraint"}).WithCode("ValidationError")
+		}
+		if !sessionNamePattern.MatchString(session) {
+			return nil, (&wire.Error{Type: "ValidationError", Message: "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"}).WithCode("ValidationError")
+		}
+		token := f.String("WebIdentityToken")
+		if op == "AssumeRoleWithWebIdentity" {
+			if len(token) < 4 || len(token) > 20000 {
+				return nil, (&wire.Error{Type: "InvalidIdentityTokenException", Message: "The web identity token that was passed could not be validated by AWS."}).WithCode("InvalidIdentityToken")
+			}
+			w.identities = append(w.identities, WebIdentityCall{RoleARN: role, SessionName: session, Token: token})
+		}
+		type creds struct {
+			AccessKeyID     string `xml:"AccessKeyId"`
+			SecretAccessKey string `xml:"SecretAccessKey"`
+			SessionToken    string `xml:"SessionToken"`
+			Expiration      string `xml:"Expiration"`
+		}
+		type user struct {
+			Arn           string `xml:"Arn"`
+			AssumedRoleID string `xml:"AssumedRoleId"`
+		}
+		type result struct {
+			Credentials     creds  `xml:"Credentials"`
+			AssumedRoleUser user   `xml:"AssumedRoleUser"`
+			Subject         string `xml:"SubjectFromWebIdentityToken,omitempty"`
+		}
+		roleName := role[strings.LastIndex(role, "/")+1:]
+		return result{
+			Credentials:     creds{AccessKeyID: "ASIA" + randomID(16, idAlphabet), SecretAccessKey: randomID(40, idAlphabet), SessionToken: randomID(120, idAlphabet), Expiration: wire.ISO8601(w.now().Add(time.Hour))},
+			AssumedRoleUser: user{Arn: "arn:aws:sts::" + w.env.Account + ":assumed-role/" + roleName + "/" + session, AssumedRoleID: "AROA" + randomID(16, idAlphabet) + ":" + session},
+			Subject:         map[bool]string{true: "simulated-subject"}[op == "AssumeRoleWithWebIdentity"],
+		}, nil
+	}
+	return nil, (&wire.Error{Type: "InvalidAction", Message: "the STS simulator does not implement " + op}).WithCode("InvalidAction")
+}
+
+// WebIdentityCalls lists the AssumeRoleWithWebIdentity calls answered so far.
+func (w *World) WebIdentityCalls() []WebIdentityCall {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]WebIdentityCall(nil), w.identities...)
+}
+
+type alarm struct {
+	name, state, reason, metric, namespace string
+	updated                                time.Time
+}
+
+// AlarmState implements AlarmStates.
+func (w *World) AlarmState(name string) (string, bool) {
+	a := w.alarms[name]
+	if a == nil {
+		return "", false
+	}
+	return a.state, true
+}
+
+// cloudWatchJSON serves CloudWatch over awsJson 1.0 (AWS CLI v1).
+func (w *World) cloudWatchJSON(op string, body []byte) (any, error) {
+	var in map[string]any
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	out, err := w.cloudWatch(op, jsonArgs(in))
+	if err != nil {
+		return nil, err
+	}
+	return jsonTimes(out), nil
+}
+
+// cloudWatchQuery serves CloudWatch over awsQuery (older SDKs, Debian's CLI v2).
+func (w *World) cloudWatchQuery(op string, f formT) (any, error) {
+	out, err := w.cloudWatch(op, queryArgs{f})
+	if err != nil {
+		return nil, err
+	}
+	return cwXML(op, out), nil
+}
+
+// cwArgs reads CloudWatch inputs whatever the protocol.
+type cwArgs interface {
+	str(name string) string
+	strs(name string) []string
+}
+
+type jsonArgs map[string]any
+
+func (a jsonArgs) str(name string) string {
+	s, _ := a[name].(string)
+	return s
+}
+
+func (a jsonArgs) strs(name string) []string {
+	l, _ := a[name].([]any)
+	out := make([]string, 0, len(l))
+	for _, v := range l {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type queryArgs struct{ f formT }
+
+func (a queryArgs) str(name string) string    { return a.f.String(name) }
+func (a queryArgs) strs(name string) []string { return a.f.Strings(name) }
+
+var alarmStates = map[string]bool{"OK": true, "ALARM": true, "INSUFFICIENT_DATA": true}
+
+// cloudWatch implements the alarm operations; results are generic maps with
+// the model's PascalCase members, encoded by each protocol.
+func (w *World) cloudWatch(op string, a cwArgs) (map[string]any, error) {
+	switch op {
+	case "PutMetricAlarm":
+		name := a.str("AlarmName")
+		if name == "" {
+			return nil, (&wire.Error{Type: "InvalidParameterValueException", Message: "AlarmName is required"}).WithCode("InvalidParameterValue")
+		}
+		al := w.alarms[name]
+		if al == nil {
+			al = &alarm{name: name, state: "INSUFFICIENT_DATA", reason: "Unchecked: Initial alarm creation", updated: w.now()}
+			w.alarms[name] = al
+		}
+		al.metric, al.namespace = a.str("MetricName"), a.str("Namespace")
+		return map[string]any{}, nil
+	case "SetAlarmState":
+		al := w.alarms[a.str("AlarmName")]
+		if al == nil {
+			return nil, (&wire.Error{Type: "ResourceNotFound", Message: "Alarm " + a.str("AlarmName") + " does not exist", Status: 404}).WithCode("ResourceNotFound")
+		}
+		state := a.str("StateValue")
+		if !alarmStates[state] {
+			return nil, (&wire.Error{Type: "InvalidFormatFault", Message: "StateValue must be OK, ALARM or INSUFFICIENT_DATA"}).WithCode("InvalidFormat")
+		}
+		al.state, al.reason, al.updated = state, a.str("StateReason"), w.now()
+		return map[string]any{}, nil
+	case "DeleteAlarms":
+		for _, n := range a.strs("AlarmNames") {
+			delete(w.alarms, n)
+		}
+		return map[string]any{}, nil
+	case "DescribeAlarms":
+		names, prefix, state := a.strs("AlarmNames"), a.str("AlarmNamePrefix"), a.str("StateValue")
+		var list []map[string]any
+		for _, al := range sortedByKey(w.alarms) {
+			if (len(names) > 0 && !contains(names, al.name)) || (prefix != "" && !strings.HasPrefix(al.name, prefix)) || (state != "" && al.state != state) {
+				continue
+			}
+			list = append(list, map[string]any{
+				"AlarmName": al.name, "AlarmArn": w.arn("cloudwatch", "alarm:"+al.name), "StateValue": al.state, "StateReason": al.reason,
+				"StateUpdatedTimestamp": al.updated, "MetricName": al.metric, "Namespace": al.namespace, "ActionsEnabled": true,
+			})
+		}
+		return map[string]any{"MetricAlarms": list, "CompositeAlarms": []map[string]any{}}, nil
+	case "PutMetricData":
+		return map[string]any{}, nil
+	}
+	return nil, (&wire.Error{Type: "UnknownOperationException", Message: "the CloudWatch simulator does not implement " + op}).WithCode("InvalidAction")
+}
+
+// cwXML turns a CloudWatch result into its awsQuery XML form.
+func cwXML(op string, out map[string]any) any {
+	if op != "DescribeAlarms" {
+		return nil
+	}
+	type xmlAlarm struct {
+		AlarmName             string `xml:"AlarmName"`
+		AlarmArn              string `xml:"AlarmArn"`
+		StateValue            string `xml:"StateValue"`
+		StateReason           string `xml:"StateReason"`
+		StateUpdatedTimestamp string `xml:"StateUpdatedTimestamp"`
+		MetricName            string `xml:"MetricName,omitempty"`
+		Namespace             string `xml:"Namespace,omitempty"`
+		ActionsEnabled        bool   `xml:"ActionsEnabled"`
+	}
+	type result struct {
+		MetricAlarms []xmlAlarm `xml:"MetricAlarms>member"`
+	}
+	var r result
+	list, _ := out["MetricAlarms"].([]map[string]any)
+	for _, m := range list {
+		r.MetricAlarms = append(r.MetricAlarms, xmlAlarm{
+			AlarmName: m["AlarmName"].(string), AlarmArn: m["AlarmArn"].(string), StateValue: m["StateValue"].(string),
+			StateReason: m["StateReason"].(string), StateUpdatedTimestamp: wire.ISO8601(m["StateUpdatedTimestamp"].(time.Time)),
+			MetricName: m["MetricName"].(string), Namespace: m["Namespace"].(string), ActionsEnabled: true,
+		})
+	}
+	return r
+}
+
+// jsonTimes makes CloudWatch JSON output use epoch seconds for timestamps.
+func jsonTimes(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, val := range x {
+			out[k] = jsonTimes(val)
+		}
+		return out
+	case []map[string]any:
+		out := make([]any, 0, len(x))
+		for _, m := range x {
+			out = append(out, jsonTimes(m))
+		}
+		return out
+	case time.Time:
+		return wire.EpochSeconds(x)
+	}
+	return v
+}
+
+type repository struct {
+	name, arn, uri string
+	created        time.Time
+}
+
+// RegistryHost is where ECR repository URIs point: the sandbox sets it to its
+// in-memory registry; otherwise it is the account's ECR host.
+func (w *World) registryHost() string {
+	return w.env.Account + ".dkr.ecr." + w.env.Region + ".amazonaws.com"
+}
+
+func (w *World) ecrOp(op string, body []byte) (any, error) {
+	var in struct {
+		RepositoryName  string   `json:"repositoryName"`
+		RepositoryNames []string `json:"repositoryNames"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	repoOut := func(r *repository) map[string]any {
+		return map[string]any{"repositoryName": r.name, "repositoryArn": r.arn, "repositoryUri": r.uri, "registryId": w.env.Account, "createdAt": wire.EpochSeconds(r.created), "imageTagMutability": "MUTABLE"}
+	}
+	switch op {
+	case "CreateRepository":
+		if in.RepositoryName == "" {
+			return nil, wire.Errorf("InvalidParameterException", "repositoryName is required")
+		}
+		if w.repositories[in.RepositoryName] != nil {
+			return nil, wire.Errorf("RepositoryAlreadyExistsException", "The repository with name '%s' already exists in the registry with id '%s'", in.RepositoryName, w.env.Account)
+		}
+		r := &repository{name: in.RepositoryName, arn: w.arn("ecr", "repository/"+in.RepositoryName), uri: w.registryHost() + "/" + in.RepositoryName, created: w.now()}
+		w.repositories[r.name] = r
+		return map[string]any{"repository": repoOut(r)}, nil
+	case "DescribeRepositories":
+		var out []any
+		if len(in.RepositoryNames) == 0 {
+			for _, r := range sortedByKey(w.repositories) {
+				out = append(out, repoOut(r))
+			}
+		}
+		for _, n := range in.RepositoryNames {
+			r := w.repositories[n]
+			if r == nil {
+				return nil, wire.Errorf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '%s'", n, w.env.Account)
+			}
+			out = append(out, repoOut(r))
+		}
+		if out == nil {
+			out = []any{}
+		}
+		return map[string]any{"repositories": out}, nil
+	case "DeleteRepository":
+		r := w.repositories[in.RepositoryName]
+		if r == nil {
+			return nil, wire.Errorf("RepositoryNotFoundException", "The repository with name '%s' does not exist in the registry with id '%s'", in.RepositoryName, w.env.Account)
+		}
+		delete(w.repositories, r.name)
+		return map[string]any{"repository": repoOut(r)}, nil
+	case "GetAuthorizationToken":
+		token := base64.StdEncoding.EncodeToString([]byte("AWS:" + w.ecrPassword()))
+		return map[string]any{"authorizationData": []any{map[string]any{
+			"authorizationToken": token, "expiresAt": wire.EpochSeconds(w.now().Add(12 * time.Hour)), "proxyEndpoint": "https://" + w.registryHost(),
+		}}}, nil
+	}
+	return nil, wire.Errorf("UnknownOperationException", "the ECR simulator does not implement %s", op)
+}
+
+// ecrPassword is the simulated registry password GetAuthorizationToken hands out.
+func (w *World) ecrPassword() string { return "ecr-sim-" + w.env.Account }
