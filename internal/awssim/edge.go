@@ -105,6 +105,14 @@ func (w *World) cloudWatchJSON(op string, body []byte) (any, error) {
 	return jsonTimes(out), nil
 }
 
+// cloudWatchCBOR serves CloudWatch over Smithy RPC v2 CBOR (the Go SDK).
+func (w *World) cloudWatchCBOR(op string, in map[string]any) (map[string]any, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.advance()
+	return w.cloudWatch(op, jsonArgs(in))
+}
+
 // cloudWatchQuery serves CloudWatch over awsQuery (older SDKs, Debian's CLI v2).
 func (w *World) cloudWatchQuery(op string, f formT) (any, error) {
 	out, err := w.cloudWatch(op, queryArgs{f})

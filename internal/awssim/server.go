@@ -148,6 +148,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("aws call", "service", call.Service, "operation", call.Operation, "status", call.Status, "error", call.ErrorCode)
 	}()
 
+	if strings.HasPrefix(r.URL.Path, wire.CBORPathPrefix) && strings.Contains(r.URL.Path, "/operation/") {
+		s.serveCBOR(rec, r, body, rid, &call)
+		return
+	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		prefix, op, _ := strings.Cut(target, ".")
 		ct := r.Header.Get("Content-Type")
@@ -207,6 +211,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wire.WriteXML(rec, svc.XMLNamespace, op, rid, out)
+}
+
+// serveCBOR answers Smithy RPC v2 CBOR, which the current Go SDK uses for
+// CloudWatch: POST /service/GraniteServiceVersion20100801/operation/<Op>.
+func (s *Server) serveCBOR(w http.ResponseWriter, r *http.Request, body []byte, rid string, call *Call) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	op := parts[len(parts)-1]
+	call.Service, call.Operation = "monitoring", op
+	if len(parts) != 4 || parts[1] != "GraniteServiceVersion20100801" {
+		wire.WriteCBORError(w, rid, "com.amazonaws.cloudwatch", wire.Errorf("UnknownOperationException", "unknown service path %s", r.URL.Path))
+		return
+	}
+	if f := s.faults.pick("monitoring", op); f != nil {
+		call.ErrorCode = f.code("monitoring")
+		if f.apply(w, r, "", rid, true, "http://monitoring.amazonaws.com/doc/2010-08-01/") {
+			return
+		}
+	}
+	in, err := wire.DecodeCBOR(body)
+	if err == nil {
+		var out map[string]any
+		out, err = s.world.cloudWatchCBOR(op, in)
+		if err == nil {
+			wire.WriteCBOR(w, rid, out)
+			return
+		}
+	}
+	e := wire.AsError(err)
+	call.ErrorCode = e.QueryCode()
+	wire.WriteCBORError(w, rid, "com.amazonaws.cloudwatch", e)
 }
 
 func readBody(r *http.Request) ([]byte, error) {
