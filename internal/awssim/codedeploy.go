@@ -1260,6 +1260,7 @@ func (w *World) stepTermination(d *deployment, svc *service, now time.Time) bool
 	}
 	if d.blue != nil {
 		w.removeTaskSet(svc, d.blue)
+		d.blue = nil // gone: the target lists only the replacement from now on
 	}
 	d.green.status = "PRIMARY"
 	svc.taskDefinition = d.green.taskDefinition

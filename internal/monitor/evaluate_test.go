@@ -233,7 +233,7 @@ func TestEvaluateEvents(t *testing.T) {
 	}
 	want := []string{
 		"green task set ACTIVE: 3/2 running, 0 pending",
-		"traffic blue ██████████████████░░ green  90% | 10% · next shift 16:05:00 UTC",
+		"traffic blue  90% ██████████████████░░  10% green · next shift 16:05:00 UTC",
 	}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
@@ -260,7 +260,7 @@ func TestEvaluateFirstObservationPrintsState(t *testing.T) {
 		"BeforeInstall          Succeeded",
 		"Install                InProgress",
 		"blue  task set PRIMARY: 2/2 running, 0 pending",
-		"traffic blue ████████████████████ green 100% | 0%",
+		"traffic blue 100% ████████████████████   0% green",
 	}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
@@ -320,10 +320,10 @@ func TestBar(t *testing.T) {
 		blue, green float64
 		want        string
 	}{
-		{100, 0, "blue ████████████████████ green 100% | 0%"},
-		{0, 100, "blue ░░░░░░░░░░░░░░░░░░░░ green   0% | 100%"},
-		{50, 50, "blue ██████████░░░░░░░░░░ green  50% | 50%"},
-		{0, 0, "blue ████████████████████ green   0% | 0%"},
+		{100, 0, "blue 100% ████████████████████   0% green"},
+		{0, 100, "blue   0% ░░░░░░░░░░░░░░░░░░░░ 100% green"},
+		{50, 50, "blue  50% ██████████░░░░░░░░░░  50% green"},
+		{0, 0, "blue   0% ████████████████████   0% green"},
 	} {
 		if got := Bar(tt.blue, tt.green); got != tt.want {
 			t.Errorf("Bar(%v, %v) = %q, want %q", tt.blue, tt.green, got, tt.want)

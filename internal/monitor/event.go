@@ -84,15 +84,16 @@ func colour(l cdtypes.TargetLabel) string {
 // barWidth is the number of cells in the traffic bar.
 const barWidth = 20
 
-// Bar draws the production split as "blue ██████████████░░░░░░ green  70% | 30%".
+// Bar draws the production split as "blue  70% ██████████████░░░░░░  30% green":
+// each colour's share next to its name, the bar between them.
 func Bar(blue, green float64) string {
 	total := blue + green
 	greenCells := 0
 	if total > 0 {
 		greenCells = int(math.Round(green / total * barWidth))
 	}
-	return fmt.Sprintf("blue %s%s green %3.0f%% | %.0f%%",
-		strings.Repeat("█", barWidth-greenCells), strings.Repeat("░", greenCells), blue, green)
+	return fmt.Sprintf("blue %3.0f%% %s%s %3.0f%% green",
+		blue, strings.Repeat("█", barWidth-greenCells), strings.Repeat("░", greenCells), green)
 }
 
 // diff lists the changes from prev to cur.

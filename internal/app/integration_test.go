@@ -1,0 +1,237 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/seed"
+)
+
+// simSpeed runs simulated time 600 times faster than the wall clock: a
+// 5-minute canary takes half a second, while the commands poll in real time.
+const simSpeed = 600
+
+type sim struct {
+	srv   *awssim.Server
+	url   string
+	world *seed.World
+	cd    *codedeploy.Client
+	ecs   *ecs.Client
+	elb   *elb.Client
+	cw    *cloudwatch.Client
+	out   string
+}
+
+func startSim(t *testing.T, o seed.Options) *sim {
+	t.Helper()
+	srv := awssim.New(awssim.WithClock(clock.NewScaled(simSpeed)))
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(hs.URL)}
+	s := &sim{srv: srv, url: hs.URL, cd: codedeploy.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg), out: t.TempDir()}
+	w, err := seed.Create(context.Background(), seed.Clients{ECS: s.ecs, ELB: s.elb, CodeDeploy: s.cd, ECR: ecr.NewFromConfig(cfg)}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.world = w
+	s.waitFor(t, "the initial tasks to be healthy", func() bool {
+		h, err := s.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(w.BlueTargetGroupARN)})
+		return err == nil && len(h.TargetHealthDescriptions) == 2 && h.TargetHealthDescriptions[0].TargetHealth.State == "healthy" && h.TargetHealthDescriptions[1].TargetHealth.State == "healthy"
+	})
+	return s
+}
+
+func (s *sim) environ(extra ...string) []string {
+	return append([]string{
+		"AWS_REGION=eu-west-1", "AWS_ENDPOINT_URL=" + s.url, "AWS_ACCESS_KEY_ID=AKID", "AWS_SECRET_ACCESS_KEY=SECRET",
+		"BG_CLUSTER=prod", "BG_SERVICE=web", "BG_OUTPUT_DIR=" + s.out, "BG_LOG_LEVEL=warn",
+	}, extra...)
+}
+
+func (s *sim) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *sim) startDeployment(t *testing.T, image string) string {
+	t.Helper()
+	ctx := context.Background()
+	td, err := s.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("web"), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("web"), Image: aws.String(image), PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080)}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: " + aws.ToString(td.TaskDefinition.TaskDefinitionArn) + "\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 8080\n"
+	sum := sha256.Sum256([]byte(spec))
+	out, err := s.cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
+		ApplicationName: aws.String(s.world.Application), DeploymentGroupName: aws.String(s.world.Group),
+		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec), Sha256: aws.String(hex.EncodeToString(sum[:]))}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.DeploymentId)
+}
+
+func (s *sim) statusOf(t *testing.T, id string) cdtypes.DeploymentStatus {
+	t.Helper()
+	d, err := s.cd.GetDeployment(context.Background(), &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.DeploymentInfo.Status
+}
+
+func runIn(t *testing.T, environ []string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := Run(ctx, args, Env{Environ: environ, Stdout: &out, Stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestStatusAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{})
+	code, stdout, stderr := runIn(t, s.environ(), "status")
+	if code != ExitOK {
+		t.Fatalf("status exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"web on prod: blue is live", "100% (live)", "web-blue", "2/2 running"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("status output lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, f := range []string{"status.json", "status.md", "status.html"} {
+		if _, err := os.Stat(filepath.Join(s.out, f)); err != nil {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+}
+
+func TestPromoteAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes"})
+	id := s.startDeployment(t, "registry.example/web:2")
+	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
+	code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+id), "promote")
+	if code != ExitOK {
+		t.Fatalf("promote exit %d\n%s", code, stderr)
+	}
+	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusSucceeded {
+		t.Errorf("after promote the deployment is %s", got)
+	}
+	for _, want := range []string{"AllowTraffic", "traffic blue  90%", " 10% green", "deployment Succeeded"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("promote log lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestRollbackAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 60})
+	id := s.startDeployment(t, "registry.example/web:3")
+	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
+	// No BG_DEPLOYMENT_ID: rollback finds the deployment in progress itself.
+	code, _, stderr := runIn(t, s.environ(), "rollback")
+	if code != ExitOK {
+		t.Fatalf("rollback exit %d\n%s", code, stderr)
+	}
+	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
+		t.Errorf("after rollback the deployment is %s", got)
+	}
+	code, stdout, _ := runIn(t, s.environ(), "status")
+	if code != ExitOK || !strings.Contains(stdout, "blue is live") {
+		t.Errorf("status after rollback (exit %d):\n%s", code, stdout)
+	}
+}
+
+func TestPromoteWithoutDeploymentIsAUsageError(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{})
+	code, _, stderr := runIn(t, s.environ(), "promote")
+	if code != ExitUsage || !strings.Contains(stderr, "no deployment of AppECS-prod-web/DgpECS-prod-web is in progress") {
+		t.Errorf("promote with nothing in flight: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = runIn(t, s.environ("BG_SERVICE=nope"), "status")
+	if code != ExitUsage || !strings.Contains(stderr, "ECS service nope not found in cluster prod") || !strings.Contains(stderr, "hint:") {
+		t.Errorf("status of a missing service: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestFinishAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{TerminationWaitMinutes: 600})
+	id := s.startDeployment(t, "registry.example/web:4")
+	s.waitFor(t, "the termination wait", func() bool {
+		out, err := s.cd.BatchGetDeploymentTargets(context.Background(), &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(id), TargetIds: []string{"prod:web"}})
+		return err == nil && out.DeploymentTargets[0].EcsTarget.Status == cdtypes.TargetStatusSucceeded
+	})
+	code, _, stderr := runIn(t, s.environ(), "finish")
+	if code != ExitOK {
+		t.Fatalf("finish exit %d\n%s", code, stderr)
+	}
+	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusSucceeded {
+		t.Errorf("after finish the deployment is %s", got)
+	}
+}
+
+func TestVerifyAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{Alarms: []string{"web-5xx"}})
+	ctx := context.Background()
+	if _, err := s.cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("web-5xx"), MetricName: aws.String("m"), Namespace: aws.String("n"),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), Period: aws.Int32(60), Statistic: cwtypes.StatisticSum,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runIn(t, s.environ(), "verify")
+	// The seed's image is a tag, not a digest: verify says so.
+	if code != ExitVerify || !strings.Contains(stdout, "FAIL live images are pinned by digest") || !strings.Contains(stdout, "ok   deployment group alarms are OK") {
+		t.Errorf("verify exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := s.cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-5xx"), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("5xx")}); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = runIn(t, s.environ(), "verify")
+	if code != ExitVerify || !strings.Contains(stdout, "FAIL deployment group alarms are OK: in ALARM: web-5xx") {
+		t.Errorf("verify with a firing alarm: exit %d\n%s", code, stdout)
+	}
+	junit, err := os.ReadFile(filepath.Join(s.out, "junit.xml"))
+	if err != nil || !strings.Contains(string(junit), `failures="2"`) {
+		t.Errorf("junit.xml = %s (%v)", junit, err)
+	}
+}
