@@ -263,7 +263,17 @@ type repository struct {
 // RegistryHost is where ECR repository URIs point: the sandbox sets it to its
 // in-memory registry; otherwise it is the account's ECR host.
 func (w *World) registryHost() string {
+	if w.env.RegistryHost != "" {
+		return w.env.RegistryHost
+	}
 	return w.env.Account + ".dkr.ecr." + w.env.Region + ".amazonaws.com"
+}
+
+func (w *World) proxyEndpoint() string {
+	if w.env.RegistryHost != "" {
+		return "http://" + w.env.RegistryHost
+	}
+	return "https://" + w.registryHost()
 }
 
 func (w *World) ecrOp(op string, body []byte) (any, error) {
@@ -316,7 +326,7 @@ func (w *World) ecrOp(op string, body []byte) (any, error) {
 	case "GetAuthorizationToken":
 		token := base64.StdEncoding.EncodeToString([]byte("AWS:" + w.ecrPassword()))
 		return map[string]any{"authorizationData": []any{map[string]any{
-			"authorizationToken": token, "expiresAt": wire.EpochSeconds(w.now().Add(12 * time.Hour)), "proxyEndpoint": "https://" + w.registryHost(),
+			"authorizationToken": token, "expiresAt": wire.EpochSeconds(w.now().Add(12 * time.Hour)), "proxyEndpoint": w.proxyEndpoint(),
 		}}}, nil
 	}
 	return nil, wire.Errorf("UnknownOperationException", "the ECR simulator does not implement %s", op)

@@ -45,6 +45,10 @@ func WithAccount(a string) Option { return func(s *Server) { s.env.Account = a }
 // WithLogger logs every call at debug level.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
+// WithRegistryHost makes ECR repository URIs and GetAuthorizationToken's
+// proxyEndpoint point at a registry the sandbox runs (host:port, plain HTTP).
+func WithRegistryHost(host string) Option { return func(s *Server) { s.env.RegistryHost = host } }
+
 // WithFaults injects faults into calls.
 func WithFaults(f *Faults) Option { return func(s *Server) { s.faults = f } }
 
@@ -71,6 +75,10 @@ func New(opts ...Option) *Server {
 	}
 	return s
 }
+
+// ECRCredentials are the user and password GetAuthorizationToken hands out,
+// for a registry that should accept them.
+func (s *Server) ECRCredentials() (user, password string) { return "AWS", s.world.ecrPassword() }
 
 // World gives tests and the sandbox the simulated state, for the things no
 // AWS API does (making tasks unhealthy, completing hooks).

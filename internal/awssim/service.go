@@ -11,6 +11,8 @@ type Env struct {
 	Clock   clock.Clock
 	Region  string
 	Account string
+	// RegistryHost, when set, is the registry ECR repositories live on.
+	RegistryHost string
 }
 
 // Service is one simulated AWS service as the router sees it. A service speaks

@@ -209,3 +209,18 @@ type Log struct {
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// Sandbox configures `ecs-bluegreen sandbox`.
+type Sandbox struct {
+	AWSAddr      string  `env:"BG_SANDBOX_ADDR,default=127.0.0.1:4566" desc:"Address the simulated AWS listens on (host:port; port 0 picks a free one)."`
+	RegistryAddr string  `env:"BG_SANDBOX_REGISTRY_ADDR,default=127.0.0.1:5000" desc:"Address the sandbox's container registry listens on."`
+	Speed        float64 `env:"BG_SANDBOX_SPEED,default=60" desc:"How much faster than real time simulated time runs (60: a 5-minute canary takes 5 seconds)."`
+}
+
+// Validate checks the speed.
+func (s *Sandbox) Validate() []Problem {
+	if s.Speed <= 0 || s.Speed > 100000 {
+		return []Problem{{Var: "BG_SANDBOX_SPEED", Message: "must be above 0 and at most 100000"}}
+	}
+	return nil
+}
