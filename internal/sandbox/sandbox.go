@@ -63,11 +63,12 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 	if o.Speed <= 0 {
 		o.Speed = 1
 	}
-	regLn, err := net.Listen("tcp", defaultAddr(o.RegistryAddr))
+	var lc net.ListenConfig
+	regLn, err := lc.Listen(ctx, "tcp", defaultAddr(o.RegistryAddr))
 	if err != nil {
 		return nil, fmt.Errorf("listening for the registry: %w", err)
 	}
-	awsLn, err := net.Listen("tcp", defaultAddr(o.AWSAddr))
+	awsLn, err := lc.Listen(ctx, "tcp", defaultAddr(o.AWSAddr))
 	if err != nil {
 		_ = regLn.Close()
 		return nil, fmt.Errorf("listening for the AWS simulator: %w", err)
