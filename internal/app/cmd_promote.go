@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 )
 
-// runPromote lets a deployment waiting at Ready move production traffic, then
-// watches it to the end.
+// runPromote lets a deployment waiting at Ready move production traffic,
+// once the test traffic smoke check passed, then watches it to the end.
 func runPromote(ctx context.Context, inv *invocation) error {
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
@@ -19,11 +21,19 @@ func runPromote(ctx context.Context, inv *invocation) error {
 	if id == "" {
 		return &usageError{msg: fmt.Sprintf("no deployment of %s/%s is in progress", run.target.Application, run.target.Group), hint: "promote acts on a deployment waiting at Ready; run deploy first"}
 	}
-	if err := run.cd.Promote(ctx, id); err != nil {
+	d, err := run.cd.Describe(ctx, id)
+	if err != nil {
 		return err
 	}
-	inv.log.Info("promoted: production traffic starts moving", "deployment_id", id)
-	run.session.Promote = "auto" // the promotion was asked for
+	if d.Status != cdtypes.DeploymentStatusReady {
+		return &usageError{
+			msg:  fmt.Sprintf("deployment %s is %s, not waiting at Ready", id, d.Status),
+			hint: "promote moves production traffic for a deployment group with deploymentReadyOption STOP_DEPLOYMENT, while the deployment waits",
+		}
+	}
+	// The session promotes at Ready, after the test traffic smoke check (when
+	// BG_TEST_URL is set) has passed; a failed check stops it with rollback.
+	run.session.Promote = "auto"
 	out, err := run.session.Watch(ctx, id)
 	if err != nil {
 		return err

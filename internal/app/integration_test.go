@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,9 +46,9 @@ type sim struct {
 	out   string
 }
 
-func startSim(t *testing.T, o seed.Options) *sim {
+func startSim(t *testing.T, o seed.Options, opts ...awssim.Option) *sim {
 	t.Helper()
-	srv := awssim.New(awssim.WithClock(clock.NewScaled(simSpeed)))
+	srv := awssim.New(append([]awssim.Option{awssim.WithClock(clock.NewScaled(simSpeed))}, opts...)...)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(hs.URL)}
@@ -142,7 +145,9 @@ func TestStatusAgainstSimulator(t *testing.T) {
 
 func TestPromoteAgainstSimulator(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes"})
+	// Linear, 10% every 3 minutes: 2.7 s of real time at simSpeed, long
+	// enough for the 1.5 s polls to see traffic split.
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
 	id := s.startDeployment(t, "registry.example/web:2")
 	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
 	code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+id), "promote")
@@ -152,10 +157,13 @@ func TestPromoteAgainstSimulator(t *testing.T) {
 	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusSucceeded {
 		t.Errorf("after promote the deployment is %s", got)
 	}
-	for _, want := range []string{"AllowTraffic", "traffic blue  90%", " 10% green", "deployment Succeeded"} {
+	for _, want := range []string{"AllowTraffic", "deployment Succeeded", "traffic blue   0% ░░░░░░░░░░░░░░░░░░░░ 100% green"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("promote log lacks %q:\n%s", want, stderr)
 		}
+	}
+	if !regexp.MustCompile(`traffic blue\s+[1-9]\d% \S+\s+[1-9]\d% green`).MatchString(stderr) {
+		t.Errorf("promote log shows no split while traffic moved:\n%s", stderr)
 	}
 }
 
@@ -233,5 +241,88 @@ func TestVerifyAgainstSimulator(t *testing.T) {
 	junit, err := os.ReadFile(filepath.Join(s.out, "junit.xml"))
 	if err != nil || !strings.Contains(string(junit), `failures="2"`) {
 		t.Errorf("junit.xml = %s (%v)", junit, err)
+	}
+}
+
+func TestFailedTestTrafficSmokeCheckRollsBack(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 60})
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	t.Cleanup(failing.Close)
+	id := s.startDeployment(t, "registry.example/web:broken")
+	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
+	code, _, stderr := runIn(t, s.environ("BG_TEST_URL="+failing.URL+"/health", "BG_SMOKE_INTERVAL=10ms", "BG_SMOKE_MAX_FAILURES=2"), "promote")
+	if code != ExitFailed {
+		t.Fatalf("promote with a failing smoke check: exit %d, want 1\n%s", code, stderr)
+	}
+	for _, want := range []string{"smoke check of " + failing.URL + "/health failed", "HTTP 503 (want 200)", "rolled back by deployment"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("output lacks %q:\n%s", want, stderr)
+		}
+	}
+	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
+		t.Errorf("deployment is %s, want Stopped", got)
+	}
+}
+
+func TestInterruptStopsWithRollback(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
+	id := s.startDeployment(t, "registry.example/web:5")
+	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(500*time.Millisecond, func() { cancel(Interrupted{Signal: syscall.SIGTERM}) })
+	var out, errb bytes.Buffer
+	code := Run(ctx, []string{"promote"}, Env{Environ: s.environ(), Stdout: &out, Stderr: &errb})
+	if code != 143 {
+		t.Fatalf("interrupted promote: exit %d, want 143\n%s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "stopped with rollback") {
+		t.Errorf("output does not say the deployment was rolled back:\n%s", errb.String())
+	}
+	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
+		t.Errorf("deployment is %s, want Stopped", got)
+	}
+}
+
+func TestTimeoutFollowsPolicy(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
+	id := s.startDeployment(t, "registry.example/web:6")
+	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
+	code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+id, "BG_TIMEOUT=500ms", "BG_ON_TIMEOUT=rollback"), "promote")
+	if code != ExitTimeout || !strings.Contains(stderr, "did not end within 500ms") || !strings.Contains(stderr, "stopped with rollback") {
+		t.Fatalf("promote past its timeout: exit %d, want 3\n%s", code, stderr)
+	}
+	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
+		t.Errorf("deployment is %s, want Stopped (BG_ON_TIMEOUT=rollback)", got)
+	}
+}
+
+// DESIGN §8: with 10% throttling and 5% server errors on every call, every
+// scenario still ends correctly.
+func TestPromoteUnderThrottlingAndServerErrors(t *testing.T) {
+	t.Parallel()
+	faults := awssim.NewFaults(42)
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes"}, awssim.WithFaults(faults))
+	id := s.startDeployment(t, "registry.example/web:7")
+	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
+	faults.SetRates(0.10, 0.05, 0)
+	code, _, stderr := runIn(t, s.environ(), "promote")
+	faults.SetRates(0, 0, 0)
+	if code != ExitOK {
+		t.Fatalf("promote under faults: exit %d\n%s", code, stderr)
+	}
+	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusSucceeded {
+		t.Errorf("deployment is %s", got)
+	}
+	injected := 0
+	for _, c := range s.srv.Calls() {
+		if c.ErrorCode == "ThrottlingException" || c.ErrorCode == "Throttling" || c.ErrorCode == "ServiceUnavailable" {
+			injected++
+		}
+	}
+	if injected == 0 {
+		t.Error("no fault was injected: the test proves nothing")
 	}
 }

@@ -27,6 +27,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
+// defaultMaxAttempts is how many times a call is tried when AWS_MAX_ATTEMPTS
+// is unset.
+const defaultMaxAttempts = 5
+
 // Options configure Load.
 type Options struct {
 	// Getenv reads the environment; nil means os.Getenv. Endpoint overrides,
@@ -82,7 +86,9 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 	if o.Region == "" {
 		return nil, errors.New("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)")
 	}
-	attempts := 0
+	// Five attempts rather than the SDK's three: a deployment tool polls for
+	// many minutes, and one unlucky run of throttles must not fail the job.
+	attempts := defaultMaxAttempts
 	if v := getenv("AWS_MAX_ATTEMPTS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -97,9 +103,7 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 			// Adaptive mode adds client-side rate limiting on top of the
 			// standard retries, which suits a tool that polls.
 			return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
-				if attempts > 0 {
-					ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) { so.MaxAttempts = attempts })
-				}
+				ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) { so.MaxAttempts = attempts })
 			})
 		}),
 		config.WithAPIOptions([]func(*smithyStack) error{

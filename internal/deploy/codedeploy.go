@@ -220,6 +220,11 @@ func (c *CodeDeploy) InFlight(ctx context.Context, t *Target) (*cdtypes.Deployme
 	return c.describe(ctx, out.Deployments[0])
 }
 
+// Describe reads one deployment.
+func (c *CodeDeploy) Describe(ctx context.Context, id string) (*cdtypes.DeploymentInfo, error) {
+	return c.describe(ctx, id)
+}
+
 func (c *CodeDeploy) describe(ctx context.Context, id string) (*cdtypes.DeploymentInfo, error) {
 	d, err := c.CD.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
 	if err != nil {
