@@ -174,6 +174,7 @@ func (w *World) clusterOut(c *cluster) map[string]any {
 	return map[string]any{
 		"clusterArn": c.ARN, "clusterName": c.Name, "status": "ACTIVE",
 		"runningTasksCount": running, "pendingTasksCount": 0, "activeServicesCount": active, "registeredContainerInstancesCount": 0,
+		"settings": []any{map[string]string{"name": "containerInsights", "value": "disabled"}},
 	}
 }
 
@@ -292,6 +293,7 @@ func (w *World) taskDefOut(td *taskDef) map[string]any {
 			compatibilities = []string{"EC2", "FARGATE"}
 		}
 	}
+	out["containerDefinitions"] = containerDefaults(td.input["containerDefinitions"], string(td.input["networkMode"]) == `"awsvpc"`)
 	out["taskDefinitionArn"] = td.arn
 	out["revision"] = td.revision
 	out["status"] = td.status
@@ -972,4 +974,38 @@ func mergeTags(have, add []tag) []tag {
 		}
 	}
 	return out
+}
+
+// containerDefaults echoes container definitions as ECS does: members left
+// out come back with their defaults (cpu 0, essential true, empty lists), and
+// port mappings gain their protocol (and, in awsvpc mode, the host port).
+func containerDefaults(raw json.RawMessage, awsvpc bool) any {
+	var defs []map[string]any
+	if err := json.Unmarshal(raw, &defs); err != nil {
+		return raw
+	}
+	for _, d := range defs {
+		for k, v := range map[string]any{"cpu": 0, "essential": true, "environment": []any{}, "mountPoints": []any{}, "volumesFrom": []any{}} {
+			if _, ok := d[k]; !ok {
+				d[k] = v
+			}
+		}
+		pms, _ := d["portMappings"].([]any)
+		for _, pm := range pms {
+			m, ok := pm.(map[string]any)
+			if !ok {
+				continue
+			}
+			if _, ok := m["protocol"]; !ok {
+				m["protocol"] = "tcp"
+			}
+			if _, ok := m["hostPort"]; !ok && awsvpc {
+				m["hostPort"] = m["containerPort"]
+			}
+		}
+		if pms == nil {
+			d["portMappings"] = []any{}
+		}
+	}
+	return defs
 }

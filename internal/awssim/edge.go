@@ -3,6 +3,7 @@ package awssim
 import (
 	"encoding/base64"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,7 +81,10 @@ func (w *World) WebIdentityCalls() []WebIdentityCall {
 
 type alarm struct {
 	name, state, reason, metric, namespace string
-	updated                                time.Time
+	statistic, comparison                  string
+	period, evaluationPeriods              int
+	threshold                              float64
+	updated, configured                    time.Time
 }
 
 // AlarmState implements AlarmStates.
@@ -126,6 +130,7 @@ func (w *World) cloudWatchQuery(op string, f formT) (any, error) {
 type cwArgs interface {
 	str(name string) string
 	strs(name string) []string
+	num(name string) float64
 }
 
 type jsonArgs map[string]any
@@ -133,6 +138,11 @@ type jsonArgs map[string]any
 func (a jsonArgs) str(name string) string {
 	s, _ := a[name].(string)
 	return s
+}
+
+func (a jsonArgs) num(name string) float64 {
+	f, _ := a[name].(float64)
+	return f
 }
 
 func (a jsonArgs) strs(name string) []string {
@@ -151,6 +161,11 @@ type queryArgs struct{ f formT }
 func (a queryArgs) str(name string) string    { return a.f.String(name) }
 func (a queryArgs) strs(name string) []string { return a.f.Strings(name) }
 
+func (a queryArgs) num(name string) float64 {
+	f, _ := strconv.ParseFloat(a.f.String(name), 64)
+	return f
+}
+
 var alarmStates = map[string]bool{"OK": true, "ALARM": true, "INSUFFICIENT_DATA": true}
 
 // cloudWatch implements the alarm operations; results are generic maps with
@@ -167,7 +182,8 @@ func (w *World) cloudWatch(op string, a cwArgs) (map[string]any, error) {
 			al = &alarm{name: name, state: "INSUFFICIENT_DATA", reason: "Unchecked: Initial alarm creation", updated: w.now()}
 			w.alarms[name] = al
 		}
-		al.metric, al.namespace = a.str("MetricName"), a.str("Namespace")
+		al.metric, al.namespace, al.statistic, al.comparison = a.str("MetricName"), a.str("Namespace"), a.str("Statistic"), a.str("ComparisonOperator")
+		al.period, al.evaluationPeriods, al.threshold, al.configured = int(a.num("Period")), int(a.num("EvaluationPeriods")), a.num("Threshold"), w.now()
 		return map[string]any{}, nil
 	case "SetAlarmState":
 		al := w.alarms[a.str("AlarmName")]
@@ -194,7 +210,10 @@ func (w *World) cloudWatch(op string, a cwArgs) (map[string]any, error) {
 			}
 			list = append(list, map[string]any{
 				"AlarmName": al.name, "AlarmArn": w.arn("cloudwatch", "alarm:"+al.name), "StateValue": al.state, "StateReason": al.reason,
-				"StateUpdatedTimestamp": al.updated, "MetricName": al.metric, "Namespace": al.namespace, "ActionsEnabled": true,
+				"StateUpdatedTimestamp": al.updated, "AlarmConfigurationUpdatedTimestamp": al.configured, "MetricName": al.metric,
+				"Namespace": al.namespace, "ActionsEnabled": true, "Statistic": al.statistic, "ComparisonOperator": al.comparison,
+				"Period": al.period, "EvaluationPeriods": al.evaluationPeriods, "Threshold": al.threshold,
+				"AlarmActions": []string{}, "OKActions": []string{}, "InsufficientDataActions": []string{}, "Dimensions": []any{}, "Metrics": []any{},
 			})
 		}
 		return map[string]any{"MetricAlarms": list, "CompositeAlarms": []map[string]any{}}, nil
@@ -209,18 +228,31 @@ func cwXML(op string, out map[string]any) any {
 	if op != "DescribeAlarms" {
 		return nil
 	}
+	type empty struct{}
 	type xmlAlarm struct {
-		AlarmName             string `xml:"AlarmName"`
-		AlarmArn              string `xml:"AlarmArn"`
-		StateValue            string `xml:"StateValue"`
-		StateReason           string `xml:"StateReason"`
-		StateUpdatedTimestamp string `xml:"StateUpdatedTimestamp"`
-		MetricName            string `xml:"MetricName,omitempty"`
-		Namespace             string `xml:"Namespace,omitempty"`
-		ActionsEnabled        bool   `xml:"ActionsEnabled"`
+		AlarmName                          string  `xml:"AlarmName"`
+		AlarmArn                           string  `xml:"AlarmArn"`
+		StateValue                         string  `xml:"StateValue"`
+		StateReason                        string  `xml:"StateReason"`
+		StateUpdatedTimestamp              string  `xml:"StateUpdatedTimestamp"`
+		AlarmConfigurationUpdatedTimestamp string  `xml:"AlarmConfigurationUpdatedTimestamp"`
+		MetricName                         string  `xml:"MetricName,omitempty"`
+		Namespace                          string  `xml:"Namespace,omitempty"`
+		Statistic                          string  `xml:"Statistic,omitempty"`
+		ComparisonOperator                 string  `xml:"ComparisonOperator,omitempty"`
+		Period                             int     `xml:"Period"`
+		EvaluationPeriods                  int     `xml:"EvaluationPeriods"`
+		Threshold                          float64 `xml:"Threshold"`
+		ActionsEnabled                     bool    `xml:"ActionsEnabled"`
+		AlarmActions                       empty   `xml:"AlarmActions"`
+		OKActions                          empty   `xml:"OKActions"`
+		InsufficientDataActions            empty   `xml:"InsufficientDataActions"`
+		Dimensions                         empty   `xml:"Dimensions"`
+		Metrics                            empty   `xml:"Metrics"`
 	}
 	type result struct {
-		MetricAlarms []xmlAlarm `xml:"MetricAlarms>member"`
+		MetricAlarms    []xmlAlarm `xml:"MetricAlarms>member"`
+		CompositeAlarms empty      `xml:"CompositeAlarms"`
 	}
 	var r result
 	list, _ := out["MetricAlarms"].([]map[string]any)
@@ -228,7 +260,10 @@ func cwXML(op string, out map[string]any) any {
 		r.MetricAlarms = append(r.MetricAlarms, xmlAlarm{
 			AlarmName: m["AlarmName"].(string), AlarmArn: m["AlarmArn"].(string), StateValue: m["StateValue"].(string),
 			StateReason: m["StateReason"].(string), StateUpdatedTimestamp: wire.ISO8601(m["StateUpdatedTimestamp"].(time.Time)),
-			MetricName: m["MetricName"].(string), Namespace: m["Namespace"].(string), ActionsEnabled: true,
+			AlarmConfigurationUpdatedTimestamp: wire.ISO8601(m["AlarmConfigurationUpdatedTimestamp"].(time.Time)),
+			MetricName:                         m["MetricName"].(string), Namespace: m["Namespace"].(string), ActionsEnabled: true,
+			Statistic: m["Statistic"].(string), ComparisonOperator: m["ComparisonOperator"].(string),
+			Period: m["Period"].(int), EvaluationPeriods: m["EvaluationPeriods"].(int), Threshold: m["Threshold"].(float64),
 		})
 	}
 	return r
@@ -285,7 +320,11 @@ func (w *World) ecrOp(op string, body []byte) (any, error) {
 		return nil, err
 	}
 	repoOut := func(r *repository) map[string]any {
-		return map[string]any{"repositoryName": r.name, "repositoryArn": r.arn, "repositoryUri": r.uri, "registryId": w.env.Account, "createdAt": wire.EpochSeconds(r.created), "imageTagMutability": "MUTABLE"}
+		return map[string]any{
+			"repositoryName": r.name, "repositoryArn": r.arn, "repositoryUri": r.uri, "registryId": w.env.Account, "createdAt": wire.EpochSeconds(r.created),
+			"imageTagMutability": "MUTABLE", "imageScanningConfiguration": map[string]bool{"scanOnPush": false},
+			"encryptionConfiguration": map[string]string{"encryptionType": "AES256"},
+		}
 	}
 	switch op {
 	case "CreateRepository":

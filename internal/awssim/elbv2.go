@@ -10,11 +10,14 @@ import (
 
 type loadBalancer struct {
 	ARN, Name, DNS, Type, Scheme string
+	Subnets                      []string
+	SecurityGroups               []string
 	Created                      time.Time
 }
 
 type targetGroup struct {
 	ARN, Name, Protocol, TargetType string
+	VpcID                           string
 	Port                            int
 	HealthPath                      string
 	Interval, Healthy, Unhealthy    int
@@ -67,23 +70,37 @@ type (
 		State            struct {
 			Code string `xml:"Code"`
 		} `xml:"State"`
-		IPAddressType string `xml:"IpAddressType"`
+		IPAddressType         string   `xml:"IpAddressType"`
+		VpcID                 string   `xml:"VpcId"`
+		CanonicalHostedZoneID string   `xml:"CanonicalHostedZoneId"`
+		SecurityGroups        []string `xml:"SecurityGroups>member"`
+		AvailabilityZones     []xmlAZ  `xml:"AvailabilityZones>member"`
+	}
+	xmlAZ struct {
+		ZoneName string `xml:"ZoneName"`
+		SubnetID string `xml:"SubnetId"`
 	}
 	xmlTG struct {
-		TargetGroupArn             string   `xml:"TargetGroupArn"`
-		TargetGroupName            string   `xml:"TargetGroupName"`
-		Protocol                   string   `xml:"Protocol"`
-		Port                       int      `xml:"Port"`
-		VpcID                      string   `xml:"VpcId"`
-		TargetType                 string   `xml:"TargetType"`
-		HealthCheckProtocol        string   `xml:"HealthCheckProtocol"`
-		HealthCheckPath            string   `xml:"HealthCheckPath"`
-		HealthCheckPort            string   `xml:"HealthCheckPort"`
-		HealthCheckEnabled         bool     `xml:"HealthCheckEnabled"`
-		HealthCheckIntervalSeconds int      `xml:"HealthCheckIntervalSeconds"`
-		HealthyThresholdCount      int      `xml:"HealthyThresholdCount"`
-		UnhealthyThresholdCount    int      `xml:"UnhealthyThresholdCount"`
-		LoadBalancerArns           []string `xml:"LoadBalancerArns>member"`
+		TargetGroupArn             string `xml:"TargetGroupArn"`
+		TargetGroupName            string `xml:"TargetGroupName"`
+		Protocol                   string `xml:"Protocol"`
+		Port                       int    `xml:"Port"`
+		VpcID                      string `xml:"VpcId"`
+		TargetType                 string `xml:"TargetType"`
+		HealthCheckProtocol        string `xml:"HealthCheckProtocol"`
+		HealthCheckPath            string `xml:"HealthCheckPath"`
+		HealthCheckPort            string `xml:"HealthCheckPort"`
+		HealthCheckEnabled         bool   `xml:"HealthCheckEnabled"`
+		HealthCheckIntervalSeconds int    `xml:"HealthCheckIntervalSeconds"`
+		HealthyThresholdCount      int    `xml:"HealthyThresholdCount"`
+		UnhealthyThresholdCount    int    `xml:"UnhealthyThresholdCount"`
+		HealthCheckTimeoutSeconds  int    `xml:"HealthCheckTimeoutSeconds"`
+		Matcher                    struct {
+			HTTPCode string `xml:"HttpCode"`
+		} `xml:"Matcher"`
+		IPAddressType    string   `xml:"IpAddressType"`
+		ProtocolVersion  string   `xml:"ProtocolVersion"`
+		LoadBalancerArns []string `xml:"LoadBalancerArns>member"`
 	}
 	xmlTGTuple struct {
 		TargetGroupArn string `xml:"TargetGroupArn"`
@@ -208,6 +225,7 @@ func (w *World) createLoadBalancer(f formT) (any, error) {
 	lb := &loadBalancer{
 		ARN: w.arn("elasticloadbalancing", "loadbalancer/app/"+name+"/"+id), Name: name, Type: typ, Scheme: scheme,
 		DNS: name + "-" + id[:8] + "." + w.env.Region + ".elb.amazonaws.com", Created: w.now(),
+		Subnets: f.Strings("Subnets"), SecurityGroups: f.Strings("SecurityGroups"),
 	}
 	w.loadBalancers[lb.ARN] = lb
 	w.elbTags[lb.ARN] = tagsFromForm(f)
@@ -219,8 +237,14 @@ type lbResult struct {
 }
 
 func lbOut(lb *loadBalancer) xmlLB {
-	x := xmlLB{LoadBalancerArn: lb.ARN, LoadBalancerName: lb.Name, DNSName: lb.DNS, Scheme: lb.Scheme, Type: lb.Type, CreatedTime: wire.ISO8601(lb.Created), IPAddressType: "ipv4"}
+	x := xmlLB{
+		LoadBalancerArn: lb.ARN, LoadBalancerName: lb.Name, DNSName: lb.DNS, Scheme: lb.Scheme, Type: lb.Type, CreatedTime: wire.ISO8601(lb.Created),
+		IPAddressType: "ipv4", VpcID: "vpc-0sim", CanonicalHostedZoneID: "Z32O12XQLNTSW2", SecurityGroups: lb.SecurityGroups,
+	}
 	x.State.Code = "active"
+	for i, sn := range lb.Subnets {
+		x.AvailabilityZones = append(x.AvailabilityZones, xmlAZ{ZoneName: "eu-west-1" + string(rune('a'+i%3)), SubnetID: sn})
+	}
 	return x
 }
 
@@ -282,7 +306,7 @@ func (w *World) createTargetGroup(f formT) (any, error) {
 	port, _ := f.Int("Port")
 	tg := &targetGroup{
 		ARN: w.arn("elasticloadbalancing", "targetgroup/"+name+"/"+hexID(16)), Name: name, Protocol: f.String("Protocol"),
-		Port: int(port), TargetType: f.String("TargetType"), HealthPath: f.String("HealthCheckPath"),
+		Port: int(port), TargetType: f.String("TargetType"), HealthPath: f.String("HealthCheckPath"), VpcID: f.String("VpcId"),
 		Interval: 30, Healthy: 5, Unhealthy: 2, world: w,
 	}
 	if tg.TargetType == "" {
@@ -314,10 +338,12 @@ type tgResult struct {
 
 func (w *World) tgOut(tg *targetGroup) xmlTG {
 	x := xmlTG{
-		TargetGroupArn: tg.ARN, TargetGroupName: tg.Name, Protocol: tg.Protocol, Port: tg.Port, VpcID: "vpc-0sim",
+		TargetGroupArn: tg.ARN, TargetGroupName: tg.Name, Protocol: tg.Protocol, Port: tg.Port, VpcID: tg.VpcID,
+		HealthCheckTimeoutSeconds: 5, IPAddressType: "ipv4", ProtocolVersion: "HTTP1",
 		TargetType: tg.TargetType, HealthCheckProtocol: tg.Protocol, HealthCheckPath: tg.HealthPath, HealthCheckPort: "traffic-port",
 		HealthCheckEnabled: true, HealthCheckIntervalSeconds: tg.Interval, HealthyThresholdCount: tg.Healthy, UnhealthyThresholdCount: tg.Unhealthy,
 	}
+	x.Matcher.HTTPCode = "200"
 	seen := map[string]bool{}
 	for _, l := range sortedByKey(w.listeners) {
 		if l.uses(tg.ARN) && !seen[l.LBARN] {
