@@ -20,14 +20,15 @@ import (
 // Server is the simulator: one http.Handler for every simulated service on
 // one port, routed by protocol (aws-facts §1.5).
 type Server struct {
-	env      Env
-	log      *slog.Logger
-	byTarget map[string]*Service // X-Amz-Target prefix
-	byQuery  map[string]*Service // awsQuery Version
-	faults   *Faults
-	mu       sync.Mutex
-	calls    []Call
-	world    *World
+	env       Env
+	log       *slog.Logger
+	byTarget  map[string]*Service // X-Amz-Target prefix
+	byQuery   map[string]*Service // awsQuery Version
+	faults    *Faults
+	mu        sync.Mutex
+	calls     []Call
+	world     *World
+	dataPlane *DataPlane
 }
 
 // Option configures New.

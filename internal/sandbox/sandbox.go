@@ -46,7 +46,9 @@ type Sandbox struct {
 	AWSURL       string
 	RegistryHost string
 	World        *seed.World
-	servers      []*http.Server
+	// ProdURL and TestURL reach the seeded listeners through the data plane.
+	ProdURL, TestURL string
+	servers          []*http.Server
 }
 
 // registry credentials for the GitLab side of the sandbox.
@@ -89,6 +91,17 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 			return nil, fmt.Errorf("seeding the sandbox: %w", err)
 		}
 		sb.World = w
+		dp := sb.Sim.DataPlane()
+		prod, err := dp.Bind(ctx, w.ProdListenerARN, "127.0.0.1:0")
+		if err == nil {
+			var test string
+			test, err = dp.Bind(ctx, w.TestListenerARN, "127.0.0.1:0")
+			sb.ProdURL, sb.TestURL = "http://"+prod+"/", "http://"+test+"/"
+		}
+		if err != nil {
+			sb.Close()
+			return nil, fmt.Errorf("binding the sandbox listeners: %w", err)
+		}
 	}
 	return sb, nil
 }
@@ -117,6 +130,7 @@ func (sb *Sandbox) Close() {
 	for _, s := range sb.servers {
 		_ = s.Shutdown(ctx)
 	}
+	sb.Sim.DataPlane().Close()
 }
 
 // Exports are the shell lines that point ecs-bluegreen, the AWS CLI and a
@@ -140,6 +154,8 @@ func (sb *Sandbox) Exports() []string {
 			"export BG_CLUSTER="+w.Cluster,
 			"export BG_SERVICE="+w.Service,
 			"export BG_ECR_REPOSITORY="+w.Repository,
+			"export BG_PROD_URL="+sb.ProdURL,
+			"export BG_TEST_URL="+sb.TestURL,
 		)
 	}
 	return lines

@@ -32,6 +32,15 @@ func TestStartSeedsAndServes(t *testing.T) {
 		}
 	}
 
+	resp0, err := http.Get(sb.ProdURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp0.Body.Close()
+	if resp0.StatusCode != http.StatusServiceUnavailable && resp0.StatusCode != http.StatusOK {
+		t.Errorf("production URL answered %d", resp0.StatusCode)
+	}
+
 	// The registry wants credentials, and takes the ECR token's.
 	resp, err := http.Get("http://" + sb.RegistryHost + "/v2/")
 	if err != nil {

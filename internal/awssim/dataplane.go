@@ -1,0 +1,163 @@
+package awssim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DataPlane serves HTTP on loopback ports for simulated listeners: each
+// request goes to a target group by the listener's current weights, then to a
+// healthy target of it, and the simulated task answers with what it runs.
+// Tasks of a task definition marked unhealthy answer 503, as a broken
+// application would.
+type DataPlane struct {
+	w       *World
+	mu      sync.Mutex
+	addrs   map[string]string // listener ARN -> host:port
+	servers []*http.Server
+	next    uint64 // spreads requests over weights and targets deterministically
+}
+
+// DataPlane returns the server's data plane; bind listeners with Bind.
+func (s *Server) DataPlane() *DataPlane {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dataPlane == nil {
+		s.dataPlane = &DataPlane{w: s.world, addrs: map[string]string{}}
+	}
+	return s.dataPlane
+}
+
+// Bind makes a listener answer on a loopback port (addr "127.0.0.1:0" picks
+// one) and returns the address. Binding a listener twice returns the first.
+func (d *DataPlane) Bind(ctx context.Context, listenerARN, addr string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if a, ok := d.addrs[listenerARN]; ok {
+		return a, nil
+	}
+	d.w.mu.Lock()
+	_, ok := d.w.listeners[listenerARN]
+	d.w.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("listener %s does not exist", listenerARN)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("binding listener %s: %w", listenerARN, err)
+	}
+	srv := &http.Server{Handler: d.handler(listenerARN), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = ln.Close()
+		}
+	}()
+	d.servers = append(d.servers, srv)
+	d.addrs[listenerARN] = ln.Addr().String()
+	return d.addrs[listenerARN], nil
+}
+
+// Close stops every bound listener.
+func (d *DataPlane) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range d.servers {
+		_ = s.Shutdown(ctx)
+	}
+	d.servers, d.addrs = nil, map[string]string{}
+}
+
+// TaskAnswer is what a simulated task sends back.
+type TaskAnswer struct {
+	TaskDefinition string   `json:"taskDefinition"`
+	Images         []string `json:"images"`
+	TargetGroup    string   `json:"targetGroup"`
+	Task           string   `json:"task"`
+	Path           string   `json:"path"`
+}
+
+func (d *DataPlane) handler(listenerARN string) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		status, body := d.route(listenerARN, r.URL.Path)
+		rw.Header().Set("Content-Type", "application/json")
+		rw.Header().Set("Server", "awselb/2.0")
+		rw.WriteHeader(status)
+		_ = json.NewEncoder(rw).Encode(body)
+	})
+}
+
+func (d *DataPlane) route(listenerARN, path string) (int, any) {
+	w := d.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.advance()
+	l := w.listeners[listenerARN]
+	if l == nil || len(l.actions) == 0 {
+		return http.StatusServiceUnavailable, map[string]string{"error": "listener not found"}
+	}
+	a := l.actions[len(l.actions)-1]
+	if a.Type == "fixed-response" {
+		return http.StatusNotFound, map[string]string{"error": "fixed response"}
+	}
+	d.next++
+	n := d.next
+	tgARN := pickWeighted(a.Forward, n)
+	tg := w.targetGroups[tgARN]
+	if tg == nil {
+		return http.StatusServiceUnavailable, map[string]string{"error": "no target group"}
+	}
+	now := w.now()
+	var healthy []*target
+	for _, t := range tg.targets {
+		if st, _, _ := tg.health(t, now); st == "healthy" {
+			healthy = append(healthy, t)
+		}
+	}
+	if len(healthy) == 0 {
+		// An ALB answers 503 when a target group has no healthy targets.
+		return http.StatusServiceUnavailable, map[string]string{"error": "no healthy targets in " + tg.Name}
+	}
+	t := healthy[int(n)%len(healthy)]
+	answer := TaskAnswer{TaskDefinition: t.taskDef, TargetGroup: tg.Name, Task: t.id, Path: path}
+	if td, err := w.findTaskDef(t.taskDef); err == nil {
+		for _, c := range td.containers {
+			answer.Images = append(answer.Images, c.Image)
+		}
+	}
+	if w.unhealthy[t.taskDef] {
+		return http.StatusServiceUnavailable, answer
+	}
+	return http.StatusOK, answer
+}
+
+// pickWeighted chooses a target group in proportion to the weights, cycling
+// through 1000 slots so a steady stream of requests follows the split exactly.
+func pickWeighted(fw []weighted, n uint64) string {
+	total := 0
+	for _, x := range fw {
+		total += x.Weight
+	}
+	if total == 0 {
+		if len(fw) > 0 {
+			return fw[0].TargetGroupARN
+		}
+		return ""
+	}
+	slot := int((n * 7919) % uint64(total)) // a prime stride spreads requests over the cycle
+	for _, x := range fw {
+		if slot < x.Weight {
+			return x.TargetGroupARN
+		}
+		slot -= x.Weight
+	}
+	return fw[len(fw)-1].TargetGroupARN
+}
