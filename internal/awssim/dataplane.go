@@ -21,7 +21,7 @@ type DataPlane struct {
 	mu      sync.Mutex
 	addrs   map[string]string // listener ARN -> host:port
 	servers []*http.Server
-	next    uint64 // spreads requests over weights and targets deterministically
+	next    int // spreads requests over weights and targets deterministically
 }
 
 // DataPlane returns the server's data plane; bind listeners with Bind.
@@ -126,7 +126,7 @@ func (d *DataPlane) route(listenerARN, path string) (int, any) {
 		// An ALB answers 503 when a target group has no healthy targets.
 		return http.StatusServiceUnavailable, map[string]string{"error": "no healthy targets in " + tg.Name}
 	}
-	t := healthy[int(n)%len(healthy)]
+	t := healthy[n%len(healthy)]
 	answer := TaskAnswer{TaskDefinition: t.taskDef, TargetGroup: tg.Name, Task: t.id, Path: path}
 	if td, err := w.findTaskDef(t.taskDef); err == nil {
 		for _, c := range td.containers {
@@ -141,7 +141,7 @@ func (d *DataPlane) route(listenerARN, path string) (int, any) {
 
 // pickWeighted chooses a target group in proportion to the weights, cycling
 // through 1000 slots so a steady stream of requests follows the split exactly.
-func pickWeighted(fw []weighted, n uint64) string {
+func pickWeighted(fw []weighted, n int) string {
 	total := 0
 	for _, x := range fw {
 		total += x.Weight
@@ -152,7 +152,7 @@ func pickWeighted(fw []weighted, n uint64) string {
 		}
 		return ""
 	}
-	slot := int((n * 7919) % uint64(total)) // a prime stride spreads requests over the cycle
+	slot := (n % total) * 7919 % total // a prime stride spreads requests over the cycle
 	for _, x := range fw {
 		if slot < x.Weight {
 			return x.TargetGroupARN
