@@ -61,6 +61,17 @@ type service struct {
 	created                        time.Time
 	taskSets                       []*taskSet
 	deploymentID                   string // ECS controller: the current deployment id
+	serviceDeployments             []*serviceDeployment
+}
+
+// serviceDeployment is an ECS-controller deployment as ListServiceDeployments
+// and DescribeServiceDeployments show it (aws-facts §5.2). Rolling updates
+// only: the native blue/green strategies belong to the ecs model, not built yet.
+type serviceDeployment struct {
+	arn, status, reason    string
+	source, target         string // task definition ARNs
+	created, started, done time.Time
+	taskSet                *taskSet
 }
 
 type taskSet struct {
@@ -111,6 +122,12 @@ func (w *World) ecsOp(op string, body []byte) (any, error) {
 		return w.listTasks(body)
 	case "DescribeTasks":
 		return w.describeTasks(body)
+	case "ListServiceDeployments":
+		return w.listServiceDeployments(body)
+	case "DescribeServiceDeployments":
+		return w.describeServiceDeployments(body)
+	case "StopServiceDeployment":
+		return w.stopServiceDeployment(body)
 	case "TagResource":
 		return w.ecsTagResource(body)
 	case "ListTagsForResource":
@@ -540,6 +557,9 @@ func (w *World) createService(body []byte) (any, error) {
 		ts.status = "PRIMARY"
 		s.taskSets = append(s.taskSets, ts)
 		s.deploymentID = "ecs-svc/" + randomID(19, "0123456789")
+		if controller == "ECS" {
+			w.startServiceDeployment(s, "", td.arn, ts)
+		}
 	}
 	w.services[key] = s
 	if len(in.Tags) > 0 {
@@ -842,6 +862,7 @@ func (w *World) updateService(body []byte) (any, error) {
 			ts := w.newTaskSet(s, td.arn, s.loadBalancers, "", "")
 			ts.status = "PRIMARY"
 			s.taskSets = append(s.taskSets, ts)
+			w.startServiceDeployment(s, s.taskDefinition, td.arn, ts)
 			s.taskDefinition = td.arn
 		}
 	}
@@ -1008,4 +1029,149 @@ func containerDefaults(raw json.RawMessage, awsvpc bool) any {
 		}
 	}
 	return defs
+}
+
+func (w *World) startServiceDeployment(s *service, source, target string, ts *taskSet) {
+	now := w.now()
+	for _, d := range s.serviceDeployments {
+		if d.status == "IN_PROGRESS" || d.status == "PENDING" {
+			d.status, d.reason, d.done = "STOPPED", "superseded by a newer deployment", now
+		}
+	}
+	d := &serviceDeployment{
+		arn:    w.arn("ecs", "service-deployment/"+s.cluster+"/"+s.name+"/"+randomID(21, idAlphabet)),
+		status: "IN_PROGRESS", source: source, target: target, created: now, started: now, taskSet: ts,
+	}
+	s.serviceDeployments = append(s.serviceDeployments, d)
+}
+
+// advanceServiceDeployments marks rolling deployments done once the new
+// tasks run.
+func (w *World) advanceServiceDeployments(s *service, now time.Time) {
+	for _, d := range s.serviceDeployments {
+		if d.status == "IN_PROGRESS" && d.taskSet != nil && d.taskSet.running(now) == d.taskSet.computedDesired(s) {
+			d.status, d.done = "SUCCESSFUL", now
+		}
+	}
+}
+
+func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool) map[string]any {
+	out := map[string]any{
+		"serviceDeploymentArn": d.arn, "serviceArn": s.arn, "clusterArn": s.clusterARN, "status": d.status,
+		"createdAt": wire.EpochSeconds(d.created), "startedAt": wire.EpochSeconds(d.started), "targetServiceRevisionArn": d.target,
+	}
+	if d.reason != "" {
+		out["statusReason"] = d.reason
+	}
+	if !d.done.IsZero() {
+		out["finishedAt"] = wire.EpochSeconds(d.done)
+	}
+	if full {
+		out["targetServiceRevision"] = map[string]any{"arn": d.target, "requestedTaskCount": s.desired, "runningTaskCount": d.taskSet.running(w.now())}
+		if d.source != "" {
+			out["sourceServiceRevisions"] = []any{map[string]any{"arn": d.source}}
+		}
+		out["deploymentConfiguration"] = map[string]any{"strategy": "ROLLING", "maximumPercent": 200, "minimumHealthyPercent": 100}
+		out["updatedAt"] = wire.EpochSeconds(w.now())
+	}
+	return out
+}
+
+func (w *World) listServiceDeployments(body []byte) (any, error) {
+	var in struct {
+		Cluster string   `json:"cluster"`
+		Service string   `json:"service"`
+		Status  []string `json:"status"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if in.Service == "" {
+		return nil, invalidParam("service is required.")
+	}
+	s, err := w.service(in.Cluster, in.Service)
+	if err != nil {
+		return nil, err
+	}
+	w.advanceServiceDeployments(s, w.now())
+	out := []any{}
+	for i := len(s.serviceDeployments) - 1; i >= 0; i-- {
+		d := s.serviceDeployments[i]
+		if len(in.Status) > 0 && !contains(in.Status, d.status) {
+			continue
+		}
+		out = append(out, w.serviceDeploymentOut(s, d, false))
+	}
+	return map[string]any{"serviceDeployments": out}, nil
+}
+
+func (w *World) findServiceDeployment(arn string) (*service, *serviceDeployment) {
+	for _, s := range w.services {
+		for _, d := range s.serviceDeployments {
+			if d.arn == arn {
+				return s, d
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (w *World) describeServiceDeployments(body []byte) (any, error) {
+	var in struct {
+		ARNs []string `json:"serviceDeploymentArns"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.ARNs) == 0 || len(in.ARNs) > 20 {
+		return nil, invalidParam("serviceDeploymentArns must hold 1 to 20 ARNs.")
+	}
+	out, failures := []any{}, []any{}
+	for _, arn := range in.ARNs {
+		s, d := w.findServiceDeployment(arn)
+		if d == nil {
+			failures = append(failures, map[string]string{"arn": arn, "reason": "MISSING"})
+			continue
+		}
+		w.advanceServiceDeployments(s, w.now())
+		out = append(out, w.serviceDeploymentOut(s, d, true))
+	}
+	return map[string]any{"serviceDeployments": out, "failures": failures}, nil
+}
+
+func (w *World) stopServiceDeployment(body []byte) (any, error) {
+	var in struct {
+		ARN      string `json:"serviceDeploymentArn"`
+		StopType string `json:"stopType"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	s, d := w.findServiceDeployment(in.ARN)
+	if d == nil {
+		return nil, wire.Errorf("ServiceDeploymentNotFoundException", "The service deployment %s does not exist.", in.ARN)
+	}
+	w.advanceServiceDeployments(s, w.now())
+	if d.status != "IN_PROGRESS" && d.status != "PENDING" {
+		return nil, wire.Errorf("ConflictException", "The service deployment is %s and cannot be stopped.", d.status)
+	}
+	switch in.StopType {
+	case "", "ROLLBACK":
+		if d.source == "" {
+			return nil, wire.Errorf("ConflictException", "The first deployment of a service has nothing to roll back to.")
+		}
+		d.status, d.reason, d.done = "ROLLBACK_SUCCESSFUL", "stopped with rollback", w.now()
+		for _, old := range append([]*taskSet(nil), s.taskSets...) {
+			w.removeTaskSet(s, old)
+		}
+		ts := w.newTaskSet(s, d.source, s.loadBalancers, "", "")
+		ts.status = "PRIMARY"
+		s.taskSets = append(s.taskSets, ts)
+		s.taskDefinition = d.source
+	case "ABORT":
+		d.status, d.reason, d.done = "STOPPED", "aborted", w.now()
+	default:
+		return nil, invalidParam("stopType must be ROLLBACK or ABORT.")
+	}
+	return map[string]string{"serviceDeploymentArn": d.arn}, nil
 }

@@ -301,3 +301,40 @@ func TestErrorsAreTyped(t *testing.T) {
 		t.Errorf("ModifyListener(unknown target group) = %v", err)
 	}
 }
+
+func TestServiceDeploymentsOfAnECSControlledService(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, seed.Options{})
+	ctx := context.Background()
+	if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("api"), TaskDefinition: aws.String(e.world.TaskDefinitionARN), DesiredCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	td2, err := e.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("api"), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("api"), Image: aws.String("api:2")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"), TaskDefinition: td2.TaskDefinition.TaskDefinitionArn}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("api")})
+	if err != nil || len(list.ServiceDeployments) != 2 || list.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusInProgress || list.ServiceDeployments[1].Status != ecstypes.ServiceDeploymentStatusSuccessful {
+		t.Fatalf("ListServiceDeployments = %+v, %v", list, err)
+	}
+	arn := list.ServiceDeployments[0].ServiceDeploymentArn
+	if _, err := e.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: arn, StopType: ecstypes.StopServiceDeploymentStopTypeRollback}); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := e.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(arn), "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/api/nope"}})
+	if err != nil || len(desc.ServiceDeployments) != 1 || desc.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || len(desc.Failures) != 1 {
+		t.Fatalf("DescribeServiceDeployments = %+v, %v", desc, err)
+	}
+	var conflict *ecstypes.ConflictException
+	if _, err := e.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: arn}); !errors.As(err, &conflict) {
+		t.Errorf("stopping a finished service deployment = %v, want ConflictException", err)
+	}
+	var notFound *ecstypes.ServiceDeploymentNotFoundException
+	if _, err := e.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String("arn:aws:ecs:eu-west-1:123456789012:service-deployment/x/y/z")}); !errors.As(err, &notFound) {
+		t.Errorf("stopping an unknown service deployment = %v", err)
+	}
+}

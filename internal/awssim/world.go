@@ -112,6 +112,7 @@ func (w *World) advance() {
 		for _, ts := range svc.taskSets {
 			w.advanceTaskSet(svc, ts, now)
 		}
+		w.advanceServiceDeployments(svc, now)
 	}
 	for _, id := range w.deployOrder {
 		w.advanceDeployment(w.deployments[id], now)
