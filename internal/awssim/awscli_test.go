@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/testutil"
 )
 
@@ -65,7 +66,8 @@ func TestAWSCLIScenario(t *testing.T) {
 	for name, bin := range clis {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := httptest.NewServer(awssim.New())
+			// 600x: the deployment below finishes in well under a second.
+			srv := httptest.NewServer(awssim.New(awssim.WithClock(clock.NewScaled(600))))
 			t.Cleanup(srv.Close)
 			u := srv.URL
 			cli(t, bin, u, "ecs", "create-cluster", "--cluster-name", "prod")
@@ -76,7 +78,8 @@ func TestAWSCLIScenario(t *testing.T) {
 			lbARN := lb["LoadBalancers"].([]any)[0].(map[string]any)["LoadBalancerArn"].(string)
 			var tgs []string
 			for _, n := range []string{"web-blue", "web-green"} {
-				tg := cli(t, bin, u, "elbv2", "create-target-group", "--name", n, "--protocol", "HTTP", "--port", "8080", "--vpc-id", "vpc-1", "--target-type", "ip")
+				tg := cli(t, bin, u, "elbv2", "create-target-group", "--name", n, "--protocol", "HTTP", "--port", "8080", "--vpc-id", "vpc-1", "--target-type", "ip",
+					"--health-check-interval-seconds", "5", "--healthy-threshold-count", "2")
 				tgs = append(tgs, tg["TargetGroups"].([]any)[0].(map[string]any)["TargetGroupArn"].(string))
 			}
 			l := cli(t, bin, u, "elbv2", "create-listener", "--load-balancer-arn", lbARN, "--protocol", "HTTP", "--port", "80",
@@ -108,10 +111,36 @@ func TestAWSCLIScenario(t *testing.T) {
 				"--revision", `{"revisionType":"AppSpecContent","appSpecContent":{"content":`+strconvQuote(spec)+`}}`)
 			id := dep["deploymentId"].(string)
 			got := cli(t, bin, u, "deploy", "get-deployment", "--deployment-id", id)
-			if st := got["deploymentInfo"].(map[string]any)["status"]; st != "InProgress" {
+			if st := got["deploymentInfo"].(map[string]any)["status"]; st != "InProgress" && st != "Succeeded" {
 				t.Errorf("get-deployment status = %v", st)
 			}
 			cli(t, bin, u, "deploy", "list-deployment-targets", "--deployment-id", id)
+			// The waiter polls GetDeployment until Succeeded and fails on Failed or Stopped.
+			cli(t, bin, u, "deploy", "wait", "deployment-successful", "--deployment-id", id)
+			if st := cli(t, bin, u, "deploy", "get-deployment", "--deployment-id", id)["deploymentInfo"].(map[string]any)["status"]; st != "Succeeded" {
+				t.Errorf("after the waiter the deployment is %v", st)
+			}
+			// A slow linear deployment, stopped with rollback.
+			cli(t, bin, u, "deploy", "create-deployment-config", "--deployment-config-name", "slow", "--compute-platform", "ECS",
+				"--traffic-routing-config", "type=TimeBasedLinear,timeBasedLinear={linearPercentage=10,linearInterval=30}")
+			dep2 := cli(t, bin, u, "deploy", "create-deployment", "--application-name", "app", "--deployment-group-name", "dg", "--deployment-config-name", "slow",
+				"--revision", `{"revisionType":"AppSpecContent","appSpecContent":{"content":`+strconvQuote(spec)+`}}`)
+			id2 := dep2["deploymentId"].(string)
+			stop := cli(t, bin, u, "deploy", "stop-deployment", "--deployment-id", id2, "--auto-rollback-enabled")
+			if stop["status"] != "Succeeded" {
+				t.Errorf("stop-deployment = %v", stop)
+			}
+			info := cli(t, bin, u, "deploy", "get-deployment", "--deployment-id", id2)["deploymentInfo"].(map[string]any)
+			if info["status"] != "Stopped" || info["rollbackInfo"].(map[string]any)["rollbackDeploymentId"] == nil {
+				t.Errorf("stopped deployment = %v", info)
+			}
+			// Errors come back with their codes.
+			if out := cliError(t, bin, u, "deploy", "get-deployment", "--deployment-id", "d-AAAAAAAAA"); !strings.Contains(out, "DeploymentDoesNotExistException") {
+				t.Errorf("get-deployment of an unknown id: %s", out)
+			}
+			if out := cliError(t, bin, u, "elbv2", "describe-listeners", "--listener-arns", lARN+"x"); !strings.Contains(out, "ListenerNotFound") {
+				t.Errorf("describe-listeners of an unknown ARN: %s", out)
+			}
 			cli(t, bin, u, "cloudwatch", "put-metric-alarm", "--alarm-name", "a1", "--metric-name", "m", "--namespace", "n", "--statistic", "Sum",
 				"--period", "60", "--evaluation-periods", "1", "--threshold", "1", "--comparison-operator", "GreaterThanThreshold")
 			cli(t, bin, u, "cloudwatch", "set-alarm-state", "--alarm-name", "a1", "--state-value", "ALARM", "--state-reason", "test")
@@ -130,6 +159,21 @@ func TestAWSCLIScenario(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cliError runs a CLI call that must fail and returns its error output.
+func cliError(t *testing.T, bin, endpoint string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--endpoint-url", endpoint}, args...)...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKID", "AWS_SECRET_ACCESS_KEY=SECRET", "AWS_DEFAULT_REGION=eu-west-1",
+		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("%s %s succeeded, want an error", bin, strings.Join(args, " "))
+	}
+	return string(out)
 }
 
 func strconvQuote(s string) string {
