@@ -43,8 +43,10 @@ func BenchmarkConcurrentDeploymentPolling(b *testing.B) {
 				b.Fatal(err)
 			}
 			spec := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: " + w.TaskDefinitionARN + "\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 8080\n"
-			out, err := cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(w.Application), DeploymentGroupName: aws.String(w.Group),
-				Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)}}})
+			out, err := cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
+				ApplicationName: aws.String(w.Application), DeploymentGroupName: aws.String(w.Group),
+				Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)}},
+			})
 			if err != nil {
 				b.Fatal(err)
 			}
