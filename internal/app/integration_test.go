@@ -326,3 +326,56 @@ func TestPromoteUnderThrottlingAndServerErrors(t *testing.T) {
 		t.Error("no fault was injected: the test proves nothing")
 	}
 }
+
+// TestIAMPolicyCoversEveryCall runs the commands against one simulator and
+// checks that every action they called is in the README's IAM policy.
+func TestIAMPolicyCoversEveryCall(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, TerminationWaitMinutes: 600, Alarms: []string{"web-5xx"}})
+	before := len(s.srv.Calls())
+	runs := [][]string{{"status"}, {"verify"}}
+	for _, args := range runs {
+		runIn(t, s.environ(), args...)
+	}
+	id := s.startDeployment(t, "registry.example/web:8")
+	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
+	runIn(t, s.environ("BG_WAIT_FOR=traffic"), "promote")
+	runIn(t, s.environ(), "finish")
+	id = s.startDeployment(t, "registry.example/web:9")
+	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
+	runIn(t, s.environ(), "rollback")
+
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	i, j := strings.Index(text, "<!-- BEGIN iam-policy -->"), strings.Index(text, "<!-- END iam-policy -->")
+	if i < 0 || j < i {
+		t.Fatal("README.md has no IAM policy section")
+	}
+	policy := text[i:j]
+	iamPrefix := map[string]string{"ecs": "ecs", "codedeploy": "codedeploy", "elasticloadbalancing": "elasticloadbalancing", "monitoring": "cloudwatch", "ecr": "ecr", "sts": "sts"}
+	seen := map[string]bool{}
+	// Seeding happened before `before`. The test itself then only registers
+	// revisions and creates deployments (the work of deploy, not built yet)
+	// and polls GetDeployment, which the commands need too; skip the former.
+	own := map[string]bool{"ecs:RegisterTaskDefinition": true, "codedeploy:CreateDeployment": true}
+	for _, c := range s.srv.Calls()[before:] {
+		key := c.Service + ":" + c.Operation
+		if own[key] {
+			continue
+		}
+		action := iamPrefix[c.Service] + ":" + c.Operation
+		if seen[action] {
+			continue
+		}
+		seen[action] = true
+		if !strings.Contains(policy, `"`+action+`"`) {
+			t.Errorf("the tool called %s, which the README's IAM policy does not allow", action)
+		}
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d distinct actions were called: the commands did not run", len(seen))
+	}
+}
