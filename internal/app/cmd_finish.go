@@ -1,9 +1,6 @@
 package app
 
-import (
-	"context"
-	"fmt"
-)
+import "context"
 
 // runFinish ends the termination wait, removing the original task set now,
 // and watches the deployment to its end.
@@ -12,12 +9,9 @@ func runFinish(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	id, err := run.deploymentID(ctx)
+	id, err := run.requireDeployment(ctx, "finish", "finish acts on a deployment in its termination wait")
 	if err != nil {
 		return err
-	}
-	if id == "" {
-		return &usageError{msg: fmt.Sprintf("no deployment of %s/%s is in progress", run.target.Application, run.target.Group), hint: "finish acts on a deployment in its termination wait"}
 	}
 	if err := run.cd.Finish(ctx, id); err != nil {
 		return err

@@ -14,12 +14,9 @@ func runPromote(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	id, err := run.deploymentID(ctx)
+	id, err := run.requireDeployment(ctx, "promote", "promote acts on a deployment waiting at Ready; run deploy first")
 	if err != nil {
 		return err
-	}
-	if id == "" {
-		return &usageError{msg: fmt.Sprintf("no deployment of %s/%s is in progress", run.target.Application, run.target.Group), hint: "promote acts on a deployment waiting at Ready; run deploy first"}
 	}
 	d, err := run.cd.Describe(ctx, id)
 	if err != nil {

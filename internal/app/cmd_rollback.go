@@ -16,15 +16,9 @@ func runRollback(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	id, err := run.deploymentID(ctx)
+	id, err := run.requireDeployment(ctx, "roll back", "redeploying the previous task definition after a finished deployment is not implemented yet: run deploy with the previous image")
 	if err != nil {
 		return err
-	}
-	if id == "" {
-		return &usageError{
-			msg:  fmt.Sprintf("no deployment of %s/%s is in progress to roll back", run.target.Application, run.target.Group),
-			hint: "redeploying the previous task definition after a finished deployment is not implemented yet: run deploy with the previous image",
-		}
 	}
 	if err := run.cd.Stop(ctx, id, true); err != nil {
 		return err

@@ -128,3 +128,16 @@ func (r *codeDeployRun) deploymentID(ctx context.Context) (string, error) {
 	}
 	return *active.DeploymentId, nil
 }
+
+// requireDeployment is deploymentID, or a usage error when nothing is in
+// progress: what names the action ("promote"), hint says what it needs.
+func (r *codeDeployRun) requireDeployment(ctx context.Context, what, hint string) (string, error) {
+	id, err := r.deploymentID(ctx)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", &usageError{msg: fmt.Sprintf("no deployment of %s/%s is in progress to %s", r.target.Application, r.target.Group, what), hint: hint}
+	}
+	return id, nil
+}

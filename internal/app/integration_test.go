@@ -190,7 +190,7 @@ func TestPromoteWithoutDeploymentIsAUsageError(t *testing.T) {
 	t.Parallel()
 	s := startSim(t, seed.Options{})
 	code, _, stderr := runIn(t, s.environ(), "promote")
-	if code != ExitUsage || !strings.Contains(stderr, "no deployment of AppECS-prod-web/DgpECS-prod-web is in progress") {
+	if code != ExitUsage || !strings.Contains(stderr, "no deployment of AppECS-prod-web/DgpECS-prod-web is in progress to promote") {
 		t.Errorf("promote with nothing in flight: exit %d\n%s", code, stderr)
 	}
 	code, _, stderr = runIn(t, s.environ("BG_SERVICE=nope"), "status")
