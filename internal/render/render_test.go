@@ -1,0 +1,317 @@
+package render
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/google/go-cmp/cmp"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const newImage = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-web@sha256:2222222222222222222222222222222222222222222222222222222222222222"
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		_ = os.MkdirAll(filepath.Dir(path), 0o750)
+		if err := os.WriteFile(path, got, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+func TestRenderTaskDefinitions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file      string
+		rule      ImageRule
+		env       map[string]string
+		wantNames []string
+	}{
+		{file: "fargate-sidecars.json", rule: ImageRule{Container: "web"}, wantNames: []string{"web"}},
+		{file: "fargate-sidecars.json", rule: ImageRule{}, wantNames: []string{"web"}}, // same repository as the new image
+		{file: "describe-output.json", rule: ImageRule{}, wantNames: []string{"web"}},  // the only container
+		{file: "codepipeline-placeholder.json", rule: ImageRule{}, env: map[string]string{"STAGE": "prod"}, wantNames: []string{"orders"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file+"/"+tt.rule.Container, func(t *testing.T) {
+			t.Parallel()
+			td, err := ReadTaskDef(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.env != nil {
+				if err := td.Substitute(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			names, err := td.SetImage(newImage, tt.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantNames, names); diff != "" {
+				t.Errorf("containers given the image (-want +got):\n%s", diff)
+			}
+			out, err := td.JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, strings.TrimSuffix(tt.file, ".json")+"-"+orAll(tt.rule.Container)+".json", out)
+		})
+	}
+}
+
+func orAll(s string) string {
+	if s == "" {
+		return "auto"
+	}
+	return s
+}
+
+func TestParseErrorsPointIntoTheFile(t *testing.T) {
+	t.Parallel()
+	_, err := ReadTaskDef("testdata/unknown-field.json")
+	if err == nil {
+		t.Fatal("unknown fields were accepted")
+	}
+	for _, want := range []string{
+		`testdata/unknown-field.json:7: containerDefinitions[0].portMapings: unknown field "portMapings"`,
+		`testdata/unknown-field.json:10: cpuUnits: unknown field "cpuUnits"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, tt := range []struct{ name, data, want string }{
+		{"not_json", `{"family": "web",`, "not valid JSON"},
+		{"wrong_type", "{\n\"family\": \"web\",\n\"containerDefinitions\": [{\"name\": \"web\", \"image\": \"x\", \"memory\": \"lots\"}]}", "expected"},
+		{"no_family", `{"containerDefinitions": [{"name": "web", "image": "x"}]}`, "family: is required"},
+		{"no_containers", `{"family": "web"}`, "containerDefinitions: must list at least one container"},
+		{"array", `[]`, "must be a JSON object"},
+		{"empty", ``, "empty"},
+	} {
+		_, err := ParseTaskDef([]byte(tt.data), "taskdef.json")
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestSetImageNeedsAContainerWhenAmbiguous(t *testing.T) {
+	t.Parallel()
+	td, err := ReadTaskDef("testdata/fargate-sidecars.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := td.SetImage("registry.example/other:1", ImageRule{}); err == nil || !strings.Contains(err.Error(), "BG_CONTAINER_NAME") {
+		t.Errorf("ambiguous image target: %v", err)
+	}
+	if _, err := td.SetImage("registry.example/other:1", ImageRule{Container: "api"}); err == nil || !strings.Contains(err.Error(), `no container is named "api"`) {
+		t.Errorf("missing container: %v", err)
+	}
+}
+
+func TestSubstituteNamesUndefinedVariables(t *testing.T) {
+	t.Parallel()
+	td, _ := ReadTaskDef("testdata/codepipeline-placeholder.json")
+	err := td.Substitute(func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "containerDefinitions[0].environment[0].value: ${STAGE} is not set") {
+		t.Errorf("Substitute() = %v", err)
+	}
+}
+
+func TestAppSpecKeepsCommentsAndHooks(t *testing.T) {
+	t.Parallel()
+	data, _ := os.ReadFile("testdata/appspec-hooks.yml")
+	a, err := ParseAppSpec(data, "appspec.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Set("arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-web:42", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	td, _ := ReadTaskDef("testdata/fargate-sidecars.json")
+	if err := a.Validate(td); err != nil {
+		t.Fatalf("Validate() = %v", err)
+	}
+	out, err := a.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "appspec-hooks.yml", out)
+	for _, want := range []string{"# Smoke tests against the test listener", "AfterAllowTestTraffic: \"shop-smoke-tests\"", "task-definition/shop-web:42", "ContainerPort: 8080"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("rendered AppSpec lacks %q", want)
+		}
+	}
+}
+
+func TestAppSpecJSONAndGenerated(t *testing.T) {
+	t.Parallel()
+	data, _ := os.ReadFile("testdata/appspec.json")
+	a, err := ParseAppSpec(data, "appspec.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Set("arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:4", "orders", 3000); err != nil {
+		t.Fatal(err)
+	}
+	td, _ := ReadTaskDef("testdata/codepipeline-placeholder.json")
+	if err := a.Validate(td); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+	if tdARN, c, p, err := a.Target(); err != nil || !strings.HasSuffix(tdARN, "orders:4") || c != "orders" || p != 3000 {
+		t.Errorf("Target() = %s %s %d %v", tdARN, c, p, err)
+	}
+	g := NewAppSpec("arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:4", "orders", 3000)
+	if err := g.Validate(td); err != nil {
+		t.Errorf("generated AppSpec does not validate: %v", err)
+	}
+}
+
+func TestAppSpecValidation(t *testing.T) {
+	t.Parallel()
+	td, _ := ReadTaskDef("testdata/fargate-sidecars.json")
+	base := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: x\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 8080\n"
+	for _, tt := range []struct{ name, doc, want string }{
+		{"valid", base, ""},
+		{"bad_version", strings.Replace(base, "0.0", "1.0", 1), "appspec.yml:1: version: must be 0.0"},
+		{"port_as_string", strings.Replace(base, "8080", `"8080"`, 1), "must be a number"},
+		{"unknown_container", strings.Replace(base, "ContainerName: web", "ContainerName: api", 1), `container "api" is not in task definition shop-web`},
+		{"unmapped_port", strings.Replace(base, "8080", "9090", 1), "does not map port 9090"},
+		{"wrong_type", strings.Replace(base, "AWS::ECS::Service", "AWS::Lambda::Function", 1), "must be AWS::ECS::Service"},
+		{"bad_hook", base + "Hooks:\n  - AfterInstal: fn\n", "AfterInstal is not an ECS lifecycle hook"},
+		{"partial_network", strings.Replace(base, "        LoadBalancerInfo:", "        NetworkConfiguration:\n          AwsvpcConfiguration:\n            Subnets: [a]\n        LoadBalancerInfo:", 1), "give Subnets, SecurityGroups and AssignPublicIp together"},
+		{"extra_section", base + "Files: []\n", "is not an AppSpec section"},
+	} {
+		a, err := ParseAppSpec([]byte(tt.doc), "appspec.yml")
+		if err == nil {
+			err = a.Validate(td)
+		}
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: error = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestRegisterAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(awssim.New())
+	t.Cleanup(srv.Close)
+	api := ecs.NewFromConfig(aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1})
+	ctx := context.Background()
+	// RegisterTaskDefinition accepts every rendered fixture.
+	for _, f := range []string{"fargate-sidecars.json", "describe-output.json", "codepipeline-placeholder.json"} {
+		td, err := ReadTaskDef(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = td.Substitute(func(string) (string, bool) { return "prod", true })
+		if _, err := td.SetImage(newImage, ImageRule{Container: td.Containers()[0][0]}); err != nil {
+			t.Fatal(err)
+		}
+		first, err := Register(ctx, api, td)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if first.Reused {
+			t.Errorf("%s: the first registration was reused", f)
+		}
+		// A rerun renders the same definition: no new revision.
+		again, err := Register(ctx, api, td)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !again.Reused || again.ARN != first.ARN {
+			t.Errorf("%s: rerun = %+v, want the revision %s reused", f, again, first.ARN)
+		}
+	}
+	// A different image is a new revision.
+	td, _ := ReadTaskDef("testdata/describe-output.json")
+	_, _ = td.SetImage("registry.example/web:other", ImageRule{})
+	r, err := Register(ctx, api, td)
+	if err != nil || r.Reused || !strings.HasSuffix(r.ARN, "web:2") {
+		t.Errorf("changed image: %+v, %v; want revision 2", r, err)
+	}
+	var fe *FieldError
+	if _, err := ParseTaskDef([]byte(`{"family":"x","containerDefinitions":[{"name":"a","image":"b","bogus":1}]}`), "t.json"); !errors.As(err, &fe) {
+		t.Errorf("unknown nested field error type = %T", err)
+	}
+}
+
+func TestAppSpecRevisionHash(t *testing.T) {
+	t.Parallel()
+	content := []byte("version: 0.0\n")
+	body, sum := AppSpecRevision(content)
+	want := sha256.Sum256(content)
+	if body != string(content) || sum != hex.EncodeToString(want[:]) {
+		t.Errorf("AppSpecRevision = %q %q", body, sum)
+	}
+}
+
+func FuzzParseTaskDef(f *testing.F) {
+	for _, name := range []string{"fargate-sidecars.json", "describe-output.json", "codepipeline-placeholder.json", "unknown-field.json"} {
+		data, _ := os.ReadFile(filepath.Join("testdata", name))
+		f.Add(data)
+	}
+	f.Add([]byte(`{"taskDefinition": []}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		td, err := ParseTaskDef(data, "taskdef.json")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "taskdef.json") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if _, err := td.JSON(); err != nil {
+			t.Errorf("a parsed task definition does not render: %v", err)
+		}
+	})
+}
+
+func FuzzParseAppSpec(f *testing.F) {
+	for _, name := range []string{"appspec-hooks.yml", "appspec.json"} {
+		data, _ := os.ReadFile(filepath.Join("testdata", name))
+		f.Add(data)
+	}
+	f.Add([]byte("version: 0.0\nResources: x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ParseAppSpec(data, "appspec.yml")
+		if err != nil {
+			return
+		}
+		_ = a.Validate(nil)
+		_, _, _, _ = a.Target()
+		if a.Set("arn:x", "c", 80) == nil {
+			if _, err := a.YAML(); err != nil {
+				t.Errorf("a set AppSpec does not render: %v", err)
+			}
+		}
+	})
+}
