@@ -119,6 +119,9 @@ type Render struct {
 	AppspecFile   string `env:"BG_APPSPEC_FILE,default=appspec.yml" desc:"AppSpec file (YAML or JSON); generated from the service when absent."`
 	ContainerName string `env:"BG_CONTAINER_NAME" desc:"Container that receives the new image and the load balancer traffic (the only container when unset)."`
 	ContainerPort Port   `env:"BG_CONTAINER_PORT" desc:"Container port the load balancer sends traffic to (from the service when unset)."`
+	// Placeholders are CodePipeline-style image names written as <NAME>.
+	Placeholders []string `env:"BG_IMAGE_PLACEHOLDERS,default=IMAGE1_NAME" desc:"Image placeholders (written <NAME> in taskdef.json) that receive the image, comma-separated."`
+	Substitute   bool     `env:"BG_TASKDEF_SUBSTITUTE" desc:"Replace ${VAR} in taskdef.json string values with environment variables; an unset variable is an error."`
 }
 
 // Image is the image a deployment ships.

@@ -267,3 +267,20 @@ func (td *TaskDef) hasPort(container string, port int) bool {
 	}
 	return false
 }
+
+// FirstPort is the first container port a container maps, or 0.
+func (td *TaskDef) FirstPort(container string) int {
+	for _, c := range td.containers() {
+		if n, _ := c["name"].(string); n != container {
+			continue
+		}
+		pms, _ := c["portMappings"].([]any)
+		for _, pm := range pms {
+			m, _ := pm.(map[string]any)
+			if p, err := strconv.Atoi(fmt.Sprint(m["containerPort"])); err == nil {
+				return p
+			}
+		}
+	}
+	return 0
+}

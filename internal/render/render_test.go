@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
@@ -314,4 +315,36 @@ func FuzzParseAppSpec(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFromDescribeRoundTrips(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(awssim.New())
+	t.Cleanup(srv.Close)
+	api := ecs.NewFromConfig(aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1})
+	td, err := ReadTaskDef("testdata/fargate-sidecars.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := Register(context.Background(), api, td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := api.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(reg.ARN), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := FromDescribe(out, "live task definition")
+	if err != nil {
+		t.Fatalf("FromDescribe: %v", err)
+	}
+	// Registering the live definition again changes nothing.
+	again, err := Register(context.Background(), api, live)
+	if err != nil || !again.Reused {
+		t.Errorf("re-registering the live definition = %+v, %v; want it reused", again, err)
+	}
+	js, _ := live.JSON()
+	if !strings.Contains(string(js), `"Name": "datadog"`) || strings.Contains(string(js), `"taskDefinitionArn"`) {
+		t.Errorf("live JSON lost a map key's case or kept a read-only member:\n%s", js)
+	}
 }

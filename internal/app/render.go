@@ -1,0 +1,106 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
+)
+
+// rendered is a task definition and AppSpec made ready for one image.
+type rendered struct {
+	taskDef *render.TaskDef
+	appSpec *render.AppSpec
+	// receivers are the containers given the new image.
+	receivers []string
+}
+
+// liveSource supplies what the files leave out: the live task definition and
+// the service's container and port. nil when AWS is not at hand (render).
+type liveSource interface {
+	taskDefinition(ctx context.Context) (*render.TaskDef, error)
+	loadBalancer(ctx context.Context) (container string, port int, err error)
+}
+
+// renderFiles reads BG_TASKDEF_FILE and BG_APPSPEC_FILE (or falls back to the
+// live service), points the task definition at the image and checks the two
+// against each other. Every input problem is a usage error (exit 2).
+func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rendered, error) {
+	rs := inv.settings["render"].(*config.Render)
+	image := inv.settings["image"].(*config.Image).Image.String()
+	r := &rendered{}
+	td, err := render.ReadTaskDef(rs.TaskdefFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && live != nil:
+		inv.log.Info("no task definition file: starting from the live task definition", "file", rs.TaskdefFile)
+		td, err = live.taskDefinition(ctx)
+		if err != nil {
+			return nil, err
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &usageError{msg: fmt.Sprintf("task definition file %s not found (BG_TASKDEF_FILE)", rs.TaskdefFile), hint: "commit a taskdef.json (aws ecs describe-task-definition output works), or let deploy start from the live task definition"}
+	case err != nil:
+		return nil, &usageError{msg: err.Error(), hint: "fix the task definition file"}
+	}
+	if rs.Substitute {
+		lookup := config.EnvironLookuper(inv.env.Environ)
+		if err := td.Substitute(lookup.Lookup); err != nil {
+			return nil, &usageError{msg: err.Error(), hint: "set the variables, or unset BG_TASKDEF_SUBSTITUTE"}
+		}
+	}
+	r.receivers, err = td.SetImage(image, render.ImageRule{Container: rs.ContainerName, Placeholders: rs.Placeholders})
+	if err != nil {
+		return nil, &usageError{msg: err.Error(), hint: "set BG_CONTAINER_NAME to the container that runs the application"}
+	}
+	r.taskDef = td
+
+	container, port := rs.ContainerName, int(rs.ContainerPort)
+	data, err := os.ReadFile(rs.AppspecFile)
+	switch {
+	case err == nil:
+		if r.appSpec, err = render.ParseAppSpec(data, rs.AppspecFile); err != nil {
+			return nil, &usageError{msg: err.Error(), hint: "fix the AppSpec file"}
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		if container == "" || port == 0 {
+			if live != nil {
+				lc, lp, lerr := live.loadBalancer(ctx)
+				if lerr != nil {
+					return nil, lerr
+				}
+				container, port = orString(container, lc), orInt(port, lp)
+			}
+			container = orString(container, r.receivers[0])
+			port = orInt(port, td.FirstPort(container))
+		}
+		inv.log.Info("no AppSpec file: generating one", "file", rs.AppspecFile, "container", container, "port", port)
+		r.appSpec = render.NewAppSpec(render.TaskDefinitionPlaceholder, container, port)
+	default:
+		return nil, err
+	}
+	if err := r.appSpec.Set(render.TaskDefinitionPlaceholder, rs.ContainerName, int(rs.ContainerPort)); err != nil {
+		return nil, &usageError{msg: err.Error(), hint: "fix the AppSpec file"}
+	}
+	if err := r.appSpec.Validate(td); err != nil {
+		return nil, &usageError{msg: err.Error(), hint: "make the AppSpec's container and port match the task definition"}
+	}
+	return r, nil
+}
+
+func orString(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func orInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
