@@ -1,7 +1,182 @@
 package app
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
 
-// runDeploy is built by a later change; until then the command validates its
-// settings and says it is not available.
-func runDeploy(_ context.Context, inv *invocation) error { return notImplemented(inv) }
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
+)
+
+// Variables deploy leaves in deploy.env for the later jobs of the pipeline.
+// BG_* names are settings those jobs read; the others are for people and
+// scripts (only BG_* names are checked against the settings).
+const (
+	envDeploymentID   = "BG_DEPLOYMENT_ID"
+	envImage          = "BG_IMAGE"
+	envTaskDefinition = "ECS_BLUEGREEN_TASK_DEFINITION"
+	envOutcome        = "ECS_BLUEGREEN_OUTCOME"
+)
+
+// runDeploy renders and registers the task definition, starts the CodeDeploy
+// deployment (or attaches to this pipeline's), and watches it to the end.
+func runDeploy(ctx context.Context, inv *invocation) error {
+	run, err := inv.codeDeploy(ctx)
+	if err != nil {
+		return err
+	}
+	clients, err := inv.clients(ctx)
+	if err != nil {
+		return err
+	}
+	r, err := inv.renderFiles(ctx, &serviceSource{api: clients.ECS, cluster: run.target.Cluster, service: run.target.Service})
+	if err != nil {
+		return err
+	}
+	reg, err := render.Register(ctx, clients.ECS, r.taskDef)
+	if err != nil {
+		return err
+	}
+	if reg.Reused {
+		inv.log.Info("task definition unchanged: reusing the latest revision", "task_definition", reg.ARN)
+	} else {
+		inv.log.Info("registered task definition", "task_definition", reg.ARN)
+	}
+	if err := r.appSpec.Set(reg.ARN, "", 0); err != nil {
+		return err
+	}
+	spec, err := r.appSpec.YAML()
+	if err != nil {
+		return err
+	}
+
+	ci, err := gitlab.ReadContext(inv.getenv)
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
+	req := deploy.Request{
+		AppSpec:     spec,
+		Origin:      origin,
+		Description: deploy.Describe(origin, ci.PipelineURL, ci.JobURL, ci.CommitSHA),
+		OnBusy:      deploy.BusyPolicy(run.dep.OnBusy),
+		BusyPoll:    15 * time.Second,
+	}
+	started, err := run.cd.Start(ctx, run.target, req, func(b *deploy.BusyError) {
+		inv.log.Warn("another deployment holds the deployment group: waiting for it", "deployment_id", b.DeploymentID, "description", b.Description)
+	})
+	if err != nil {
+		return err
+	}
+	id := started.DeploymentID
+	if started.Attached {
+		inv.log.Info("this pipeline's deployment is already running: watching it", "deployment_id", id)
+	} else {
+		inv.log.Info("deployment started", "deployment_id", id, "deployment_config", run.target.Config)
+	}
+	dir := inv.settings["output"].(*config.Output).Dir
+	dotenv := map[string]string{envDeploymentID: id, envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "in-progress"}
+	// Written before watching, so promote, rollback and finish find the
+	// deployment even if this job is cancelled.
+	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), dotenv); err != nil {
+		return err
+	}
+	out, werr := run.session.Watch(ctx, id)
+	switch {
+	case werr == nil && out.AwaitingPromotion:
+		dotenv[envOutcome] = "awaiting-promotion"
+	case werr == nil && out.InTerminationWait:
+		dotenv[envOutcome] = "traffic-moved"
+	case werr == nil:
+		dotenv[envOutcome] = "succeeded"
+	default:
+		var de *deploy.DeploymentError
+		if errors.As(werr, &de) {
+			dotenv[envOutcome] = "failed"
+			if de.RollbackID != "" {
+				dotenv[envOutcome] = "rolled-back"
+			}
+		}
+	}
+	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), dotenv); err != nil && werr == nil {
+		return err
+	}
+	if werr != nil {
+		return werr
+	}
+	if s, err := inv.snapshot(ctx); err == nil {
+		if err := writeStatus(dir, s); err != nil {
+			return err
+		}
+		fmt.Fprint(inv.env.Stdout, report.StatusMarkdown(s))
+	} else {
+		inv.log.Warn("the deployment ended but the status report could not be read", "error", err.Error())
+	}
+	return nil
+}
+
+// serviceSource reads what the repository files leave out from the service.
+type serviceSource struct {
+	api interface {
+		DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+		DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	}
+	cluster, service string
+	svc              *ecstypes.Service
+}
+
+func (s *serviceSource) describe(ctx context.Context) (*ecstypes.Service, error) {
+	if s.svc != nil {
+		return s.svc, nil
+	}
+	out, err := s.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(s.cluster), Services: []string{s.service}})
+	if err != nil {
+		return nil, fmt.Errorf("describing service %s: %w", s.service, err)
+	}
+	if len(out.Services) == 0 {
+		return nil, fmt.Errorf("service %s not found in cluster %s", s.service, s.cluster)
+	}
+	s.svc = &out.Services[0]
+	return s.svc, nil
+}
+
+func (s *serviceSource) taskDefinition(ctx context.Context) (*render.TaskDef, error) {
+	svc, err := s.describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	arn := aws.ToString(svc.TaskDefinition)
+	for _, ts := range svc.TaskSets {
+		if aws.ToString(ts.Status) == "PRIMARY" {
+			arn = aws.ToString(ts.TaskDefinition)
+		}
+	}
+	out, err := s.api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+	if err != nil {
+		return nil, fmt.Errorf("reading the live task definition %s: %w", arn, err)
+	}
+	return render.FromDescribe(out, "live task definition "+arn)
+}
+
+func (s *serviceSource) loadBalancer(ctx context.Context) (string, int, error) {
+	svc, err := s.describe(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	for _, lb := range svc.LoadBalancers {
+		if lb.ContainerName != nil && lb.ContainerPort != nil {
+			return aws.ToString(lb.ContainerName), int(aws.ToInt32(lb.ContainerPort)), nil
+		}
+	}
+	return "", 0, nil
+}

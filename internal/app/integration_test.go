@@ -379,3 +379,105 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 		t.Errorf("only %d distinct actions were called: the commands did not run", len(seen))
 	}
 }
+
+func deployEnv(s *sim, extra ...string) []string {
+	return s.environ(append([]string{
+		"BG_IMAGE=registry.example/web@sha256:" + strings.Repeat("c", 64),
+		"BG_TASKDEF_FILE=" + filepath.Join(s.out, "no-taskdef.json"), "BG_APPSPEC_FILE=" + filepath.Join(s.out, "no-appspec.yml"),
+		"CI_PROJECT_PATH=group/web", "CI_PIPELINE_ID=100", "CI_PIPELINE_URL=https://gitlab.example.com/group/web/-/pipelines/100", "BG_LOG_LEVEL=info",
+	}, extra...)...)
+}
+
+func TestDeployAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
+	code, stdout, stderr := runIn(t, deployEnv(s), "deploy")
+	if code != ExitOK {
+		t.Fatalf("deploy exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"no task definition file: starting from the live task definition", "no AppSpec file: generating one", "deployment Succeeded"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("deploy log lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "green is live") {
+		t.Errorf("deploy did not end with the status:\n%s", stdout)
+	}
+	env, err := os.ReadFile(filepath.Join(s.out, "deploy.env"))
+	if err != nil || !strings.Contains(string(env), "BG_DEPLOYMENT_ID=d-") || !strings.Contains(string(env), "ECS_BLUEGREEN_OUTCOME=succeeded") {
+		t.Errorf("deploy.env = %s (%v)", env, err)
+	}
+	svc, _ := s.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+	td, _ := s.ecs.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.Services[0].TaskDefinition})
+	if got := aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image); got != "registry.example/web@sha256:"+strings.Repeat("c", 64) {
+		t.Errorf("the service runs %s", got)
+	}
+	// A rerun with the same image registers no new revision.
+	code, _, stderr = runIn(t, deployEnv(s), "deploy")
+	if code != ExitOK || !strings.Contains(stderr, "task definition unchanged") {
+		t.Errorf("rerun: exit %d\n%s", code, stderr)
+	}
+	revs, _ := s.ecs.ListTaskDefinitions(context.Background(), &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web")})
+	if len(revs.TaskDefinitionArns) != 2 {
+		t.Errorf("revisions after two deploys of one image: %v", revs.TaskDefinitionArns)
+	}
+}
+
+func TestDeployManualPromoteAttachAndBusy(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 600})
+	code, _, stderr := runIn(t, deployEnv(s, "BG_PROMOTE=manual"), "deploy")
+	if code != ExitOK || !strings.Contains(stderr, "production traffic moves when promote runs") {
+		t.Fatalf("deploy with manual promote: exit %d\n%s", code, stderr)
+	}
+	env, _ := os.ReadFile(filepath.Join(s.out, "deploy.env"))
+	if !strings.Contains(string(env), "ECS_BLUEGREEN_OUTCOME=awaiting-promotion") {
+		t.Errorf("deploy.env = %s", env)
+	}
+	// The same pipeline's retried job attaches instead of starting another.
+	code, _, stderr = runIn(t, deployEnv(s, "BG_PROMOTE=manual"), "deploy")
+	if code != ExitOK || !strings.Contains(stderr, "already running: watching it") {
+		t.Errorf("retried deploy: exit %d\n%s", code, stderr)
+	}
+	if n := s.srv.CallCounts()["codedeploy:CreateDeployment"]; n != 1 {
+		t.Errorf("CreateDeployment called %d times, want 1", n)
+	}
+	// Another pipeline fails fast when told to.
+	code, _, stderr = runIn(t, deployEnv(s, "CI_PIPELINE_ID=101", "BG_ON_BUSY=fail"), "deploy")
+	if code != ExitFailed || !strings.Contains(stderr, "already in progress") || !strings.Contains(stderr, "pipeline 100") {
+		t.Errorf("busy deploy: exit %d\n%s", code, stderr)
+	}
+	vars, _ := reportDotenv(filepath.Join(s.out, "deploy.env"))
+	code, _, stderr = runIn(t, s.environ("BG_DEPLOYMENT_ID="+vars["BG_DEPLOYMENT_ID"]), "promote")
+	if code != ExitOK {
+		t.Errorf("promote: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestDeployOfABrokenImageRollsBack(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{})
+	// The second revision of the family is the one deploy registers.
+	s.srv.World().SetTaskDefinitionHealthy("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2", false)
+	code, _, stderr := runIn(t, deployEnv(s), "deploy")
+	if code != ExitFailed || !strings.Contains(stderr, "ECS_UPDATE_ERROR") || !strings.Contains(stderr, "rolled back by deployment") {
+		t.Fatalf("deploy of a broken image: exit %d, want 1\n%s", code, stderr)
+	}
+	env, _ := os.ReadFile(filepath.Join(s.out, "deploy.env"))
+	if !strings.Contains(string(env), "ECS_BLUEGREEN_OUTCOME=rolled-back") {
+		t.Errorf("deploy.env = %s", env)
+	}
+}
+
+func reportDotenv(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		out[k] = v
+	}
+	return out, nil
+}
