@@ -3,32 +3,98 @@ package app
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/sandbox"
 )
 
-// runSandbox runs `sandbox serve`: the simulator and a registry on loopback,
-// seeded, until interrupted. The full demo needs deploy, which is not built
-// yet.
+// runSandbox runs the demo against the embedded simulator, or with `serve`
+// keeps the simulated AWS and registry up until interrupted.
 func runSandbox(ctx context.Context, inv *invocation) error {
-	if len(inv.args) == 0 || inv.args[0] != "serve" {
-		return &usageError{msg: "the sandbox demo needs the deploy command, which is not built yet in this release", hint: "run `ecs-bluegreen sandbox serve` to start the simulated AWS and registry"}
-	}
 	cfg := inv.settings["sandbox"].(*config.Sandbox)
-	sb, err := sandbox.Start(ctx, sandbox.Options{AWSAddr: cfg.AWSAddr, RegistryAddr: cfg.RegistryAddr, Speed: cfg.Speed, Seed: true, Log: inv.log})
+	serve := len(inv.args) > 0 && inv.args[0] == "serve"
+	if len(inv.args) > 0 && !serve {
+		return &usageError{msg: fmt.Sprintf("unknown sandbox argument %q", inv.args[0]), hint: "run `ecs-bluegreen sandbox` for the demo or `ecs-bluegreen sandbox serve`"}
+	}
+	addr, regAddr := cfg.AWSAddr, cfg.RegistryAddr
+	if !serve {
+		// The demo needs no fixed ports: it points its own commands at them.
+		addr, regAddr = "127.0.0.1:0", "127.0.0.1:0"
+	}
+	sb, err := sandbox.Start(ctx, sandbox.Options{AWSAddr: addr, RegistryAddr: regAddr, Speed: cfg.Speed, Seed: true, Log: inv.log})
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
-	fmt.Fprintf(inv.env.Stdout, "# ecs-bluegreen sandbox: %s; simulated time runs %gx real time.\n# Paste these lines into a shell (or eval them), then run ecs-bluegreen or the AWS CLI.\n", sb, cfg.Speed)
+	if serve {
+		fmt.Fprintf(inv.env.Stdout, "# ecs-bluegreen sandbox: %s; simulated time runs %gx real time.\n# Paste these lines into a shell (or eval them), then run ecs-bluegreen or the AWS CLI.\n", sb, cfg.Speed)
+		for _, line := range sb.Exports() {
+			fmt.Fprintln(inv.env.Stdout, line)
+		}
+		if f, ok := inv.env.Stdout.(interface{ Flush() error }); ok {
+			_ = f.Flush()
+		}
+		<-ctx.Done()
+		fmt.Fprintln(inv.env.Stderr, "sandbox stopped")
+		return nil
+	}
+	return demo(ctx, inv, sb, cfg.Speed)
+}
+
+// demo runs the real commands against the sandbox, as a pipeline would, and
+// fails if any of them does not end as a user should expect.
+func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float64) error {
+	start := time.Now()
+	out := filepath.Join(orString(inv.getenv("BG_OUTPUT_DIR"), ".ecs-bluegreen"), "sandbox")
+	base := []string{"BG_OUTPUT_DIR=" + out, "CI_PROJECT_PATH=sandbox/web", "BG_SMOKE_INTERVAL=200ms", "BG_LOG_LEVEL=info"}
 	for _, line := range sb.Exports() {
-		fmt.Fprintln(inv.env.Stdout, line)
+		base = append(base, strings.TrimPrefix(line, "export "))
 	}
-	if f, ok := inv.env.Stdout.(interface{ Flush() error }); ok {
-		_ = f.Flush()
+	sections := gitlab.Sections{W: inv.env.Stdout, InCI: inv.getenv("GITLAB_CI") == "true"}
+	image := func(tag string) string {
+		// A digest-pinned reference, as release would produce; the simulated
+		// tasks never pull it.
+		return sb.RegistryHost + "/sandbox/web@sha256:" + strings.Repeat(tag, 64/len(tag))
 	}
-	<-ctx.Done()
-	fmt.Fprintln(inv.env.Stderr, "sandbox stopped")
+	steps := []struct {
+		title, cmd string
+		env        []string
+		want       int
+		before     func()
+	}{
+		{title: "status: blue serves production", cmd: "status", want: ExitOK},
+		{
+			title: "deploy a new image: canary 10% for 5 simulated minutes, smoke checks on the test and production listeners", cmd: "deploy",
+			env: []string{"BG_IMAGE=" + image("a"), "CI_PIPELINE_ID=1"}, want: ExitOK,
+		},
+		{
+			title: "deploy a broken image: its tasks fail their health checks, CodeDeploy rolls back, the job fails", cmd: "deploy",
+			env: []string{"BG_IMAGE=" + image("b"), "CI_PIPELINE_ID=2"}, want: ExitFailed,
+			before: func() {
+				// Revision 3 is the one this deployment registers.
+				sb.Sim.World().SetTaskDefinitionHealthy(fmt.Sprintf("arn:aws:ecs:eu-west-1:123456789012:task-definition/%s:3", sb.World.Service), false)
+			},
+		},
+		{title: "verify: what is live is healthy, pinned, and answers", cmd: "verify", want: ExitOK},
+	}
+	for i, s := range steps {
+		end := sections.Start(fmt.Sprintf("sandbox_step_%d", i+1), fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.title), false)
+		if s.before != nil {
+			s.before()
+		}
+		env := append(append(append([]string{}, inv.env.Environ...), base...), s.env...)
+		fmt.Fprintf(inv.env.Stdout, "$ ecs-bluegreen %s\n", s.cmd)
+		code := Run(ctx, []string{s.cmd}, Env{Environ: env, Stdout: inv.env.Stdout, Stderr: inv.env.Stdout})
+		end()
+		if code != s.want {
+			return fmt.Errorf("sandbox step %q ended with exit code %d, expected %d", s.title, code, s.want)
+		}
+		fmt.Fprintf(inv.env.Stdout, "-> exit %d, as expected\n\n", code)
+	}
+	fmt.Fprintf(inv.env.Stdout, "The sandbox ran %d steps in %s (simulated time %gx). Reports are in %s.\n", len(steps), time.Since(start).Round(100*time.Millisecond), speed, out)
 	return nil
 }

@@ -83,7 +83,7 @@ func commands() []*command {
 		},
 		{
 			name: "sandbox", summary: "Run the whole flow against the embedded AWS simulator; `sandbox serve` keeps it running", usage: "sandbox [serve]",
-			families: []string{"sandbox", "log"}, run: runSandbox,
+			families: []string{"sandbox", "output", "log"}, run: runSandbox,
 		},
 		{name: "version", summary: "Print the version", usage: "version [--json]", run: runVersion},
 		{name: "env", summary: "List every setting with its default and current value", usage: "env [--markdown]", run: runEnv},

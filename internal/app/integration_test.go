@@ -481,3 +481,20 @@ func reportDotenv(path string) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+func TestSandboxDemo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, stdout, stderr := runIn(t, []string{"BG_SANDBOX_SPEED=600", "BG_OUTPUT_DIR=" + dir}, "sandbox")
+	if code != ExitOK {
+		t.Fatalf("sandbox demo: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"[1/4] status", "-> exit 0, as expected", "rolling back: following rollback deployment", "-> exit 1, as expected", "ok   production URL answers", "The sandbox ran 4 steps"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sandbox", "junit.xml")); err != nil {
+		t.Errorf("the demo's verify left no junit.xml: %v", err)
+	}
+}

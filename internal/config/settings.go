@@ -124,17 +124,6 @@ type Render struct {
 	Substitute   bool     `env:"BG_TASKDEF_SUBSTITUTE" desc:"Replace ${VAR} in taskdef.json string values with environment variables; an unset variable is an error."`
 }
 
-// Image is the image a deployment ships.
-type Image struct {
-	Image ImageRef `env:"BG_IMAGE,required" desc:"Image to deploy, as any reference. Release pins it by digest and writes the pinned reference to deploy.env."`
-}
-
-// Registries are where release copies the image.
-type Registries struct {
-	RegistryImage Repository `env:"BG_REGISTRY_IMAGE,default=$CI_REGISTRY_IMAGE" desc:"GitLab registry repository for the image."`
-	ECRRepository string     `env:"BG_ECR_REPOSITORY" desc:"ECR repository name or full URI the service pulls from."`
-}
-
 // Checks are the URLs smoke-tested during and after a deployment, and what
 // counts as a pass.
 type Checks struct {

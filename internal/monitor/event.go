@@ -19,6 +19,7 @@ const (
 	EventLifecycle                  // a lifecycle event changed status
 	EventTasks                      // a task set's counts or status changed
 	EventTraffic                    // production traffic weights changed
+	EventRollback                   // CodeDeploy started a rollback deployment, now followed
 )
 
 // Event is one change between two observations, printed as one log line.
@@ -33,6 +34,8 @@ type Event struct {
 	Blue, Green float64
 	// NextShift is when the next canary/linear step is due, if known.
 	NextShift time.Time
+	// Deployment is the rollback deployment's id (EventRollback).
+	Deployment string
 }
 
 func (e Event) String() string {
@@ -59,6 +62,8 @@ func (e Event) String() string {
 		return s
 	case EventTasks:
 		return fmt.Sprintf("%-5s task set %s: %d/%d running, %d pending", colour(e.TaskSet.Label), e.TaskSet.Status, e.TaskSet.Running, e.TaskSet.Desired, e.TaskSet.Pending)
+	case EventRollback:
+		return "rolling back: following rollback deployment " + e.Deployment
 	case EventTraffic:
 		s := "traffic " + Bar(e.Blue, e.Green)
 		if !e.NextShift.IsZero() {

@@ -144,6 +144,9 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 		w.record(&res, id, deploymentID, o)
 		switch {
 		case d.FollowRollback != "" && id == deploymentID:
+			if w.OnEvent != nil {
+				w.OnEvent(Event{Kind: EventRollback, At: o.At, Deployment: d.FollowRollback})
+			}
 			id, prev, targetID, poll = d.FollowRollback, nil, "", 0
 			next, readTargets = 0, true
 			continue
