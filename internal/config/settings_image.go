@@ -1,0 +1,46 @@
+package config
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Image is the image a deployment ships.
+type Image struct {
+	Image ImageRef `env:"BG_IMAGE,required" desc:"Image to deploy, as any reference. Release pins it by digest and writes the pinned reference to deploy.env."`
+}
+
+// Registries are where release copies the image, the tags it gives it there,
+// and the credentials for the GitLab registry. ECR credentials never come from
+// here: release asks ECR for a token with the run's AWS identity.
+type Registries struct {
+	RegistryImage Repository `env:"BG_REGISTRY_IMAGE,default=$CI_REGISTRY_IMAGE" desc:"GitLab registry repository for the image."`
+	ECRRepository string     `env:"BG_ECR_REPOSITORY" desc:"ECR repository name or full URI the service pulls from."`
+	ECRCreate     bool       `env:"BG_ECR_CREATE" desc:"Create the ECR repository when it does not exist (otherwise release stops and names it)."`
+	// The commit tag is immutable by convention: one commit, one image.
+	CommitTag    string `env:"BG_COMMIT_TAG,default=$CI_COMMIT_SHA" desc:"Tag naming the commit the image was built from; release adds it in every registry."`
+	CandidateTag string `env:"BG_CANDIDATE_TAG,default=candidate" desc:"Tag release moves to the image about to be deployed, so the registry shows the candidate."`
+	// Registry is the host the GitLab credentials below are for; any other
+	// registry gets the Docker config file and its credential helpers.
+	Registry         string `env:"CI_REGISTRY" desc:"Host of the GitLab container registry (the one CI_REGISTRY_USER and CI_REGISTRY_PASSWORD or CI_JOB_TOKEN log in to)."`
+	RegistryUser     string `env:"CI_REGISTRY_USER" desc:"User for the GitLab registry."`
+	RegistryPassword Secret `env:"CI_REGISTRY_PASSWORD" secret:"true" desc:"Password for the GitLab registry."`
+	JobToken         Secret `env:"CI_JOB_TOKEN" secret:"true" desc:"Job token, used as gitlab-ci-token's password when CI_REGISTRY_PASSWORD is unset."`
+}
+
+// tagName is the OCI distribution rule for tags.
+var tagName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+
+// Validate checks the tags are valid tag names, before anything is copied.
+func (r *Registries) Validate() []Problem {
+	var out []Problem
+	for _, t := range []struct{ env, v string }{{"BG_COMMIT_TAG", r.CommitTag}, {"BG_CANDIDATE_TAG", r.CandidateTag}} {
+		if t.v != "" && !tagName.MatchString(t.v) {
+			out = append(out, Problem{Var: t.env, Message: "is not a valid image tag (letters, digits, _ . -, at most 128, not starting with . or -)"})
+		}
+	}
+	if strings.ContainsAny(r.ECRRepository, " \t@") {
+		out = append(out, Problem{Var: "BG_ECR_REPOSITORY", Message: "must be a repository name or URI without tag or digest"})
+	}
+	return out
+}
