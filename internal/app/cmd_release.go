@@ -1,7 +1,85 @@
 package app
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
 
-// runRelease is built by a later change; until then the command validates its
-// settings and says it is not available.
-func runRelease(_ context.Context, inv *invocation) error { return notImplemented(inv) }
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
+)
+
+// envImageDigest is the digest release leaves in deploy.env next to the
+// pinned BG_IMAGE.
+const envImageDigest = "BG_IMAGE_DIGEST"
+
+// runRelease copies BG_IMAGE by digest to the GitLab registry and to ECR, tags
+// it with the commit and the candidate tag, prints the pinned reference and
+// leaves it in deploy.env as BG_IMAGE for the deploy job.
+func runRelease(ctx context.Context, inv *invocation) error {
+	src := inv.settings["image"].(*config.Image).Image.Ref
+	regs := inv.settings["registries"].(*config.Registries)
+	if regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
+		return &usageError{
+			msg:  "release has nowhere to copy the image",
+			hint: "set BG_REGISTRY_IMAGE (CI_REGISTRY_IMAGE in GitLab CI) or BG_ECR_REPOSITORY",
+		}
+	}
+	keychain := image.NewKeychain(nil)
+	gitlabHost := regs.Registry
+	if gitlabHost == "" && !regs.RegistryImage.IsZero() {
+		gitlabHost = regs.RegistryImage.Repo.RegistryStr()
+	}
+	if c, ok := image.GitLabCredentials(gitlabHost, regs.RegistryUser, regs.RegistryPassword.Value(), regs.JobToken.Value()); ok {
+		keychain.Add(c)
+	}
+	var dests []name.Repository
+	if !regs.RegistryImage.IsZero() {
+		dests = append(dests, regs.RegistryImage.Repo)
+	}
+	if regs.ECRRepository != "" {
+		clients, err := inv.clients(ctx)
+		if err != nil {
+			return err
+		}
+		repo, creds, err := image.ECR(ctx, clients.ECR, regs.ECRRepository, regs.ECRCreate)
+		if errors.Is(err, image.ErrECRRepositoryMissing) {
+			return &usageError{msg: err.Error(), hint: "nothing was copied"}
+		}
+		if err != nil {
+			return err
+		}
+		keychain.Add(creds)
+		dests = append(dests, repo)
+	}
+	var tags []string
+	for _, t := range []string{regs.CommitTag, regs.CandidateTag} {
+		if t != "" {
+			tags = append(tags, t)
+		}
+	}
+	client := image.NewClient(keychain, image.WithUserAgent("ecs-bluegreen/"+version.Get().Version))
+	out, err := client.Release(ctx, src, dests, tags)
+	if err != nil {
+		if errors.Is(err, image.ErrNotFound) && !errors.Is(err, image.ErrUnauthorized) {
+			return &usageError{msg: err.Error(), hint: "nothing was deployed"}
+		}
+		return err
+	}
+	for _, p := range out.Pinned {
+		inv.log.Info("image released", "image", p.String(), "tags", tags)
+	}
+	// The last destination is where ECS pulls from: ECR when there is one.
+	pinned := out.Pinned[len(out.Pinned)-1]
+	fmt.Fprintln(inv.env.Stdout, pinned.String())
+	dir := inv.settings["output"].(*config.Output).Dir
+	return report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{
+		envImage:       pinned.String(),
+		envImageDigest: out.Digest.String(),
+	})
+}

@@ -22,10 +22,10 @@ type Registries struct {
 	CandidateTag string `env:"BG_CANDIDATE_TAG,default=candidate" desc:"Tag release moves to the image about to be deployed, so the registry shows the candidate."`
 	// Registry is the host the GitLab credentials below are for; any other
 	// registry gets the Docker config file and its credential helpers.
-	Registry         string `env:"CI_REGISTRY" desc:"Host of the GitLab container registry (the one CI_REGISTRY_USER and CI_REGISTRY_PASSWORD or CI_JOB_TOKEN log in to)."`
-	RegistryUser     string `env:"CI_REGISTRY_USER" desc:"User for the GitLab registry."`
-	RegistryPassword Secret `env:"CI_REGISTRY_PASSWORD" secret:"true" desc:"Password for the GitLab registry."`
-	JobToken         Secret `env:"CI_JOB_TOKEN" secret:"true" desc:"Job token, used as gitlab-ci-token's password when CI_REGISTRY_PASSWORD is unset."`
+	Registry         string `env:"BG_REGISTRY,default=$CI_REGISTRY" desc:"Host of the GitLab container registry, which BG_REGISTRY_USER and BG_REGISTRY_PASSWORD (or BG_JOB_TOKEN) log in to; other registries use the Docker config file and its credential helpers."`
+	RegistryUser     string `env:"BG_REGISTRY_USER,default=$CI_REGISTRY_USER" desc:"User for the GitLab registry."`
+	RegistryPassword Secret `env:"BG_REGISTRY_PASSWORD,default=$CI_REGISTRY_PASSWORD" secret:"true" desc:"Password for the GitLab registry."`
+	JobToken         Secret `env:"BG_JOB_TOKEN,default=$CI_JOB_TOKEN" secret:"true" desc:"Job token, the password of user gitlab-ci-token when BG_REGISTRY_PASSWORD is unset."`
 }
 
 // tagName is the OCI distribution rule for tags.
