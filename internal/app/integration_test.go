@@ -337,11 +337,14 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 	for _, args := range runs {
 		runIn(t, s.environ(), args...)
 	}
-	id := s.startDeployment(t, "registry.example/web:8")
-	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
+	// deploy stops at Ready (manual promote); promote moves traffic and ends
+	// in the termination wait; finish ends it.
+	if code, _, stderr := runIn(t, deployEnv(s, "BG_PROMOTE=manual"), "deploy"); code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, stderr)
+	}
 	runIn(t, s.environ("BG_WAIT_FOR=traffic"), "promote")
 	runIn(t, s.environ(), "finish")
-	id = s.startDeployment(t, "registry.example/web:9")
+	id := s.startDeployment(t, "registry.example/web:9")
 	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
 	runIn(t, s.environ(), "rollback")
 
@@ -357,10 +360,10 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 	policy := text[i:j]
 	iamPrefix := map[string]string{"ecs": "ecs", "codedeploy": "codedeploy", "elasticloadbalancing": "elasticloadbalancing", "monitoring": "cloudwatch", "ecr": "ecr", "sts": "sts"}
 	seen := map[string]bool{}
-	// Seeding happened before `before`. The test itself then only registers
-	// revisions and creates deployments (the work of deploy, not built yet)
-	// and polls GetDeployment, which the commands need too; skip the former.
-	own := map[string]bool{"ecs:RegisterTaskDefinition": true, "codedeploy:CreateDeployment": true}
+	// Seeding happened before `before`. The test's own calls (one more
+	// revision and deployment to roll back, and GetDeployment polls) are
+	// actions the commands make too, so they need no exclusion.
+	own := map[string]bool{}
 	for _, c := range s.srv.Calls()[before:] {
 		key := c.Service + ":" + c.Operation
 		if own[key] {
