@@ -46,7 +46,7 @@ type sim struct {
 	out   string
 }
 
-func startSim(t *testing.T, o seed.Options, opts ...awssim.Option) *sim {
+func startSim(t testing.TB, o seed.Options, opts ...awssim.Option) *sim {
 	t.Helper()
 	srv := awssim.New(append([]awssim.Option{awssim.WithClock(clock.NewScaled(simSpeed))}, opts...)...)
 	hs := httptest.NewServer(srv)
@@ -72,7 +72,7 @@ func (s *sim) environ(extra ...string) []string {
 	}, extra...)
 }
 
-func (s *sim) waitFor(t *testing.T, what string, cond func() bool) {
+func (s *sim) waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -115,7 +115,7 @@ func (s *sim) statusOf(t *testing.T, id string) cdtypes.DeploymentStatus {
 	return d.DeploymentInfo.Status
 }
 
-func runIn(t *testing.T, environ []string, args ...string) (int, string, string) {
+func runIn(t testing.TB, environ []string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -92,6 +92,8 @@ type Call struct {
 	Operation string
 	Status    int
 	ErrorCode string
+	// UserAgent tells the tool's calls from a test's or the CLI's.
+	UserAgent string
 }
 
 // Calls returns every call so far, in order.
@@ -147,7 +149,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rid := newRequestID()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	call := Call{Time: s.env.Clock.Now()}
+	call := Call{Time: s.env.Clock.Now(), UserAgent: r.Header.Get("User-Agent")}
 	defer func() {
 		call.Status = rec.status
 		if call.ErrorCode == "" {
