@@ -1,7 +1,82 @@
 package app
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
 
-// runBuild is built by a later change; until then the command validates its
-// settings and says it is not available.
-func runBuild(_ context.Context, inv *invocation) error { return notImplemented(inv) }
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
+)
+
+// runBuild builds the Dockerfile without a daemon, pushes the result by
+// digest to BG_REGISTRY_IMAGE, prints the pinned reference and leaves it in
+// deploy.env as BG_IMAGE for the release job.
+func runBuild(ctx context.Context, inv *invocation) error {
+	b := inv.settings["build"].(*config.Build)
+	regs := inv.settings["registries"].(*config.Registries)
+	if regs.RegistryImage.IsZero() {
+		return &usageError{msg: "build has nowhere to push the image", hint: "set BG_REGISTRY_IMAGE (CI_REGISTRY_IMAGE in GitLab CI)"}
+	}
+	dockerfile := b.Dockerfile
+	if dockerfile == "" {
+		dockerfile = filepath.Join(b.Context, "Dockerfile")
+	}
+	created := b.Created()
+	// The OCI annotations GitLab's registry UI and scanners read; they come
+	// from the pipeline so the digest still depends only on the commit.
+	meta := map[string]string{"org.opencontainers.image.created": created.Format(time.RFC3339)}
+	for key, env := range map[string]string{
+		"org.opencontainers.image.source":   "CI_PROJECT_URL",
+		"org.opencontainers.image.revision": "CI_COMMIT_SHA",
+		"org.opencontainers.image.version":  "CI_COMMIT_TAG",
+	} {
+		if v := inv.getenv(env); v != "" {
+			meta[key] = v
+		}
+	}
+	if _, ok := meta["org.opencontainers.image.version"]; !ok {
+		if v := inv.getenv("CI_COMMIT_SHORT_SHA"); v != "" {
+			meta["org.opencontainers.image.version"] = v
+		}
+	}
+	client := image.NewClient(registryKeychain(regs), image.WithUserAgent("ecs-bluegreen/"+version.Get().Version))
+	built, err := client.Build(ctx, image.BuildOptions{
+		Context: b.Context, Dockerfile: dockerfile, Args: b.BuildArgs(), Created: created, Labels: meta, Annotations: meta,
+	})
+	var de *image.DockerfileError
+	if errors.As(err, &de) {
+		return &usageError{msg: de.Error(), hint: "nothing was pushed"}
+	}
+	if err != nil {
+		return err
+	}
+	pinned, err := client.Push(ctx, built, regs.RegistryImage.Repo)
+	if err != nil {
+		return err
+	}
+	inv.log.Info("image built", "image", pinned.String())
+	fmt.Fprintln(inv.env.Stdout, pinned.String())
+	dir := inv.settings["output"].(*config.Output).Dir
+	return report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{
+		envImage: pinned.String(), envImageDigest: pinned.DigestStr(),
+	})
+}
+
+// registryKeychain logs in to the GitLab registry with the CI credentials and
+// to every other registry with the Docker config file.
+func registryKeychain(regs *config.Registries) *image.Keychain {
+	keychain := image.NewKeychain(nil)
+	host := regs.Registry
+	if host == "" && !regs.RegistryImage.IsZero() {
+		host = regs.RegistryImage.Repo.RegistryStr()
+	}
+	if c, ok := image.GitLabCredentials(host, regs.RegistryUser, regs.RegistryPassword.Value(), regs.JobToken.Value()); ok {
+		keychain.Add(c)
+	}
+	return keychain
+}

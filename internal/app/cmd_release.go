@@ -30,14 +30,7 @@ func runRelease(ctx context.Context, inv *invocation) error {
 			hint: "set BG_REGISTRY_IMAGE (CI_REGISTRY_IMAGE in GitLab CI) or BG_ECR_REPOSITORY",
 		}
 	}
-	keychain := image.NewKeychain(nil)
-	gitlabHost := regs.Registry
-	if gitlabHost == "" && !regs.RegistryImage.IsZero() {
-		gitlabHost = regs.RegistryImage.Repo.RegistryStr()
-	}
-	if c, ok := image.GitLabCredentials(gitlabHost, regs.RegistryUser, regs.RegistryPassword.Value(), regs.JobToken.Value()); ok {
-		keychain.Add(c)
-	}
+	keychain := registryKeychain(regs)
 	var dests []name.Repository
 	if !regs.RegistryImage.IsZero() {
 		dests = append(dests, regs.RegistryImage.Repo)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,5 +100,66 @@ func TestReleaseAgainstSandbox(t *testing.T) {
 	code, _, stderr = runIn(t, bad, "release")
 	if code != ExitFailed || !strings.Contains(stderr, "as gitlab-ci-token") || !strings.Contains(stderr, sb.RegistryHost) || strings.Contains(stderr, "not-the-token") {
 		t.Errorf("wrong token: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestBuildThenRelease is the pipeline's first two jobs: build pushes by
+// digest and leaves BG_IMAGE in deploy.env; release takes it from there. A
+// second build of the same commit gives the same digest.
+func TestBuildThenRelease(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	src := t.TempDir()
+	for n, c := range map[string]string{
+		"Dockerfile":      "FROM scratch\nARG PORT=80\nCOPY site/ /srv/\nEXPOSE $PORT\nENTRYPOINT [\"/srv/server\"]\n",
+		"site/index.html": "<p>hi</p>\n", "site/server": "binary\n",
+	} {
+		p := filepath.Join(src, n)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := t.TempDir()
+	environ := []string{"BG_BUILD_CONTEXT=" + src, "BG_BUILD_ARGS=PORT=8080", "CI_COMMIT_SHA=0123abcd", "CI_COMMIT_TIMESTAMP=2026-11-24T10:00:00+00:00", "BG_OUTPUT_DIR=" + out, "HOME=" + t.TempDir()}
+	for _, l := range sb.Exports() {
+		environ = append(environ, strings.TrimPrefix(l, "export "))
+	}
+	var pinned []string
+	for range 2 {
+		code, stdout, stderr := runIn(t, environ, "build")
+		if code != ExitOK {
+			t.Fatalf("build: exit %d, stderr:\n%s", code, stderr)
+		}
+		pinned = append(pinned, strings.TrimSpace(stdout))
+	}
+	if pinned[0] != pinned[1] || !strings.Contains(pinned[0], "/sandbox/web@sha256:") {
+		t.Fatalf("two builds of one commit pushed %q", pinned)
+	}
+	dotenv, err := reportDotenv(filepath.Join(out, report.DotenvFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dotenv["BG_IMAGE"] != pinned[0] {
+		t.Errorf("deploy.env BG_IMAGE=%q, want %q", dotenv["BG_IMAGE"], pinned[0])
+	}
+	code, stdout, stderr := runIn(t, append(environ, "BG_IMAGE="+dotenv["BG_IMAGE"]), "release")
+	if code != ExitOK || strings.TrimSpace(stdout) != pinned[0] {
+		t.Errorf("release: exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+
+	// A RUN line stops the build with the file and line.
+	if err := os.WriteFile(filepath.Join(src, "Dockerfile"), []byte("FROM scratch\nRUN make\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runIn(t, environ, "build")
+	if code != ExitUsage || !strings.Contains(stderr, "Dockerfile:2") || !strings.Contains(stderr, "RUN") {
+		t.Errorf("RUN: exit %d, stderr:\n%s", code, stderr)
 	}
 }

@@ -39,7 +39,7 @@ func commands() []*command {
 	return []*command{
 		{
 			name: "build", summary: "Build the application image without a Docker daemon and push it by digest",
-			families: []string{"registries", "output", "log"}, run: runBuild,
+			families: []string{"build", "registries", "output", "log"}, run: runBuild,
 		},
 		{
 			name: "release", summary: "Tag the image for the candidate colour and copy it by digest to the GitLab registry and ECR",

@@ -22,6 +22,7 @@ func Families() []Family {
 		{"render", "Task definition and appspec", func() any { return &Render{} }},
 		{"image", "The image to deploy", func() any { return &Image{} }},
 		{"registries", "Where release copies the image", func() any { return &Registries{} }},
+		{"build", "Building the image", func() any { return &Build{} }},
 		{"checks", "Smoke checks", func() any { return &Checks{} }},
 		{"deployment", "Steering a deployment", func() any { return &Deployment{} }},
 		{"watch", "Waiting for AWS", func() any { return &Watch{} }},

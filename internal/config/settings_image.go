@@ -2,7 +2,9 @@ package config
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Image is the image a deployment ships.
@@ -41,6 +43,60 @@ func (r *Registries) Validate() []Problem {
 	}
 	if strings.ContainsAny(r.ECRRepository, " \t@") {
 		out = append(out, Problem{Var: "BG_ECR_REPOSITORY", Message: "must be a repository name or URI without tag or digest"})
+	}
+	return out
+}
+
+// Build is what `ecs-bluegreen build` builds and how it makes the result
+// reproducible.
+type Build struct {
+	Context    string   `env:"BG_BUILD_CONTEXT,default=." desc:"Build context folder: COPY and ADD sources are relative to it, and its .dockerignore applies."`
+	Dockerfile string   `env:"BG_DOCKERFILE" desc:"Dockerfile to build (default: Dockerfile in BG_BUILD_CONTEXT). Supported: FROM, COPY, ADD of local files, ENV, ARG, WORKDIR, USER, EXPOSE, LABEL, ENTRYPOINT, CMD."`
+	Args       []string `env:"BG_BUILD_ARGS" desc:"Build arguments for ARG instructions, as NAME=value, comma-separated."`
+	// The epoch makes layers and config reproducible; the commit time is the
+	// fallback so that two pipelines of one commit build one digest.
+	SourceDateEpoch string `env:"BG_SOURCE_DATE_EPOCH,default=$SOURCE_DATE_EPOCH" desc:"Timestamp (Unix seconds) of every file and of the image; default SOURCE_DATE_EPOCH, else the commit time (CI_COMMIT_TIMESTAMP), else 1970-01-01."`
+	CommitTime      string `env:"BG_COMMIT_TIMESTAMP,default=$CI_COMMIT_TIMESTAMP" desc:"Commit time (RFC 3339), the build's timestamp when no epoch is set."`
+}
+
+// BuildArgs returns BG_BUILD_ARGS as a map.
+func (b *Build) BuildArgs() map[string]string {
+	out := map[string]string{}
+	for _, a := range b.Args {
+		k, v, _ := strings.Cut(a, "=")
+		out[strings.TrimSpace(k)] = v
+	}
+	return out
+}
+
+// Created is the build's timestamp.
+func (b *Build) Created() time.Time {
+	if s, err := strconv.ParseInt(b.SourceDateEpoch, 10, 64); err == nil {
+		return time.Unix(s, 0).UTC()
+	}
+	if t, err := time.Parse(time.RFC3339, b.CommitTime); err == nil {
+		return t.UTC()
+	}
+	return time.Unix(0, 0).UTC()
+}
+
+// Validate checks the build arguments and the timestamps.
+func (b *Build) Validate() []Problem {
+	var out []Problem
+	for _, a := range b.Args {
+		if k, _, ok := strings.Cut(a, "="); !ok || strings.TrimSpace(k) == "" {
+			out = append(out, Problem{Var: "BG_BUILD_ARGS", Message: "each entry must be NAME=value (the value is not shown: build arguments may be secret)"})
+		}
+	}
+	if b.SourceDateEpoch != "" {
+		if _, err := strconv.ParseInt(b.SourceDateEpoch, 10, 64); err != nil {
+			out = append(out, Problem{Var: "BG_SOURCE_DATE_EPOCH", Message: "must be Unix seconds", Value: b.SourceDateEpoch})
+		}
+	}
+	if b.CommitTime != "" {
+		if _, err := time.Parse(time.RFC3339, b.CommitTime); err != nil {
+			out = append(out, Problem{Var: "BG_COMMIT_TIMESTAMP", Message: "must be an RFC 3339 time", Value: b.CommitTime})
+		}
 	}
 	return out
 }
