@@ -46,19 +46,19 @@ type sim struct {
 	out   string
 }
 
-func startSim(t testing.TB, o seed.Options, opts ...awssim.Option) *sim {
-	t.Helper()
+func startSim(tb testing.TB, o seed.Options, opts ...awssim.Option) *sim {
+	tb.Helper()
 	srv := awssim.New(append([]awssim.Option{awssim.WithClock(clock.NewScaled(simSpeed))}, opts...)...)
 	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
+	tb.Cleanup(hs.Close)
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(hs.URL)}
-	s := &sim{srv: srv, url: hs.URL, cd: codedeploy.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg), out: t.TempDir()}
+	s := &sim{srv: srv, url: hs.URL, cd: codedeploy.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg), out: tb.TempDir()}
 	w, err := seed.Create(context.Background(), seed.Clients{ECS: s.ecs, ELB: s.elb, CodeDeploy: s.cd, ECR: ecr.NewFromConfig(cfg)}, o)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	s.world = w
-	s.waitFor(t, "the initial tasks to be healthy", func() bool {
+	s.waitFor(tb, "the initial tasks to be healthy", func() bool {
 		h, err := s.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(w.BlueTargetGroupARN)})
 		return err == nil && len(h.TargetHealthDescriptions) == 2 && h.TargetHealthDescriptions[0].TargetHealth.State == "healthy" && h.TargetHealthDescriptions[1].TargetHealth.State == "healthy"
 	})
@@ -72,12 +72,12 @@ func (s *sim) environ(extra ...string) []string {
 	}, extra...)
 }
 
-func (s *sim) waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
+func (s *sim) waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			tb.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -115,8 +115,8 @@ func (s *sim) statusOf(t *testing.T, id string) cdtypes.DeploymentStatus {
 	return d.DeploymentInfo.Status
 }
 
-func runIn(t testing.TB, environ []string, args ...string) (int, string, string) {
-	t.Helper()
+func runIn(tb testing.TB, environ []string, args ...string) (int, string, string) {
+	tb.Helper()
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
