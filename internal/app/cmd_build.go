@@ -49,8 +49,8 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		Context: b.Context, Dockerfile: dockerfile, Args: b.BuildArgs(), Created: created, Labels: meta, Annotations: meta,
 	})
 	var de *image.DockerfileError
-	if errors.As(err, &de) {
-		return &usageError{msg: de.Error(), hint: "nothing was pushed"}
+	if errors.As(err, &de) || (errors.Is(err, image.ErrNotFound) && !errors.Is(err, image.ErrUnauthorized)) {
+		return &usageError{msg: err.Error(), hint: "nothing was pushed"}
 	}
 	if err != nil {
 		return err

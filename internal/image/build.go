@@ -100,7 +100,7 @@ func (c *Client) Build(ctx context.Context, o BuildOptions) (*Built, error) {
 	}
 	desc, err := remote.Get(ref, c.remote(ctx)...)
 	if err != nil {
-		return nil, c.explain(err, ref.Context(), "reading the base image", ref.String())
+		return nil, c.explain(err, ref.Context(), readingBase, ref.String())
 	}
 	if !desc.MediaType.IsIndex() {
 		img, err := desc.Image()

@@ -325,3 +325,12 @@ func tarListing(t *testing.T, l v1.Layer) []string {
 		out = append(out, fmt.Sprintf("%s %04o %d:%d", h.Name, h.Mode, h.Uid, h.Gid))
 	}
 }
+
+func TestBuildMissingBase(t *testing.T) {
+	reg := newTestRegistry(t, nil)
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM " + reg.host + "/nothing:1\n"})
+	_, err := NewClient(NewKeychain(noDocker)).Build(context.Background(), buildOpts(dir))
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "FROM") {
+		t.Errorf("error %v, want ErrNotFound naming FROM", err)
+	}
+}

@@ -163,13 +163,19 @@ func (c *Client) explain(err error, repo name.Repository, doing, what string) er
 		return fmt.Errorf("%w: %s %s: registry %s denied access %s to %s; the identity needs push and pull rights there: %w",
 			ErrUnauthorized, doing, what, host, c.keychain.identity(host), repo.RepositoryStr(), err)
 	case te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode) || hasCode(te, transport.NameUnknownErrorCode):
-		if doing != "reading" {
-			return fmt.Errorf("%w: %s %s: registry %s has no repository %s; create it there first: %w", ErrNotFound, doing, what, host, repo.RepositoryStr(), err)
+		switch doing {
+		case "reading":
+			return fmt.Errorf("%w: %s %s: registry %s has no such image; check BG_IMAGE and that the job that builds it ran: %w", ErrNotFound, doing, what, host, err)
+		case readingBase:
+			return fmt.Errorf("%w: %s %s: registry %s has no such image; check FROM in the Dockerfile: %w", ErrNotFound, doing, what, host, err)
 		}
-		return fmt.Errorf("%w: %s %s: registry %s has no such image; check BG_IMAGE and that the job that builds it ran: %w", ErrNotFound, doing, what, host, err)
+		return fmt.Errorf("%w: %s %s: registry %s has no repository %s; create it there first: %w", ErrNotFound, doing, what, host, repo.RepositoryStr(), err)
 	}
 	return fmt.Errorf("%s %s: %w", doing, what, err)
 }
+
+// readingBase is what Build is doing when it fetches FROM's image.
+const readingBase = "reading the base image"
 
 func hasCode(te *transport.Error, code transport.ErrorCode) bool {
 	for _, d := range te.Errors {
