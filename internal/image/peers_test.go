@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -180,3 +181,39 @@ func TestReleaseToDockerRegistry(t *testing.T) {
 }
 
 func errorsIsUnauthorized(err error) bool { return errors.Is(err, ErrUnauthorized) }
+
+// TestBuildPushToDockerRegistry pushes a build by digest to a real registry
+// and reads it back with skopeo: the digest and the config it sees are ours.
+func TestBuildPushToDockerRegistry(t *testing.T) {
+	ctx := context.Background()
+	dst := startDockerRegistry(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": appDockerfile, "app/main.js": "x\n", "start.sh": "#!/bin/sh\n", "secret.conf": "k=v\n"})
+	c := NewClient(NewKeychain(noDocker, dst.creds()))
+	built, err := c.Build(ctx, buildOpts(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := name.NewRepository(dst.host + "/group/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned, err := c.Push(ctx, built, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := skopeoDigest(t, dst, pinned.String()); got != pinned.DigestStr() {
+		t.Errorf("skopeo sees %s, pushed %s", got, pinned.DigestStr())
+	}
+	skopeo := testutil.RequirePeer(t, "skopeo")
+	out, err := exec.Command(skopeo, "inspect", "--config", "--tls-verify=false", "--creds", dst.user+":"+dst.password, "docker://"+pinned.String()).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect --config: %v", err)
+	}
+	var cf v1.ConfigFile
+	if err := json.Unmarshal(out, &cf); err != nil {
+		t.Fatal(err)
+	}
+	if cf.Config.User != "1000" || cf.Config.Labels["version"] != "1.2.3" || len(cf.RootFS.DiffIDs) != 3 {
+		t.Errorf("skopeo reads config user %q labels %v layers %d", cf.Config.User, cf.Config.Labels, len(cf.RootFS.DiffIDs))
+	}
+}
