@@ -180,3 +180,19 @@ func (s *serviceSource) loadBalancer(ctx context.Context) (string, int, error) {
 	}
 	return "", 0, nil
 }
+
+func (s *serviceSource) launchType(ctx context.Context) (string, error) {
+	svc, err := s.describe(ctx)
+	if err != nil {
+		return "", err
+	}
+	if svc.LaunchType != "" {
+		return string(svc.LaunchType), nil
+	}
+	for _, c := range svc.CapacityProviderStrategy {
+		if p := aws.ToString(c.CapacityProvider); p == "FARGATE" || p == "FARGATE_SPOT" {
+			return "FARGATE", nil
+		}
+	}
+	return "", nil
+}

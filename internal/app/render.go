@@ -24,6 +24,7 @@ type rendered struct {
 type liveSource interface {
 	taskDefinition(ctx context.Context) (*render.TaskDef, error)
 	loadBalancer(ctx context.Context) (container string, port int, err error)
+	launchType(ctx context.Context) (string, error)
 }
 
 // renderFiles reads BG_TASKDEF_FILE and BG_APPSPEC_FILE (or falls back to the
@@ -50,6 +51,15 @@ func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rende
 		lookup := config.EnvironLookuper(inv.env.Environ)
 		if err := td.Substitute(lookup.Lookup); err != nil {
 			return nil, &usageError{msg: err.Error(), hint: "set the variables, or unset BG_TASKDEF_SUBSTITUTE"}
+		}
+	}
+	if live != nil {
+		lt, err := live.launchType(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := td.CheckLaunchType(lt); err != nil {
+			return nil, &usageError{msg: err.Error(), hint: "make the task definition fit the service's launch type"}
 		}
 	}
 	r.receivers, err = td.SetImage(image, render.ImageRule{Container: rs.ContainerName, Placeholders: rs.Placeholders})

@@ -348,3 +348,21 @@ func TestFromDescribeRoundTrips(t *testing.T) {
 		t.Errorf("live JSON lost a map key's case or kept a read-only member:\n%s", js)
 	}
 }
+
+func TestCheckLaunchType(t *testing.T) {
+	t.Parallel()
+	fargate, _ := ReadTaskDef("testdata/fargate-sidecars.json")
+	if err := fargate.CheckLaunchType("FARGATE"); err != nil {
+		t.Errorf("a Fargate task definition: %v", err)
+	}
+	ec2, _ := ReadTaskDef("testdata/codepipeline-placeholder.json")
+	if err := ec2.CheckLaunchType("EC2"); err != nil {
+		t.Errorf("EC2: %v", err)
+	}
+	err := ec2.CheckLaunchType("FARGATE")
+	for _, want := range []string{`networkMode: is "bridge"`, "cpu: is required", "memory: is required", "requiresCompatibilities: must include FARGATE"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bridge task definition on Fargate: %v, want %q", err, want)
+		}
+	}
+}

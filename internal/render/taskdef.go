@@ -299,3 +299,33 @@ func ReadTaskDef(path string) (*TaskDef, error) {
 	}
 	return ParseTaskDef(data, path)
 }
+
+// CheckLaunchType reports what keeps the task definition from running with
+// the service's launch type: Fargate needs awsvpc networking, task-level cpu
+// and memory, and FARGATE among the compatibilities (ECS refuses the
+// deployment otherwise, long after the pipeline started).
+func (td *TaskDef) CheckLaunchType(launchType string) error {
+	if launchType != "FARGATE" {
+		return nil
+	}
+	var errs []error
+	if mode, _ := td.raw["networkMode"].(string); mode != "awsvpc" {
+		errs = append(errs, &FieldError{File: td.File, Path: "networkMode", Msg: fmt.Sprintf("is %q, but the service runs on Fargate, which needs \"awsvpc\"", mode)})
+	}
+	for _, k := range []string{"cpu", "memory"} {
+		if v, ok := td.raw[k]; !ok || fmt.Sprint(v) == "" {
+			errs = append(errs, &FieldError{File: td.File, Path: k, Msg: "is required at the task level on Fargate"})
+		}
+	}
+	compat, _ := td.raw["requiresCompatibilities"].([]any)
+	found := false
+	for _, c := range compat {
+		if c == "FARGATE" {
+			found = true
+		}
+	}
+	if !found {
+		errs = append(errs, &FieldError{File: td.File, Path: "requiresCompatibilities", Msg: "must include FARGATE for a Fargate service"})
+	}
+	return errors.Join(errs...)
+}
