@@ -102,10 +102,25 @@ func (c *Client) Build(ctx context.Context, o BuildOptions) (*Built, error) {
 	if err != nil {
 		return nil, c.explain(err, ref.Context(), readingBase, ref.String())
 	}
+	var want *v1.Platform
+	if p := from.Flags["platform"]; p != "" {
+		if want, err = v1.ParsePlatform(p); err != nil {
+			return nil, &DockerfileError{File: df.File, Line: from.Line, Msg: fmt.Sprintf("--platform=%s: %v", p, err)}
+		}
+	}
 	if !desc.MediaType.IsIndex() {
 		img, err := desc.Image()
 		if err != nil {
 			return nil, err
+		}
+		if want != nil {
+			cf, err := img.ConfigFile()
+			if err != nil {
+				return nil, err
+			}
+			if got := cf.Platform(); got == nil || !got.Satisfies(*want) {
+				return nil, &DockerfileError{File: df.File, Line: from.Line, Msg: fmt.Sprintf("platform mismatch: %s is for %s, not %s; use an image built for %s or drop --platform", base, platformString(got), want, want)}
+			}
 		}
 		out, err := b.apply(img)
 		if err != nil {
@@ -122,9 +137,14 @@ func (c *Client) Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		return nil, err
 	}
 	out := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	var have []string
 	for _, m := range manifest.Manifests {
 		if !m.MediaType.IsImage() {
 			continue // attestations and nested indexes are not platforms
+		}
+		have = append(have, platformString(m.Platform))
+		if want != nil && (m.Platform == nil || !m.Platform.Satisfies(*want)) {
+			continue
 		}
 		img, err := idx.Image(m.Digest)
 		if err != nil {
@@ -135,6 +155,21 @@ func (c *Client) Build(ctx context.Context, o BuildOptions) (*Built, error) {
 			return nil, err
 		}
 		out = mutate.AppendManifests(out, mutate.IndexAddendum{Add: built, Descriptor: v1.Descriptor{Platform: m.Platform}})
+	}
+	if want != nil {
+		// One platform asked for: the result is that image alone.
+		m, err := out.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		if len(m.Manifests) == 0 {
+			return nil, &DockerfileError{File: df.File, Line: from.Line, Msg: fmt.Sprintf("platform mismatch: %s has %s, not %s", base, strings.Join(have, ", "), want)}
+		}
+		img, err := out.Image(m.Manifests[0].Digest)
+		if err != nil {
+			return nil, err
+		}
+		return &Built{Image: img}, nil
 	}
 	if len(o.Annotations) > 0 {
 		out = mutate.Annotations(out, o.Annotations).(v1.ImageIndex)
@@ -158,6 +193,13 @@ func (c *Client) Push(ctx context.Context, b *Built, repo name.Repository) (name
 		return name.Digest{}, c.explain(err, repo, "pushing to", repo.String())
 	}
 	return dst, nil
+}
+
+func platformString(p *v1.Platform) string {
+	if p == nil {
+		return "an unknown platform"
+	}
+	return p.String()
 }
 
 func scratch() v1.Image {

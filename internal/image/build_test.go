@@ -17,8 +17,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -333,4 +336,73 @@ func TestBuildMissingBase(t *testing.T) {
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "FROM") {
 		t.Errorf("error %v, want ErrNotFound naming FROM", err)
 	}
+}
+
+func TestBuildPlatform(t *testing.T) {
+	ctx := context.Background()
+	reg := newTestRegistry(t, nil)
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	perPlatform := map[string]v1.Hash{}
+	for _, p := range []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}} {
+		img, err := random.Image(128, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err = mutate.ConfigFile(img, &v1.ConfigFile{OS: p.OS, Architecture: p.Architecture, RootFS: v1.RootFS{Type: "layers", DiffIDs: mustDiffIDs(t, img)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
+		ls, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		perPlatform[p.String()] = mustDigest(t, ls[0])
+		if p.Architecture == "amd64" {
+			pushImage(t, reg.repo(t, "single").Tag("1"), img, authn.Anonymous)
+		}
+	}
+	pushIndex(t, reg.repo(t, "multi").Tag("1"), idx, authn.Anonymous)
+	c := NewClient(NewKeychain(noDocker))
+	for _, tc := range []struct {
+		name, from, wantLayer, mention string
+	}{
+		{"one platform of an index", "--platform=linux/arm64 " + reg.host + "/multi:1", "linux/arm64", ""},
+		{"absent platform", "--platform=linux/s390x " + reg.host + "/multi:1", "", "linux/amd64, linux/arm64, not linux/s390x"},
+		{"single image of another platform", "--platform=linux/arm64 " + reg.host + "/single:1", "", "is for linux/amd64, not linux/arm64"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeContext(t, map[string]string{"Dockerfile": "FROM " + tc.from + "\nCMD [\"x\"]\n"})
+			b, err := c.Build(ctx, buildOpts(dir))
+			if tc.mention != "" {
+				var de *DockerfileError
+				if !errors.As(err, &de) || de.Line != 1 || !strings.Contains(err.Error(), tc.mention) {
+					t.Fatalf("error %v, want line 1 mentioning %q", err, tc.mention)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Image == nil {
+				t.Fatal("want a single image")
+			}
+			ls, err := b.Image.Layers()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := mustDigest(t, ls[0]); got != perPlatform[tc.wantLayer] {
+				t.Errorf("base layer %s, want %s's %s", got, tc.wantLayer, perPlatform[tc.wantLayer])
+			}
+		})
+	}
+}
+
+func mustDiffIDs(t *testing.T, img v1.Image) []v1.Hash {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cf.RootFS.DiffIDs
 }
