@@ -187,3 +187,27 @@ func hasCode(te *transport.Error, code transport.ErrorCode) bool {
 }
 
 var _ authn.Keychain = (*Keychain)(nil)
+
+// MoveLive records that the image at digest now serves production: the tag
+// previous moves to what live named (when live existed and named another
+// image), then live moves to digest. Each move is one manifest read and one
+// write. Re-running it after a success changes nothing, so a retried job is
+// safe.
+func (c *Client) MoveLive(ctx context.Context, digest name.Digest, live, previous string) error {
+	repo := digest.Context()
+	cur, err := remote.Head(repo.Tag(live), c.remote(ctx)...)
+	var te *transport.Error
+	switch {
+	case err == nil && cur.Digest.String() != digest.DigestStr():
+		if err := c.MoveTag(ctx, repo.Digest(cur.Digest.String()), previous); err != nil {
+			return err
+		}
+	case err == nil:
+		return nil // already live
+	case errors.As(err, &te) && te.StatusCode == http.StatusNotFound:
+		// The first deployment: nothing was live before.
+	default:
+		return c.explain(err, repo, "reading", repo.Tag(live).String())
+	}
+	return c.MoveTag(ctx, digest, live)
+}

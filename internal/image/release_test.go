@@ -335,3 +335,43 @@ func TestGitLabCredentials(t *testing.T) {
 		})
 	}
 }
+
+func TestMoveLive(t *testing.T) {
+	ctx := context.Background()
+	reg := newTestRegistry(t, nil)
+	repo := reg.repo(t, "app")
+	c := NewClient(NewKeychain(noDocker))
+	var digests []name.Digest
+	for range 2 {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushImage(t, repo.Tag("tmp"), img, authn.Anonymous)
+		digests = append(digests, repo.Digest(mustDigest(t, img).String()))
+	}
+	tagOf := func(tag string) string {
+		d, err := remote.Head(repo.Tag(tag))
+		if err != nil {
+			return "none"
+		}
+		return d.Digest.String()
+	}
+	steps := []struct {
+		to             name.Digest
+		live, previous string
+	}{
+		{digests[0], digests[0].DigestStr(), "none"},                 // first deployment
+		{digests[1], digests[1].DigestStr(), digests[0].DigestStr()}, // second
+		{digests[1], digests[1].DigestStr(), digests[0].DigestStr()}, // retried job: no change
+		{digests[0], digests[0].DigestStr(), digests[1].DigestStr()}, // rollback to the first
+	}
+	for i, s := range steps {
+		if err := c.MoveLive(ctx, s.to, "live", "previous"); err != nil {
+			t.Fatal(err)
+		}
+		if got, gotPrev := tagOf("live"), tagOf("previous"); got != s.live || gotPrev != s.previous {
+			t.Errorf("step %d: live %s previous %s, want %s and %s", i, got, gotPrev, s.live, s.previous)
+		}
+	}
+}
