@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -215,5 +216,51 @@ func TestBuildPushToDockerRegistry(t *testing.T) {
 	}
 	if cf.Config.User != "1000" || cf.Config.Labels["version"] != "1.2.3" || len(cf.RootFS.DiffIDs) != 3 {
 		t.Errorf("skopeo reads config user %q labels %v layers %d", cf.Config.User, cf.Config.Labels, len(cf.RootFS.DiffIDs))
+	}
+}
+
+// countingTransport records each request as "METHOD kind[+mount]".
+type countingTransport struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	k := r.Method + " " + kind(r.URL.Path)
+	if r.URL.Query().Get("mount") != "" {
+		k += "+mount"
+	}
+	c.mu.Lock()
+	c.calls[k]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestReleaseMountsWithinARegistry copies between two repositories of one
+// real registry (which keeps blobs per repository, unlike the in-memory one):
+// every blob is mounted, none is sent.
+func TestReleaseMountsWithinARegistry(t *testing.T) {
+	reg := startDockerRegistry(t)
+	img, err := random.Image(8192, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, err := name.NewTag(reg.host + "/group/app:main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushImage(t, from, img, &authn.Basic{Username: reg.user, Password: reg.password})
+	to, err := name.NewRepository(reg.host + "/deploy/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := &countingTransport{calls: map[string]int{}}
+	c := NewClient(NewKeychain(noDocker, reg.creds()), WithTransport(ct))
+	if _, err := c.Release(context.Background(), from, []name.Repository{to}, []string{"candidate"}); err != nil {
+		t.Fatal(err)
+	}
+	// 3 layers and the config blob.
+	if ct.calls["POST upload+mount"] != 4 || ct.calls["PATCH upload"]+ct.calls["PUT upload"]+ct.calls["GET blob"] != 0 {
+		t.Errorf("want 4 mounts and no blob sent, got %v", ct.calls)
 	}
 }
