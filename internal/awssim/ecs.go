@@ -317,7 +317,6 @@ func (w *World) taskDefOut(td *taskDef) map[string]any {
 	out["compatibilities"] = compatibilities
 	out["requiresAttributes"] = []any{}
 	out["registeredAt"] = wire.EpochSeconds(td.registered)
-	out["registeredBy"] = w.arn("iam", "root")
 	out["registeredBy"] = "arn:aws:iam::" + w.env.Account + ":root"
 	if _, ok := out["volumes"]; !ok {
 		out["volumes"] = []any{}
