@@ -39,11 +39,19 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	ci, err := gitlab.ReadContext(inv.getenv)
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	sections := gitlab.Sections{W: inv.env.Stderr, InCI: ci.InCI}
+	endRender := sections.Start("ecs_bluegreen_render", "Rendering and registering the task definition", true)
 	r, err := inv.renderFiles(ctx, &serviceSource{api: clients.ECS, cluster: run.target.Cluster, service: run.target.Service})
 	if err != nil {
+		endRender()
 		return err
 	}
 	reg, err := render.Register(ctx, clients.ECS, r.taskDef)
+	endRender()
 	if err != nil {
 		return err
 	}
@@ -60,10 +68,6 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		return err
 	}
 
-	ci, err := gitlab.ReadContext(inv.getenv)
-	if err != nil {
-		return &usageError{msg: err.Error()}
-	}
 	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
 	req := deploy.Request{
 		AppSpec:     spec,
@@ -91,7 +95,9 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), dotenv); err != nil {
 		return err
 	}
+	endWatch := sections.Start("ecs_bluegreen_watch", "Deployment "+id, false)
 	out, werr := run.session.Watch(ctx, id)
+	endWatch()
 	switch {
 	case werr == nil && out.AwaitingPromotion:
 		dotenv[envOutcome] = "awaiting-promotion"
