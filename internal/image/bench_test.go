@@ -137,6 +137,7 @@ func BenchmarkCopy(b *testing.B) {
 	}
 	ctx := context.Background()
 	release := func(b *testing.B, dst *dockerRegistry) {
+		b.Helper()
 		c := NewClient(NewKeychain(noDocker, src.creds(), dst.creds()))
 		repo, err := name.NewRepository(dst.host + "/bench/app")
 		if err != nil {
