@@ -10,12 +10,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
 )
 
 // Variables deploy leaves in deploy.env for the later jobs of the pipeline.
@@ -120,6 +123,13 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	if werr != nil {
 		return werr
 	}
+	if dotenv[envOutcome] == "succeeded" || dotenv[envOutcome] == "traffic-moved" {
+		if err := inv.moveLiveTags(ctx); err != nil {
+			// The deployment itself succeeded: say so, but do not fail the job
+			// for a registry tag.
+			inv.log.Warn("production runs the new image, but moving the registry's live tag failed", "error", err.Error())
+		}
+	}
 	if s, err := inv.snapshot(ctx); err == nil {
 		if err := writeStatus(dir, s); err != nil {
 			return err
@@ -201,4 +211,44 @@ func (s *serviceSource) launchType(ctx context.Context) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// moveLiveTags points the registries' live tag at the deployed image and the
+// previous tag at what was live before, in every registry release copied the
+// image to (the GitLab registry, ECR). An image given by tag is left alone:
+// only a digest says what actually runs.
+func (inv *invocation) moveLiveTags(ctx context.Context) error {
+	ref := inv.settings["image"].(*config.Image).Image.Ref
+	digest, ok := ref.(name.Digest)
+	if !ok {
+		inv.log.Info("the image is not pinned by digest: registry tags are left as they are", "image", ref.String())
+		return nil
+	}
+	regs := inv.settings["registries"].(*config.Registries)
+	keychain := registryKeychain(regs)
+	var repos []name.Repository
+	if !regs.RegistryImage.IsZero() {
+		repos = append(repos, regs.RegistryImage.Repo)
+	}
+	if regs.ECRRepository != "" {
+		clients, err := inv.clients(ctx)
+		if err != nil {
+			return err
+		}
+		repo, creds, err := image.ECR(ctx, clients.ECR, regs.ECRRepository, false)
+		if err != nil {
+			return err
+		}
+		keychain.Add(creds)
+		repos = append(repos, repo)
+	}
+	client := image.NewClient(keychain, image.WithUserAgent("ecs-bluegreen/"+version.Get().Version))
+	for _, repo := range repos {
+		d := repo.Digest(digest.DigestStr())
+		if err := client.MoveLive(ctx, d, regs.LiveTag, regs.PreviousTag); err != nil {
+			return err
+		}
+		inv.log.Info("registry tags moved", "repository", repo.String(), "live", regs.LiveTag, "previous", regs.PreviousTag)
+	}
+	return nil
 }

@@ -51,7 +51,7 @@ func commands() []*command {
 		},
 		{
 			name: "deploy", summary: "Render, register, then start the blue/green deployment and watch it to the end",
-			families: with(awsFamilies, "codedeploy", "render", "image", "checks", "deployment", "watch"), run: runDeploy,
+			families: with(awsFamilies, "codedeploy", "render", "image", "registries", "checks", "deployment", "watch"), run: runDeploy,
 		},
 		{
 			name: "promote", summary: "Let a deployment waiting at Ready move production traffic (or switch, in the listener model), then watch",

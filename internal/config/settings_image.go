@@ -22,6 +22,9 @@ type Registries struct {
 	// The commit tag is immutable by convention: one commit, one image.
 	CommitTag    string `env:"BG_COMMIT_TAG,default=$CI_COMMIT_SHA" desc:"Tag naming the commit the image was built from; release adds it in every registry."`
 	CandidateTag string `env:"BG_CANDIDATE_TAG,default=candidate" desc:"Tag release moves to the image about to be deployed, so the registry shows the candidate."`
+	// Deploy moves these after a successful deployment (never after a rollback).
+	LiveTag     string `env:"BG_LIVE_TAG,default=live" desc:"Tag deploy moves to the image production runs once a deployment succeeded."`
+	PreviousTag string `env:"BG_PREVIOUS_TAG,default=previous" desc:"Tag deploy gives the image that was live before, for a quick way back."`
 	// Registry is the host the GitLab credentials below are for; any other
 	// registry gets the Docker config file and its credential helpers.
 	Registry         string `env:"BG_REGISTRY,default=$CI_REGISTRY" desc:"Host of the GitLab container registry, which BG_REGISTRY_USER and BG_REGISTRY_PASSWORD (or BG_JOB_TOKEN) log in to; other registries use the Docker config file and its credential helpers."`
@@ -36,7 +39,7 @@ var tagName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 // Validate checks the tags are valid tag names, before anything is copied.
 func (r *Registries) Validate() []Problem {
 	var out []Problem
-	for _, t := range []struct{ env, v string }{{"BG_COMMIT_TAG", r.CommitTag}, {"BG_CANDIDATE_TAG", r.CandidateTag}} {
+	for _, t := range []struct{ env, v string }{{"BG_COMMIT_TAG", r.CommitTag}, {"BG_CANDIDATE_TAG", r.CandidateTag}, {"BG_LIVE_TAG", r.LiveTag}, {"BG_PREVIOUS_TAG", r.PreviousTag}} {
 		if t.v != "" && !tagName.MatchString(t.v) {
 			out = append(out, Problem{Var: t.env, Message: "is not a valid image tag (letters, digits, _ . -, at most 128, not starting with . or -)"})
 		}
