@@ -225,24 +225,10 @@ func (inv *invocation) moveLiveTags(ctx context.Context) error {
 		return nil
 	}
 	regs := inv.settings["registries"].(*config.Registries)
-	keychain := registryKeychain(regs)
-	var repos []name.Repository
-	if !regs.RegistryImage.IsZero() {
-		repos = append(repos, regs.RegistryImage.Repo)
+	client, repos, err := inv.registryRepos(ctx)
+	if err != nil {
+		return err
 	}
-	if regs.ECRRepository != "" {
-		clients, err := inv.clients(ctx)
-		if err != nil {
-			return err
-		}
-		repo, creds, err := image.ECR(ctx, clients.ECR, regs.ECRRepository, false)
-		if err != nil {
-			return err
-		}
-		keychain.Add(creds)
-		repos = append(repos, repo)
-	}
-	client := image.NewClient(keychain, image.WithUserAgent("ecs-bluegreen/"+version.Get().Version))
 	for _, repo := range repos {
 		d := repo.Digest(digest.DigestStr())
 		if err := client.MoveLive(ctx, d, regs.LiveTag, regs.PreviousTag); err != nil {
@@ -251,4 +237,28 @@ func (inv *invocation) moveLiveTags(ctx context.Context) error {
 		inv.log.Info("registry tags moved", "repository", repo.String(), "live", regs.LiveTag, "previous", regs.PreviousTag)
 	}
 	return nil
+}
+
+// registryRepos is a registry client and the repositories release copies to:
+// the GitLab registry and ECR, as configured.
+func (inv *invocation) registryRepos(ctx context.Context) (*image.Client, []name.Repository, error) {
+	regs := inv.settings["registries"].(*config.Registries)
+	keychain := registryKeychain(regs)
+	var repos []name.Repository
+	if !regs.RegistryImage.IsZero() {
+		repos = append(repos, regs.RegistryImage.Repo)
+	}
+	if regs.ECRRepository != "" {
+		clients, err := inv.clients(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		repo, creds, err := image.ECR(ctx, clients.ECR, regs.ECRRepository, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		keychain.Add(creds)
+		repos = append(repos, repo)
+	}
+	return image.NewClient(keychain, image.WithUserAgent("ecs-bluegreen/"+version.Get().Version)), repos, nil
 }

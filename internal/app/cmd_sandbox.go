@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -50,48 +52,90 @@ func runSandbox(ctx context.Context, inv *invocation) error {
 func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float64) error {
 	start := time.Now()
 	out := filepath.Join(orString(inv.getenv("BG_OUTPUT_DIR"), ".ecs-bluegreen"), "sandbox")
-	base := []string{"BG_OUTPUT_DIR=" + out, "CI_PROJECT_PATH=sandbox/web", "BG_SMOKE_INTERVAL=200ms", "BG_LOG_LEVEL=info"}
+	app, err := os.MkdirTemp("", "ecs-bluegreen-sandbox-app-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(app)
+	base := []string{
+		"BG_OUTPUT_DIR=" + out, "CI_PROJECT_PATH=sandbox/web", "BG_SMOKE_INTERVAL=200ms", "BG_LOG_LEVEL=info",
+		"BG_BUILD_CONTEXT=" + app, "BG_SOURCE_DATE_EPOCH=1764000000",
+	}
 	for _, line := range sb.Exports() {
 		base = append(base, strings.TrimPrefix(line, "export "))
 	}
 	sections := gitlab.Sections{W: inv.env.Stdout, InCI: inv.getenv("GITLAB_CI") == "true"}
-	image := func(tag string) string {
-		// A digest-pinned reference, as release would produce; the simulated
-		// tasks never pull it.
-		return sb.RegistryHost + "/sandbox/web@sha256:" + strings.Repeat(tag, 64/len(tag))
+	// image carries what build and release print: the pinned reference.
+	var image string
+	writeApp := func(version string) func() error {
+		return func() error {
+			if err := os.WriteFile(filepath.Join(app, "Dockerfile"), []byte("FROM scratch\nCOPY index.html /srv/index.html\nLABEL app=web\nCMD [\"/srv\"]\n"), 0o600); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(app, "index.html"), []byte("<h1>web "+version+"</h1>\n"), 0o600)
+		}
 	}
 	steps := []struct {
 		title, cmd string
-		env        []string
+		env        func() []string
 		want       int
-		before     func()
+		before     func() error
+		keepImage  bool // the command prints the pinned reference the next step uses
 	}{
 		{title: "status: blue serves production", cmd: "status", want: ExitOK},
 		{
-			title: "deploy a new image: canary 10% for 5 simulated minutes, smoke checks on the test and production listeners", cmd: "deploy",
-			env: []string{"BG_IMAGE=" + image("a"), "CI_PIPELINE_ID=1"}, want: ExitOK,
+			title: "build the application image without a Docker daemon", cmd: "build", want: ExitOK, before: writeApp("v2"), keepImage: true,
+			env: func() []string { return []string{"CI_COMMIT_SHA=c0ffee2"} },
 		},
 		{
-			title: "deploy a broken image: its tasks fail their health checks, CodeDeploy rolls back, the job fails", cmd: "deploy",
-			env: []string{"BG_IMAGE=" + image("b"), "CI_PIPELINE_ID=2"}, want: ExitFailed,
-			before: func() {
+			title: "release it: pinned by digest in the GitLab registry and ECR", cmd: "release", want: ExitOK, keepImage: true,
+			env: func() []string { return []string{"BG_IMAGE=" + image, "CI_COMMIT_SHA=c0ffee2"} },
+		},
+		{
+			title: "deploy: canary 10% for 5 simulated minutes, smoke checks on the test and production listeners, then the live tag moves", cmd: "deploy", want: ExitOK,
+			env: func() []string { return []string{"BG_IMAGE=" + image, "CI_PIPELINE_ID=1"} },
+		},
+		{
+			title: "build a broken version", cmd: "build", want: ExitOK, before: writeApp("v3"), keepImage: true,
+			env: func() []string { return []string{"CI_COMMIT_SHA=c0ffee3"} },
+		},
+		{
+			title: "release it", cmd: "release", want: ExitOK, keepImage: true,
+			env: func() []string { return []string{"BG_IMAGE=" + image, "CI_COMMIT_SHA=c0ffee3"} },
+		},
+		{
+			title: "deploy it: its tasks fail their health checks, CodeDeploy rolls back, the job fails and the tags stay", cmd: "deploy", want: ExitFailed,
+			env: func() []string { return []string{"BG_IMAGE=" + image, "CI_PIPELINE_ID=2"} },
+			before: func() error {
 				// Revision 3 is the one this deployment registers.
 				sb.Sim.World().SetTaskDefinitionHealthy(fmt.Sprintf("arn:aws:ecs:eu-west-1:123456789012:task-definition/%s:3", sb.World.Service), false)
+				return nil
 			},
 		},
-		{title: "verify: what is live is healthy, pinned, and answers", cmd: "verify", want: ExitOK},
+		{title: "verify: what is live is healthy, pinned, tagged live, and answers", cmd: "verify", want: ExitOK},
 	}
 	for i, s := range steps {
 		end := sections.Start(fmt.Sprintf("sandbox_step_%d", i+1), fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.title), false)
 		if s.before != nil {
-			s.before()
+			if err := s.before(); err != nil {
+				end()
+				return err
+			}
 		}
-		env := append(append(append([]string{}, inv.env.Environ...), base...), s.env...)
+		env := append(append([]string{}, inv.env.Environ...), base...)
+		if s.env != nil {
+			env = append(env, s.env()...)
+		}
 		fmt.Fprintf(inv.env.Stdout, "$ ecs-bluegreen %s\n", s.cmd)
-		code := Run(ctx, []string{s.cmd}, Env{Environ: env, Stdout: inv.env.Stdout, Stderr: inv.env.Stdout})
+		var printed strings.Builder
+		code := Run(ctx, []string{s.cmd}, Env{Environ: env, Stdout: io.MultiWriter(inv.env.Stdout, &printed), Stderr: inv.env.Stdout})
 		end()
 		if code != s.want {
 			return fmt.Errorf("sandbox step %q ended with exit code %d, expected %d", s.title, code, s.want)
+		}
+		if s.keepImage {
+			lines := strings.Split(strings.TrimSpace(printed.String()), "\n")
+			image = strings.TrimSpace(lines[len(lines)-1])
 		}
 		fmt.Fprintf(inv.env.Stdout, "-> exit %d, as expected\n\n", code)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
 )
 
@@ -43,6 +45,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	if s.Group != nil {
 		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, s.Group.Alarms))
 	}
+	results = append(results, inv.checkLiveTag(ctx, s)...)
 	checks := inv.settings["checks"].(*config.Checks)
 	checker := verify.NewChecker(inv.log, nil)
 	for _, u := range []struct {
@@ -99,4 +102,61 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		return &verifyFailedError{failed: failed}
 	}
 	return nil
+}
+
+// checkLiveTag compares what production runs with what each registry's live
+// tag names: a mismatch means someone deployed around the pipeline, or a
+// deployment ended without moving the tag.
+func (inv *invocation) checkLiveTag(ctx context.Context, s *snapshot.Snapshot) []verify.CheckResult {
+	regs := inv.settings["registries"].(*config.Registries)
+	r := verify.CheckResult{Name: "registry live tag names the live image"}
+	if regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
+		r.Skipped, r.Message = true, "no registry configured (BG_REGISTRY_IMAGE, BG_ECR_REPOSITORY)"
+		return []verify.CheckResult{r}
+	}
+	if s.Live == "" {
+		r.Skipped, r.Message = true, "no single live colour"
+		return []verify.CheckResult{r}
+	}
+	live := map[string]bool{}
+	for _, c := range s.Colour(s.Live).Containers {
+		if _, d, ok := strings.Cut(c.Image, "@"); ok {
+			live[d] = true
+		}
+	}
+	client, repos, err := inv.registryRepos(ctx)
+	if err != nil {
+		r.Message = "reading the registries: " + err.Error()
+		return []verify.CheckResult{r}
+	}
+	var problems, fine []string
+	for _, repo := range repos {
+		d, err := client.Resolve(ctx, repo.Tag(regs.LiveTag))
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s:%s cannot be read (%v)", repo, regs.LiveTag, err))
+		case !live[d.DigestStr()]:
+			problems = append(problems, fmt.Sprintf("%s:%s is %s, but production runs %s", repo, regs.LiveTag, d.DigestStr(), strings.Join(keys(live), ", ")))
+		default:
+			fine = append(fine, repo.String())
+		}
+	}
+	if len(problems) > 0 {
+		r.Message = strings.Join(problems, "; ")
+		return []verify.CheckResult{r}
+	}
+	r.Passed, r.Message = true, "live tag matches in "+strings.Join(fine, ", ")
+	return []verify.CheckResult{r}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return []string{"no digest-pinned image"}
+	}
+	return out
 }

@@ -75,7 +75,7 @@ func commands() []*command {
 		},
 		{
 			name: "verify", summary: "Check what is live (health, drift, URLs, alarms, stuck deployments); JUnit report; exit 4 on a problem",
-			families: with(awsFamilies, "codedeploy", "checks"), run: runVerify,
+			families: with(awsFamilies, "codedeploy", "checks", "registries"), run: runVerify,
 		},
 		{
 			name: "cleanup", summary: "Deregister old task definition revisions, keeping the newest and everything a colour uses",

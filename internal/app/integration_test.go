@@ -492,7 +492,11 @@ func TestSandboxDemo(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("sandbox demo: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"[1/4] status", "-> exit 0, as expected", "rolling back: following rollback deployment", "-> exit 1, as expected", "ok   production URL answers", "The sandbox ran 4 steps"} {
+	for _, want := range []string{
+		"[1/8] status", "[2/8] build", "[3/8] release", "-> exit 0, as expected", "registry tags moved",
+		"rolling back: following rollback deployment", "-> exit 1, as expected", "ok   production URL answers",
+		"ok   registry live tag names the live image", "The sandbox ran 8 steps",
+	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
