@@ -5,20 +5,37 @@ import (
 	"errors"
 	"fmt"
 
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 )
 
 // runRollback stops the deployment in progress with rollback and watches the
-// rollback to its end. Rolling back a finished deployment (redeploying the
-// previous task definition) needs render and is not built yet.
+// rollback to its end. With none in progress it redeploys the image the
+// registry's previous tag names (deploy moved it there when that image
+// stopped being live).
 func runRollback(ctx context.Context, inv *invocation) error {
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err
 	}
-	id, err := run.requireDeployment(ctx, "roll back", "redeploying the previous task definition after a finished deployment is not implemented yet: run deploy with the previous image")
+	id, err := run.deploymentID(ctx)
 	if err != nil {
 		return err
+	}
+	if id != "" {
+		// BG_DEPLOYMENT_ID from deploy.env may name a deployment long finished.
+		d, err := run.cd.Describe(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !inFlight(d.Status) {
+			id = ""
+		}
+	}
+	if id == "" {
+		return redeployPrevious(ctx, inv)
 	}
 	if err := run.cd.Stop(ctx, id, true); err != nil {
 		return err
@@ -38,4 +55,39 @@ func runRollback(ctx context.Context, inv *invocation) error {
 		return fmt.Errorf("deployment %s ended Succeeded before the stop took effect: nothing was rolled back", id)
 	}
 	return err
+}
+
+func inFlight(s cdtypes.DeploymentStatus) bool {
+	switch s {
+	case cdtypes.DeploymentStatusCreated, cdtypes.DeploymentStatusQueued, cdtypes.DeploymentStatusInProgress,
+		cdtypes.DeploymentStatusReady, cdtypes.DeploymentStatusBaking:
+		return true
+	}
+	return false
+}
+
+// redeployPrevious deploys the image the registry's previous tag names, with
+// the task definition as deploy renders it; deploy then moves live and
+// previous, so running rollback twice flips back.
+func redeployPrevious(ctx context.Context, inv *invocation) error {
+	regs := inv.settings["registries"].(*config.Registries)
+	client, repos, err := inv.registryRepos(ctx)
+	if err != nil {
+		return err
+	}
+	if len(repos) == 0 {
+		return &usageError{
+			msg:  "no deployment is in progress, and no registry is configured to find the previous image in",
+			hint: "set BG_ECR_REPOSITORY (or BG_REGISTRY_IMAGE), whose previous tag deploy maintains; or run deploy with the image to go back to",
+		}
+	}
+	// The last repository is where ECS pulls from: ECR when there is one.
+	repo := repos[len(repos)-1]
+	prev, err := client.Resolve(ctx, repo.Tag(regs.PreviousTag))
+	if err != nil {
+		return &usageError{msg: fmt.Sprintf("no deployment is in progress, and %s:%s cannot be read: %v", repo, regs.PreviousTag, err), hint: "nothing was changed; run deploy with the image to go back to"}
+	}
+	inv.log.Warn("no deployment in progress: redeploying the previous image", "image", prev.String())
+	env := append(append([]string{}, inv.env.Environ...), "BG_IMAGE="+prev.String(), "BG_DEPLOYMENT_ID=")
+	return runCommand(ctx, lookup("deploy"), nil, Env{Environ: env, Stdout: inv.env.Stdout, Stderr: inv.env.Stderr})
 }

@@ -71,15 +71,28 @@ func TestDeployMovesLiveTags(t *testing.T) {
 			t.Fatalf("deploy %d: exit %d\n%s", i, code, stderr)
 		}
 	}
-	for _, reg := range []struct {
-		repo string
-		auth authn.Authenticator
-	}{{env["CI_REGISTRY_IMAGE"], gitlab}, {sb.RegistryHost + "/web", ecr}} {
-		if got := tagDigest(reg.repo+":live", reg.auth); got != digests[1] {
-			t.Errorf("%s:live = %s, want the second image %s", reg.repo, got, digests[1])
-		}
-		if got := tagDigest(reg.repo+":previous", reg.auth); got != digests[0] {
-			t.Errorf("%s:previous = %s, want the first image %s", reg.repo, got, digests[0])
+	checkTags := func(live, previous string) {
+		t.Helper()
+		for _, reg := range []struct {
+			repo string
+			auth authn.Authenticator
+		}{{env["CI_REGISTRY_IMAGE"], gitlab}, {sb.RegistryHost + "/web", ecr}} {
+			if got := tagDigest(reg.repo+":live", reg.auth); got != live {
+				t.Errorf("%s:live = %s, want %s", reg.repo, got, live)
+			}
+			if got := tagDigest(reg.repo+":previous", reg.auth); got != previous {
+				t.Errorf("%s:previous = %s, want %s", reg.repo, got, previous)
+			}
 		}
 	}
+	checkTags(digests[1], digests[0])
+
+	// With nothing in flight, rollback redeploys the previous image, and the
+	// tags swap: rolling back twice flips back.
+	environ := append(append([]string{}, base...), "CI_PIPELINE_ID=3", "BG_OUTPUT_DIR="+t.TempDir())
+	code, _, stderr := runIn(t, environ, "rollback")
+	if code != ExitOK || !strings.Contains(stderr, "redeploying the previous image") {
+		t.Fatalf("rollback after success: exit %d\n%s", code, stderr)
+	}
+	checkTags(digests[0], digests[1])
 }
