@@ -79,7 +79,7 @@ func commands() []*command {
 		},
 		{
 			name: "cleanup", summary: "Deregister old task definition revisions, keeping the newest and everything a colour uses",
-			families: awsFamilies, run: runCleanup,
+			families: with(awsFamilies, "codedeploy", "cleanup"), run: runCleanup,
 		},
 		{
 			name: "sandbox", summary: "Run the whole flow against the embedded AWS simulator; `sandbox serve` keeps it running", usage: "sandbox [serve]",

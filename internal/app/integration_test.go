@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -337,6 +338,7 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 	for _, args := range runs {
 		runIn(t, s.environ(), args...)
 	}
+	runIn(t, s.environ("BG_KEEP=1", "BG_DELETE_INACTIVE=true"), "cleanup")
 	// deploy stops at Ready (manual promote); promote moves traffic and ends
 	// in the termination wait; finish ends it.
 	if code, _, stderr := runIn(t, deployEnv(s, "BG_PROMOTE=manual"), "deploy"); code != ExitOK {
@@ -503,5 +505,53 @@ func TestSandboxDemo(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sandbox", "junit.xml")); err != nil {
 		t.Errorf("the demo's verify left no junit.xml: %v", err)
+	}
+}
+
+func TestCleanupAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{})
+	ctx := context.Background()
+	for i := range 14 {
+		if _, err := s.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+			Family:               aws.String("web"),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("web"), Image: aws.String(fmt.Sprintf("web:%d", i))}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another family sharing the prefix is not touched.
+	if _, err := s.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family:               aws.String("web-worker"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("w"), Image: aws.String("w")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	active := func(family string) int {
+		out, _ := s.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: ecstypes.TaskDefinitionStatusActive})
+		n := 0
+		for _, a := range out.TaskDefinitionArns {
+			if strings.Contains(a, "/"+family+":") {
+				n++
+			}
+		}
+		return n
+	}
+	code, stdout, stderr := runIn(t, s.environ("BG_DRY_RUN=true"), "cleanup")
+	if code != ExitOK || !strings.Contains(stdout, "would deregister") || !strings.Contains(stdout, "web:1 (in use by task set") || active("web") != 15 {
+		t.Fatalf("dry run: exit %d, %d active\n%s%s", code, active("web"), stdout, stderr)
+	}
+	code, stdout, stderr = runIn(t, s.environ("BG_DELETE_INACTIVE=true"), "cleanup")
+	if code != ExitOK || !strings.Contains(stdout, "deregistered 4 and deleted 4 revisions") {
+		t.Fatalf("cleanup: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got := active("web"); got != 11 {
+		t.Errorf("%d active revisions after cleanup, want 11 (the one in use and the newest 10)", got)
+	}
+	if active("web-worker") != 1 {
+		t.Error("cleanup touched another family")
+	}
+	if code, _, stderr := runIn(t, s.environ("BG_KEEP=0"), "cleanup"); code != ExitUsage || !strings.Contains(stderr, "BG_KEEP") {
+		t.Errorf("BG_KEEP=0: exit %d\n%s", code, stderr)
 	}
 }

@@ -28,6 +28,7 @@ func Families() []Family {
 		{"watch", "Waiting for AWS", func() any { return &Watch{} }},
 		{"output", "Reports", func() any { return &Output{} }},
 		{"log", "Logging", func() any { return &Log{} }},
+		{"cleanup", "Cleaning up task definitions", func() any { return &Cleanup{} }},
 		{"sandbox", "The sandbox", func() any { return &Sandbox{} }},
 		{"development", "Developing ecs-bluegreen itself", func() any { return &Development{} }},
 	}

@@ -216,3 +216,18 @@ func (s *Sandbox) Validate() []Problem {
 	}
 	return nil
 }
+
+// Cleanup configures `ecs-bluegreen cleanup`.
+type Cleanup struct {
+	Keep           int  `env:"BG_KEEP,default=10" desc:"How many of the newest task definition revisions cleanup keeps (revisions any colour or deployment uses are always kept)."`
+	DeleteInactive bool `env:"BG_DELETE_INACTIVE" desc:"Also delete deregistered (INACTIVE) revisions not in use."`
+	DryRun         bool `env:"BG_DRY_RUN" desc:"Print what cleanup would do, and change nothing."`
+}
+
+// Validate checks BG_KEEP.
+func (c *Cleanup) Validate() []Problem {
+	if c.Keep < 1 {
+		return []Problem{{Var: "BG_KEEP", Message: "must be at least 1: the newest revision is the one a rollback or a rerun needs"}}
+	}
+	return nil
+}
