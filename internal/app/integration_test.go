@@ -148,7 +148,7 @@ func TestPromoteAgainstSimulator(t *testing.T) {
 	t.Parallel()
 	// Linear, 10% every 3 minutes: 2.7 s of real time at simSpeed, long
 	// enough for the 1.5 s polls to see traffic split.
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440, DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
 	id := s.startDeployment(t, "registry.example/web:2")
 	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
 	code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+id), "promote")
@@ -170,7 +170,7 @@ func TestPromoteAgainstSimulator(t *testing.T) {
 
 func TestRollbackAgainstSimulator(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 60})
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440})
 	id := s.startDeployment(t, "registry.example/web:3")
 	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
 	// No BG_DEPLOYMENT_ID: rollback finds the deployment in progress itself.
@@ -247,7 +247,7 @@ func TestVerifyAgainstSimulator(t *testing.T) {
 
 func TestFailedTestTrafficSmokeCheckRollsBack(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 60})
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440})
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
 	t.Cleanup(failing.Close)
 	id := s.startDeployment(t, "registry.example/web:broken")
@@ -268,7 +268,7 @@ func TestFailedTestTrafficSmokeCheckRollsBack(t *testing.T) {
 
 func TestInterruptStopsWithRollback(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440, DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
 	id := s.startDeployment(t, "registry.example/web:5")
 	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -288,7 +288,7 @@ func TestInterruptStopsWithRollback(t *testing.T) {
 
 func TestTimeoutFollowsPolicy(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440, DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"})
 	id := s.startDeployment(t, "registry.example/web:6")
 	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
 	code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+id, "BG_TIMEOUT=500ms", "BG_ON_TIMEOUT=rollback"), "promote")
@@ -305,7 +305,7 @@ func TestTimeoutFollowsPolicy(t *testing.T) {
 func TestPromoteUnderThrottlingAndServerErrors(t *testing.T) {
 	t.Parallel()
 	faults := awssim.NewFaults(42)
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes"}, awssim.WithFaults(faults))
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440, DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes"}, awssim.WithFaults(faults))
 	id := s.startDeployment(t, "registry.example/web:7")
 	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
 	faults.SetRates(0.10, 0.05, 0)
@@ -332,7 +332,7 @@ func TestPromoteUnderThrottlingAndServerErrors(t *testing.T) {
 // checks that every action they called is in the README's IAM policy.
 func TestIAMPolicyCoversEveryCall(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 60, TerminationWaitMinutes: 600, Alarms: []string{"web-5xx"}})
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440, TerminationWaitMinutes: 600, Alarms: []string{"web-5xx"}})
 	before := len(s.srv.Calls())
 	runs := [][]string{{"status"}, {"verify"}}
 	for _, args := range runs {
@@ -430,7 +430,7 @@ func TestDeployAgainstSimulator(t *testing.T) {
 
 func TestDeployManualPromoteAttachAndBusy(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 600})
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440})
 	code, _, stderr := runIn(t, deployEnv(s, "BG_PROMOTE=manual"), "deploy")
 	if code != ExitOK || !strings.Contains(stderr, "production traffic moves when promote runs") {
 		t.Fatalf("deploy with manual promote: exit %d\n%s", code, stderr)
