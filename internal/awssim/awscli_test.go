@@ -52,10 +52,16 @@ func TestAWSCLIScenario(t *testing.T) {
 	if p, err := exec.LookPath("aws"); err == nil {
 		clis["v1"] = p
 	}
-	if p := os.Getenv("BG_AWSCLI_V2"); p != "" {
-		clis["v2"] = p
-	} else if _, err := os.Stat("/usr/bin/aws"); err == nil {
-		clis["v2"] = "/usr/bin/aws"
+	// CI installs Debian's awscli (v2) at /usr/bin/aws; BG_AWSCLI_V2 names
+	// another. Each must say it is v2, or the test would run v1 twice.
+	for _, p := range []string{os.Getenv("BG_AWSCLI_V2"), "/usr/bin/aws"} {
+		if p == "" {
+			continue
+		}
+		if out, err := exec.Command(p, "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/2") {
+			clis["v2"] = p
+			break
+		}
 	}
 	if len(clis) == 0 {
 		testutil.RequirePeer(t, "aws")
@@ -148,9 +154,38 @@ func TestAWSCLIScenario(t *testing.T) {
 			if st := alarms["MetricAlarms"].([]any)[0].(map[string]any)["StateValue"]; st != "ALARM" {
 				t.Errorf("describe-alarms StateValue = %v", st)
 			}
+			// The shape InvalidFormatFault has the query code InvalidFormat: v1
+			// (JSON 1.0) reads it from x-amzn-query-error, v2 (query) from <Code>.
+			if out := cliError(t, bin, u, "cloudwatch", "set-alarm-state", "--alarm-name", "a1", "--state-value", "BOGUS", "--state-reason", "x"); !strings.Contains(out, "(InvalidFormat)") {
+				t.Errorf("set-alarm-state BOGUS: %s", out)
+			}
+			if out := cliError(t, bin, u, "cloudwatch", "set-alarm-state", "--alarm-name", "nope", "--state-value", "OK", "--state-reason", "x"); !strings.Contains(out, "(ResourceNotFound)") {
+				t.Errorf("set-alarm-state of an unknown alarm: %s", out)
+			}
+			cli(t, bin, u, "cloudwatch", "delete-alarms", "--alarm-names", "a1")
+			if n := len(cli(t, bin, u, "cloudwatch", "describe-alarms", "--alarm-name-prefix", "a")["MetricAlarms"].([]any)); n != 0 {
+				t.Errorf("describe-alarms after delete-alarms: %d alarms", n)
+			}
+			cli(t, bin, u, "cloudwatch", "put-metric-data", "--namespace", "app", "--metric-name", "requests", "--value", "1")
 			ident := cli(t, bin, u, "sts", "get-caller-identity")
 			if ident["Account"] != "123456789012" {
 				t.Errorf("get-caller-identity = %v", ident)
+			}
+			token := jwt(map[string]any{"sub": "project_path:g/web:ref_type:branch:ref:main", "iss": "https://gitlab.example.com", "aud": "sts.amazonaws.com"})
+			assumed := cli(t, bin, u, "sts", "assume-role-with-web-identity", "--role-arn", "arn:aws:iam::123456789012:role/deployer",
+				"--role-session-name", "gitlab-1", "--web-identity-token", token, "--duration-seconds", "900")
+			if c, _ := assumed["Credentials"].(map[string]any); c == nil || c["AccessKeyId"] == nil || c["Expiration"] == nil || assumed["SubjectFromWebIdentityToken"] != "project_path:g/web:ref_type:branch:ref:main" {
+				t.Errorf("assume-role-with-web-identity = %v", assumed)
+			}
+			if out := cliError(t, bin, u, "sts", "assume-role-with-web-identity", "--role-arn", "arn:aws:iam::123456789012:role/deployer",
+				"--role-session-name", "gitlab-1", "--web-identity-token", "not-a-jwt"); !strings.Contains(out, "(InvalidIdentityToken)") {
+				t.Errorf("assume-role-with-web-identity with a bad token: %s", out)
+			}
+			if out := cliError(t, bin, u, "sts", "assume-role", "--role-arn", "arn:aws:iam::123456789012:role/deployer", "--role-session-name", "bad name"); !strings.Contains(out, "(ValidationError)") {
+				t.Errorf("assume-role with a space in the session name: %s", out)
+			}
+			if out := cliError(t, bin, u, "ecr", "describe-repositories", "--repository-names", "nope"); !strings.Contains(out, "(RepositoryNotFoundException)") {
+				t.Errorf("describe-repositories of an unknown repository: %s", out)
 			}
 			cli(t, bin, u, "ecr", "create-repository", "--repository-name", "web")
 			tok := cli(t, bin, u, "ecr", "get-authorization-token")

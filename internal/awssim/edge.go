@@ -1,7 +1,11 @@
 package awssim
 
 import (
+	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +20,15 @@ import (
 // WebIdentityCall is an AssumeRoleWithWebIdentity the simulator answered.
 type WebIdentityCall struct {
 	RoleARN, SessionName, Token string
+	// Subject, Issuer and Audience are the token's sub, iss and aud claims
+	// (read, never verified: the simulator trusts every identity provider).
+	Subject, Issuer, Audience string
+}
+
+// stsSession is what an access key STS issued stands for.
+type stsSession struct {
+	arn, assumedRoleID string
+	expires            time.Time
 }
 
 var (
@@ -23,7 +36,32 @@ var (
 	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 )
 
-func (w *World) stsOp(op string, f formT) (any, error) {
+// stsValidation is the error STS answers a member that breaks the model's
+// constraints with.
+func stsValidation(format string, args ...any) *wire.Error {
+	return (&wire.Error{Type: "ValidationError", Message: "1 validation error detected: " + fmt.Sprintf(format, args...)}).WithCode("ValidationError")
+}
+
+// jwtClaims reads the claims of a JWT without checking its signature: STS
+// would check it against the identity provider's keys, which the simulator
+// does not have.
+func jwtClaims(token string) (map[string]any, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, false
+	}
+	var claims map[string]any
+	if json.Unmarshal(payload, &claims) != nil {
+		return nil, false
+	}
+	return claims, true
+}
+
+func (w *World) stsOp(c Caller, op string, f formT) (any, error) {
 	switch op {
 	case "GetCallerIdentity":
 		type result struct {
@@ -31,21 +69,39 @@ func (w *World) stsOp(op string, f formT) (any, error) {
 			UserID  string `xml:"UserId"`
 			Account string `xml:"Account"`
 		}
-		return result{Arn: "arn:aws:iam::" + w.env.Account + ":user/simulated", UserID: "AIDASIMULATED", Account: w.env.Account}, nil
-	case "AssumeRoleWithWebIdentity", "AssumeRole":
-		role, session := f.String("RoleArn"), f.String("RoleSessionName")
-		if !roleARNPattern.MatchString(role) {
-			return nil, (&wire.Error{Type: "ValidationError", Message: "1 validation error detected: Value at 'roleArn' failed to satisfy constraint"}).WithCode("ValidationError")
+		if c.AccessKeyID == "" {
+			return nil, (&wire.Error{Type: "MissingAuthenticationToken", Message: "Request is missing Authentication Token", Status: 403}).WithCode("MissingAuthenticationToken")
 		}
-		if !sessionNamePattern.MatchString(session) {
-			return nil, (&wire.Error{Type: "ValidationError", Message: "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"}).WithCode("ValidationError")
-		}
-		token := f.String("WebIdentityToken")
-		if op == "AssumeRoleWithWebIdentity" {
-			if len(token) < 4 || len(token) > 20000 {
-				return nil, (&wire.Error{Type: "InvalidIdentityTokenException", Message: "The web identity token that was passed could not be validated by AWS."}).WithCode("InvalidIdentityToken")
+		if s, ok := w.stsSessions[c.AccessKeyID]; ok {
+			if w.now().After(s.expires) {
+				return nil, (&wire.Error{Type: "ExpiredToken", Message: "The security token included in the request is expired", Status: 403}).WithCode("ExpiredToken")
 			}
-			w.identities = append(w.identities, WebIdentityCall{RoleARN: role, SessionName: session, Token: token})
+			return result{Arn: s.arn, UserID: s.assumedRoleID, Account: w.env.Account}, nil
+		}
+		// Any other key is an IAM user of the simulated account; the user id
+		// is derived from the key so two keys are two users.
+		return result{Arn: "arn:aws:iam::" + w.env.Account + ":user/simulated", UserID: "AIDA" + stableID(c.AccessKeyID, 17), Account: w.env.Account}, nil
+	case "AssumeRoleWithWebIdentity", "AssumeRole":
+		if op == "AssumeRole" && c.AccessKeyID == "" {
+			return nil, (&wire.Error{Type: "MissingAuthenticationToken", Message: "Request is missing Authentication Token", Status: 403}).WithCode("MissingAuthenticationToken")
+		}
+		role, session := f.String("RoleArn"), f.String("RoleSessionName")
+		switch {
+		case !f.Has("RoleArn"):
+			return nil, stsValidation("Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+		case !roleARNPattern.MatchString(role):
+			return nil, stsValidation("Value '%s' at 'roleArn' failed to satisfy constraint: Member must be a valid IAM role ARN", role)
+		case !f.Has("RoleSessionName"):
+			return nil, stsValidation("Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
+		case !sessionNamePattern.MatchString(session):
+			return nil, stsValidation("Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", session)
+		}
+		duration := time.Hour
+		if n, ok := f.Int("DurationSeconds"); ok || f.Has("DurationSeconds") {
+			if !ok || n < 900 || n > 43200 {
+				return nil, stsValidation("Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200", f.String("DurationSeconds"))
+			}
+			duration = time.Duration(n) * time.Second
 		}
 		type creds struct {
 			AccessKeyID     string `xml:"AccessKeyId"`
@@ -61,15 +117,65 @@ func (w *World) stsOp(op string, f formT) (any, error) {
 			Credentials     creds  `xml:"Credentials"`
 			AssumedRoleUser user   `xml:"AssumedRoleUser"`
 			Subject         string `xml:"SubjectFromWebIdentityToken,omitempty"`
+			Provider        string `xml:"Provider,omitempty"`
+			Audience        string `xml:"Audience,omitempty"`
+		}
+		var out result
+		if op == "AssumeRoleWithWebIdentity" {
+			token := f.String("WebIdentityToken")
+			if !f.Has("WebIdentityToken") {
+				return nil, stsValidation("Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null")
+			}
+			if len(token) < 4 || len(token) > 20000 {
+				return nil, stsValidation("Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000")
+			}
+			claims, ok := jwtClaims(token)
+			if !ok {
+				return nil, (&wire.Error{Type: "InvalidIdentityTokenException", Message: "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"}).WithCode("InvalidIdentityToken")
+			}
+			call := WebIdentityCall{RoleARN: role, SessionName: session, Token: token}
+			call.Subject, _ = claims["sub"].(string)
+			call.Issuer, _ = claims["iss"].(string)
+			switch aud := claims["aud"].(type) {
+			case string:
+				call.Audience = aud
+			case []any:
+				if len(aud) > 0 {
+					call.Audience, _ = aud[0].(string)
+				}
+			}
+			w.identities = append(w.identities, call)
+			out.Subject, out.Audience = call.Subject, call.Audience
+			// STS names the provider by the issuer without its scheme.
+			out.Provider = strings.TrimPrefix(call.Issuer, "https://")
 		}
 		roleName := role[strings.LastIndex(role, "/")+1:]
-		return result{
-			Credentials:     creds{AccessKeyID: "ASIA" + randomID(16, idAlphabet), SecretAccessKey: randomID(40, idAlphabet), SessionToken: randomID(120, idAlphabet), Expiration: wire.ISO8601(w.now().Add(time.Hour))},
-			AssumedRoleUser: user{Arn: "arn:aws:sts::" + w.env.Account + ":assumed-role/" + roleName + "/" + session, AssumedRoleID: "AROA" + randomID(16, idAlphabet) + ":" + session},
-			Subject:         map[bool]string{true: "simulated-subject"}[op == "AssumeRoleWithWebIdentity"],
-		}, nil
+		out.Credentials = creds{
+			AccessKeyID: "ASIA" + randomID(16, idAlphabet), SecretAccessKey: randomID(40, idAlphabet+"abcdefghijklmnopqrstuvwxyz"),
+			SessionToken: randomID(120, idAlphabet), Expiration: wire.ISO8601(w.now().Add(duration)),
+		}
+		out.AssumedRoleUser = user{
+			Arn:           "arn:aws:sts::" + w.env.Account + ":assumed-role/" + roleName + "/" + session,
+			AssumedRoleID: "AROA" + stableID(role, 17) + ":" + session,
+		}
+		if w.stsSessions == nil {
+			w.stsSessions = map[string]stsSession{}
+		}
+		w.stsSessions[out.Credentials.AccessKeyID] = stsSession{arn: out.AssumedRoleUser.Arn, assumedRoleID: out.AssumedRoleUser.AssumedRoleID, expires: w.now().Add(duration)}
+		return out, nil
 	}
 	return nil, (&wire.Error{Type: "InvalidAction", Message: "the STS simulator does not implement " + op}).WithCode("InvalidAction")
+}
+
+// stableID derives an id of n upper-case characters from s, so the same role
+// or access key always gets the same unique id, as in IAM.
+func stableID(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	var b strings.Builder
+	for i := range n {
+		b.WriteByte(idAlphabet[int(sum[i])%len(idAlphabet)])
+	}
+	return b.String()
 }
 
 // WebIdentityCalls lists the AssumeRoleWithWebIdentity calls answered so far.
@@ -110,7 +216,7 @@ func (w *World) cloudWatchJSON(op string, body []byte) (any, error) {
 }
 
 // cloudWatchCBOR serves CloudWatch over Smithy RPC v2 CBOR (the Go SDK).
-func (w *World) cloudWatchCBOR(op string, in map[string]any) (map[string]any, error) {
+func (w *World) cloudWatchCBOR(_ context.Context, op string, in map[string]any) (map[string]any, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.advance()

@@ -15,53 +15,93 @@ type FaultKind int
 // Faults the simulator can inject.
 const (
 	FaultThrottle    FaultKind = iota + 1 // the service's throttling error (retried by the SDK)
-	FaultServerError                      // HTTP 500 with the service's server error
+	FaultServerError                      // HTTP 503 with the service's server error
 	FaultDrop                             // the connection is closed without an answer
 )
+
+// Rates are the chances of each fault on one call, and a delay added to it.
+type Rates struct {
+	Throttle, ServerError, Drop float64
+	Latency                     time.Duration
+}
 
 // Faults injects failures into calls, by probability (seeded, so a run can be
 // repeated) or deterministically for the next calls of one operation. A nil
 // *Faults injects nothing.
+//
+// Rates apply at three levels, the most specific winning: one operation
+// (SetOperationRates(svc, op, ...)), one service (SetOperationRates(svc, "",
+// ...)), and everything (SetRates, SetLatency).
 type Faults struct {
-	mu                          sync.Mutex
-	rnd                         *rand.Rand
-	throttle, serverError, drop float64
-	latency                     time.Duration
-	next                        map[string][]FaultKind
-	only                        map[string]bool // services the rates apply to; empty = all
+	mu     sync.Mutex
+	rnd    *rand.Rand
+	global Rates
+	only   map[string]bool  // services the global rates apply to; empty = all
+	rules  map[string]Rates // "service:operation" or "service:"
+	next   map[string][]FaultKind
 }
 
 // NewFaults returns an injector with no faults, seeded for reproducibility.
 func NewFaults(seed uint64) *Faults {
-	return &Faults{rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), next: map[string][]FaultKind{}, only: map[string]bool{}}
+	return &Faults{
+		rnd:  rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		next: map[string][]FaultKind{}, only: map[string]bool{}, rules: map[string]Rates{},
+	}
 }
 
 // SetRates sets the probability of each fault on every call (of the given
-// services, or all when none are named).
+// services, or all when none are named). It keeps the global latency.
 func (f *Faults) SetRates(throttle, serverError, drop float64, services ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.throttle, f.serverError, f.drop = throttle, serverError, drop
+	f.global.Throttle, f.global.ServerError, f.global.Drop = throttle, serverError, drop
 	f.only = map[string]bool{}
 	for _, s := range services {
 		f.only[s] = true
 	}
 }
 
-// SetLatency delays every call by d.
+// SetLatency delays every call by d (unless a service or operation rule sets
+// its own latency).
 func (f *Faults) SetLatency(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.latency = d
+	f.global.Latency = d
 }
 
-// FailNext makes the next n calls of service:operation fail with kind.
+// SetOperationRates sets the rates for one operation of a service (by its
+// signing name: "ecs", "codedeploy", "elasticloadbalancing", "monitoring",
+// "ecr", "sts"), or for the whole service when operation is "". They replace
+// the global rates for those calls; the zero Rates turns faults off for them.
+func (f *Faults) SetOperationRates(service, operation string, r Rates) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules[service+":"+operation] = r
+}
+
+// ClearOperationRates removes a rule SetOperationRates made.
+func (f *Faults) ClearOperationRates(service, operation string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.rules, service+":"+operation)
+}
+
+// FailNext makes the next n calls of service:operation fail with kind. Queued
+// failures come before any rate.
 func (f *Faults) FailNext(service, operation string, kind FaultKind, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for range n {
 		f.next[service+":"+operation] = append(f.next[service+":"+operation], kind)
 	}
+}
+
+// Reset removes every rate, rule and queued failure (the seed's sequence
+// goes on).
+func (f *Faults) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.global, f.only, f.rules, f.next = Rates{}, map[string]bool{}, map[string]Rates{}, map[string][]FaultKind{}
 }
 
 type fault struct {
@@ -75,19 +115,32 @@ func (f *Faults) pick(service, op string) *fault {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := &fault{latency: f.latency}
 	key := service + ":" + op
+	r, ok := f.rules[key]
+	if !ok {
+		r, ok = f.rules[service+":"]
+	}
+	if !ok {
+		r = Rates{Latency: f.global.Latency}
+		if len(f.only) == 0 || f.only[service] {
+			r = f.global
+		}
+	}
+	out := &fault{latency: r.Latency}
 	if q := f.next[key]; len(q) > 0 {
 		out.kind, f.next[key] = q[0], q[1:]
+		if len(f.next[key]) == 0 {
+			delete(f.next, key)
+		}
 		return out
 	}
-	if len(f.only) == 0 || f.only[service] {
+	if r.Throttle+r.ServerError+r.Drop > 0 {
 		switch x := f.rnd.Float64(); {
-		case x < f.throttle:
+		case x < r.Throttle:
 			out.kind = FaultThrottle
-		case x < f.throttle+f.serverError:
+		case x < r.Throttle+r.ServerError:
 			out.kind = FaultServerError
-		case x < f.throttle+f.serverError+f.drop:
+		case x < r.Throttle+r.ServerError+r.Drop:
 			out.kind = FaultDrop
 		}
 	}
@@ -97,31 +150,52 @@ func (f *Faults) pick(service, op string) *fault {
 	return out
 }
 
-func (ft *fault) code(service string) string {
+// throttlingCode is the error a service throttles with: awsQuery services
+// (and CloudWatch, whose JSON and CBOR forms keep the query codes) send
+// Throttling, the awsJson services ThrottlingException (aws-facts §1.6, §7).
+func throttlingCode(service string) string {
+	switch service {
+	case "elasticloadbalancing", "sts", "monitoring":
+		return "Throttling"
+	}
+	return "ThrottlingException"
+}
+
+// err is the error the fault answers with; nil for latency only.
+func (ft *fault) err(service string) *wire.Error {
 	switch ft.kind {
 	case FaultThrottle:
-		if service == "elasticloadbalancing" || service == "sts" || service == "monitoring" {
-			return "Throttling"
-		}
-		return "ThrottlingException"
+		code := throttlingCode(service)
+		return (&wire.Error{Type: code, Message: "Rate exceeded"}).WithCode(code)
 	case FaultServerError:
-		return "ServiceUnavailable"
-	case FaultDrop:
+		return wire.ServerError("ServiceUnavailable", "the simulated service is unavailable (injected fault)").WithStatus(http.StatusServiceUnavailable)
+	}
+	return nil
+}
+
+// code is what the call log records for the fault.
+func (ft *fault) code(service string) string {
+	if ft.kind == FaultDrop {
 		return "dropped"
+	}
+	if e := ft.err(service); e != nil {
+		return e.QueryCode()
 	}
 	return ""
 }
 
-// apply delays the call and writes the fault, if any. It reports whether the
-// call was answered (so the service must not run).
-func (ft *fault) apply(w http.ResponseWriter, r *http.Request, contentType, rid string, query bool, ns string) bool {
+// apply delays the call and answers with the fault, if any, in the request's
+// protocol. It reports whether the call was answered (so the service must not
+// run).
+func (ft *fault) apply(rep reply, r *http.Request, service string) bool {
 	if ft.latency > 0 {
+		t := time.NewTimer(ft.latency)
 		select {
-		case <-time.After(ft.latency):
+		case <-t.C:
 		case <-r.Context().Done():
+			t.Stop()
 		}
 	}
-	var e *wire.Error
 	switch ft.kind {
 	case 0:
 		return false
@@ -129,20 +203,7 @@ func (ft *fault) apply(w http.ResponseWriter, r *http.Request, contentType, rid 
 		// Aborting the handler makes net/http close the connection without
 		// an answer, which is what a dropped connection looks like to a client.
 		panic(http.ErrAbortHandler)
-	case FaultThrottle:
-		// awsQuery services send the code Throttling; awsJson ones the shape
-		// ThrottlingException (aws-facts §1.6, §7).
-		e = wire.Errorf("ThrottlingException", "Rate exceeded")
-		if query {
-			e = (&wire.Error{Type: "Throttling", Message: "Rate exceeded"}).WithCode("Throttling")
-		}
-	case FaultServerError:
-		e = wire.ServerError("ServiceUnavailable", "the simulated service is unavailable (injected fault)").WithStatus(http.StatusServiceUnavailable)
 	}
-	if query {
-		wire.WriteXMLError(w, ns, rid, e)
-	} else {
-		wire.WriteJSONError(w, contentType, rid, e)
-	}
+	rep.error(ft.err(service))
 	return true
 }

@@ -41,10 +41,13 @@ type step struct {
 var knownDifferences = map[string]string{
 	// moto returns cluster settings and capacity providers; the tool never reads them.
 	// Real ELBv2 omits SslPolicy and AlpnPolicy on HTTP listeners; moto sends them empty.
-	"elasticloadbalancing:CreateListener:Listeners.[].SslPolicy":          "absent on HTTP listeners in AWS",
-	"elasticloadbalancing:CreateListener:Listeners.[].AlpnPolicy":         "absent on HTTP listeners in AWS",
-	"elasticloadbalancing:DescribeListeners:Listeners.[].SslPolicy":       "absent on HTTP listeners in AWS",
-	"elasticloadbalancing:DescribeListeners:Listeners.[].AlpnPolicy":      "absent on HTTP listeners in AWS",
+	"elasticloadbalancing:CreateListener:Listeners.[].SslPolicy":     "absent on HTTP listeners in AWS",
+	"elasticloadbalancing:CreateListener:Listeners.[].AlpnPolicy":    "absent on HTTP listeners in AWS",
+	"elasticloadbalancing:DescribeListeners:Listeners.[].SslPolicy":  "absent on HTTP listeners in AWS",
+	"elasticloadbalancing:DescribeListeners:Listeners.[].AlpnPolicy": "absent on HTTP listeners in AWS",
+	// STS sends PackedPolicySize only when the request passes session policies or tags; moto always does.
+	"sts:AssumeRole:PackedPolicySize":                                     "sent by STS only with session policies or tags",
+	"sts:AssumeRoleWithWebIdentity:PackedPolicySize":                      "sent by STS only with session policies or tags",
 	"ecs:CreateCluster:cluster.capacityProviders[]":                       "capacity providers are not modelled",
 	"ecs:CreateCluster:cluster.defaultCapacityProviderStrategy[]":         "capacity providers are not modelled",
 	"ecs:CreateCluster:cluster.statistics[]":                              "statistics are not modelled",
@@ -228,9 +231,19 @@ func TestDifferentialAgainstMoto(t *testing.T) {
 		{name: "DescribeRepositories", service: "ecr", target: ecrT + "DescribeRepositories", body: `{"repositoryNames":["web"]}`},
 		{name: "DescribeRepositories unknown", service: "ecr", target: ecrT + "DescribeRepositories", body: `{"repositoryNames":["nope"]}`, wantCode: "RepositoryNotFoundException"},
 		{name: "GetCallerIdentity", service: "sts", body: "Action=GetCallerIdentity&Version=2011-06-15"},
+		{name: "AssumeRole", service: "sts", body: "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fdeployer&RoleSessionName=local&DurationSeconds=900"},
+		{name: "AssumeRoleWithWebIdentity", service: "sts", body: "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fdeployer&RoleSessionName=gitlab-1&WebIdentityToken=" +
+			url.QueryEscape(jwt(map[string]any{"sub": "project_path:g/web:ref_type:branch:ref:main", "iss": "https://gitlab.example.com", "aud": "sts.amazonaws.com"}))},
+		{name: "GetAuthorizationToken", service: "ecr", target: ecrT + "GetAuthorizationToken", body: `{}`},
+		{name: "DeleteRepository", service: "ecr", target: ecrT + "DeleteRepository", body: `{"repositoryName":"web"}`},
+		{name: "DeleteRepository unknown", service: "ecr", target: ecrT + "DeleteRepository", body: `{"repositoryName":"web"}`, wantCode: "RepositoryNotFoundException"},
 		{name: "PutMetricAlarm", service: "monitoring", body: "Action=PutMetricAlarm&Version=2010-08-01&AlarmName=a1&MetricName=m&Namespace=n&Statistic=Sum&Period=60&EvaluationPeriods=1&Threshold=1&ComparisonOperator=GreaterThanThreshold"},
 		{name: "SetAlarmState", service: "monitoring", body: "Action=SetAlarmState&Version=2010-08-01&AlarmName=a1&StateValue=ALARM&StateReason=test"},
 		{name: "DescribeAlarms", service: "monitoring", body: "Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=a1"},
+		{name: "DescribeAlarms by state", service: "monitoring", body: "Action=DescribeAlarms&Version=2010-08-01&StateValue=ALARM&AlarmNamePrefix=a"},
+		{name: "SetAlarmState unknown", service: "monitoring", body: "Action=SetAlarmState&Version=2010-08-01&AlarmName=nope&StateValue=OK&StateReason=x", wantCode: "ResourceNotFound"},
+		{name: "PutMetricData", service: "monitoring", body: "Action=PutMetricData&Version=2010-08-01&Namespace=app&MetricData.member.1.MetricName=requests&MetricData.member.1.Value=1"},
+		{name: "DeleteAlarms", service: "monitoring", body: "Action=DeleteAlarms&Version=2010-08-01&AlarmNames.member.1=a1"},
 	}
 	motoVars, simVars := motoNetwork(t, moto), map[string]string{"vpc": "vpc-1", "subnet1": "subnet-a", "subnet2": "subnet-b"}
 	var report []string

@@ -175,10 +175,15 @@ func TestRoundTripEveryOperation(t *testing.T) {
 			o, err := stsc.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 			return err == nil && aws.ToString(o.Account) == "123456789012", err
 		}},
+		{"sts:AssumeRole", func() (bool, error) {
+			o, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/deploy"), RoleSessionName: aws.String("local")})
+			return err == nil && o.Credentials.Expiration != nil && aws.ToString(o.AssumedRoleUser.Arn) != "", err
+		}},
 		{"sts:AssumeRoleWithWebIdentity", func() (bool, error) {
-			o, err := stsc.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/deploy"), RoleSessionName: aws.String("gitlab-1"), WebIdentityToken: aws.String("eyJ.token.sig")})
+			token := jwt(map[string]any{"sub": "project_path:g/web:ref_type:branch:ref:main"})
+			o, err := stsc.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/deploy"), RoleSessionName: aws.String("gitlab-1"), WebIdentityToken: aws.String(token)})
 			calls := e.sim.World().WebIdentityCalls()
-			return err == nil && o.Credentials.Expiration != nil && len(calls) == 1 && calls[0].Token == "eyJ.token.sig", err
+			return err == nil && o.Credentials.Expiration != nil && len(calls) == 1 && calls[0].Token == token, err
 		}},
 	}
 	for _, c := range checks {

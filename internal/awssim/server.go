@@ -3,7 +3,9 @@ package awssim
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"io"
 	"log/slog"
@@ -50,7 +52,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 // proxyEndpoint point at a registry the sandbox runs (host:port, plain HTTP).
 func WithRegistryHost(host string) Option { return func(s *Server) { s.env.RegistryHost = host } }
 
-// WithFaults injects faults into calls.
+// WithFaults injects faults into calls; Server.Faults changes them later.
 func WithFaults(f *Faults) Option { return func(s *Server) { s.faults = f } }
 
 // New returns a simulator with no resources; create them through the APIs.
@@ -63,6 +65,9 @@ func New(opts ...Option) *Server {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.faults == nil {
+		s.faults = NewFaults(1)
 	}
 	s.world = newWorld(s.env)
 	for _, svc := range s.world.faces() {
@@ -81,6 +86,18 @@ func New(opts ...Option) *Server {
 // for a registry that should accept them.
 func (s *Server) ECRCredentials() (user, password string) { return "AWS", s.world.ecrPassword() }
 
+// ECRPasswordValid tells a registry in front of the simulator (the sandbox's)
+// whether a Basic auth user and password are what GetAuthorizationToken
+// handed out, as ECR's registry checks them.
+func (s *Server) ECRPasswordValid(user, password string) bool {
+	want := s.world.ecrPassword()
+	return user == "AWS" && subtle.ConstantTimeCompare([]byte(password), []byte(want)) == 1
+}
+
+// RepositoryURI is the URI ECR gives the repository name: on the registry
+// host set with WithRegistryHost, else on the account's ECR host.
+func (s *Server) RepositoryURI(name string) string { return s.world.registryHost() + "/" + name }
+
 // World gives tests and the sandbox the simulated state, for the things no
 // AWS API does (making tasks unhealthy, completing hooks).
 func (s *Server) World() *World { return s.world }
@@ -94,6 +111,10 @@ type Call struct {
 	ErrorCode string
 	// UserAgent tells the tool's calls from a test's or the CLI's.
 	UserAgent string
+	// AccessKeyID and Region are from the SigV4 credential scope; empty for
+	// unsigned calls (AssumeRoleWithWebIdentity).
+	AccessKeyID, Region string
+	RequestID           string
 }
 
 // Calls returns every call so far, in order.
@@ -111,6 +132,31 @@ func (s *Server) CallCounts() map[string]int {
 	}
 	return out
 }
+
+// ErrorCounts counts failed calls per "service:Operation:ErrorCode" (a
+// dropped connection counts as the code "dropped").
+func (s *Server) ErrorCounts() map[string]int {
+	out := map[string]int{}
+	for _, c := range s.Calls() {
+		if c.ErrorCode != "" {
+			out[c.Service+":"+c.Operation+":"+c.ErrorCode]++
+		}
+	}
+	return out
+}
+
+// ResetCalls empties the call log, so a benchmark or test can count from a
+// known point.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+// Faults returns the fault injector, to change faults while the simulator
+// runs. WithFaults sets it; otherwise it is an injector seeded with 1 that
+// injects nothing until told to.
+func (s *Server) Faults() *Faults { return s.faults }
 
 func (s *Server) record(c Call) {
 	s.mu.Lock()
@@ -140,27 +186,78 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// protocol is how a request was sent, and so how its answer must be written.
+type protocol int
+
+const (
+	protoJSON protocol = iota
+	protoQuery
+	protoCBOR
+)
+
+// reply writes the answers of one request in its protocol.
+type reply struct {
+	w           http.ResponseWriter
+	proto       protocol
+	contentType string // awsJson: the request's own
+	rid         string
+	ns          string // awsQuery: the XML namespace; CBOR: the Smithy namespace of error shapes
+	// queryMode is set when an awsJson client asked for the awsQuery error
+	// codes (x-amzn-query-mode: true, the CLI's CloudWatch over JSON 1.0).
+	queryMode bool
+}
+
+func (p reply) error(e *wire.Error) {
+	switch p.proto {
+	case protoJSON:
+		if p.queryMode {
+			p.w.Header().Set("X-Amzn-Query-Error", e.QueryCode()+";"+e.Fault())
+		}
+		wire.WriteJSONError(p.w, p.contentType, p.rid, e)
+	case protoQuery:
+		wire.WriteXMLError(p.w, p.ns, p.rid, e)
+	case protoCBOR:
+		wire.WriteCBORError(p.w, p.rid, p.ns, e)
+	}
+}
+
+// errorCode is what the call log records: the code the client sees.
+func (p reply) errorCode(e *wire.Error) string {
+	if p.proto == protoJSON && !p.queryMode {
+		return e.Type
+	}
+	return e.QueryCode()
+}
+
 // ServeHTTP routes a request to its service and operation.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := newRequestID()
 	body, err := readBody(r)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		// Not yet known which protocol this is; the query error document is
+		// what AWS's front end answers an unreadable request with.
+		w.Header().Set("X-Amzn-Requestid", rid)
+		wire.WriteXMLError(w, "", rid, wire.Errorf("MalformedInput", "the request body cannot be read: %v", err))
 		return
 	}
-	rid := newRequestID()
+	caller := callerOf(r)
+	ctx := withCaller(r.Context(), caller)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	call := Call{Time: s.env.Clock.Now(), UserAgent: r.Header.Get("User-Agent")}
+	call := Call{
+		Time: s.env.Clock.Now(), UserAgent: r.Header.Get("User-Agent"),
+		AccessKeyID: caller.AccessKeyID, Region: caller.Region, RequestID: rid,
+	}
 	defer func() {
 		call.Status = rec.status
 		if call.ErrorCode == "" {
 			call.ErrorCode = rec.code
 		}
 		s.record(call)
-		s.log.Debug("aws call", "service", call.Service, "operation", call.Operation, "status", call.Status, "error", call.ErrorCode)
+		s.log.Debug("aws call", "service", call.Service, "operation", call.Operation, "status", call.Status, "error", call.ErrorCode, "request_id", rid)
 	}()
 
 	if strings.HasPrefix(r.URL.Path, wire.CBORPathPrefix) && strings.Contains(r.URL.Path, "/operation/") {
-		s.serveCBOR(rec, r, body, rid, &call)
+		s.serveCBOR(ctx, rec, r, body, rid, &call)
 		return
 	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
@@ -169,34 +266,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ct == "" {
 			ct = "application/x-amz-json-1.1"
 		}
+		rep := reply{w: rec, proto: protoJSON, contentType: ct, rid: rid, queryMode: strings.EqualFold(r.Header.Get("X-Amzn-Query-Mode"), "true")}
 		call.Operation = op
 		svc := s.byTarget[prefix]
 		if svc == nil || svc.JSON == nil {
 			call.Service = prefix
-			wire.WriteJSONError(rec, ct, rid, wire.Errorf("UnknownOperationException", "unknown service %q", prefix))
+			e := wire.Errorf("UnknownOperationException", "unknown service %q", prefix)
+			call.ErrorCode = rep.errorCode(e)
+			rep.error(e)
 			return
 		}
 		call.Service = svc.Name
 		if f := s.faults.pick(svc.Name, op); f != nil {
 			call.ErrorCode = f.code(svc.Name)
-			if f.apply(rec, r, ct, rid, false, "") {
+			if f.apply(rep, r, svc.Name) {
 				return
 			}
 		}
-		out, err := svc.JSON(op, body)
+		out, err := svc.JSON(ctx, op, body)
 		if err != nil {
 			e := wire.AsError(err)
-			call.ErrorCode = e.Type
-			wire.WriteJSONError(rec, ct, rid, e)
+			call.ErrorCode = rep.errorCode(e)
+			rep.error(e)
 			return
 		}
 		wire.WriteJSON(rec, ct, rid, out)
 		return
 	}
 
+	rep := reply{w: rec, proto: protoQuery, rid: rid}
 	values, err := formValues(r, body)
 	if err != nil {
-		wire.WriteXMLError(rec, "", rid, wire.Errorf("MalformedQueryString", "%v", err))
+		e := wire.Errorf("MalformedQueryString", "%v", err)
+		call.ErrorCode = rep.errorCode(e)
+		rep.error(e)
 		return
 	}
 	op, version := values.Get("Action"), values.Get("Version")
@@ -204,21 +307,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	svc := s.byQuery[version]
 	if svc == nil || svc.Query == nil {
 		call.Service = "unknown"
-		wire.WriteXMLError(rec, "", rid, (&wire.Error{Type: "InvalidAction", Message: "no service answers Version " + version}).WithCode("InvalidAction"))
+		e := (&wire.Error{Type: "InvalidAction", Message: "no service answers Version " + version}).WithCode("InvalidAction")
+		call.ErrorCode = rep.errorCode(e)
+		rep.error(e)
 		return
 	}
 	call.Service = svc.Name
+	rep.ns = svc.XMLNamespace
 	if f := s.faults.pick(svc.Name, op); f != nil {
 		call.ErrorCode = f.code(svc.Name)
-		if f.apply(rec, r, "", rid, true, svc.XMLNamespace) {
+		if f.apply(rep, r, svc.Name) {
 			return
 		}
 	}
-	out, err := svc.Query(op, wire.NewForm(values))
+	out, err := svc.Query(ctx, op, wire.NewForm(values))
 	if err != nil {
 		e := wire.AsError(err)
-		call.ErrorCode = e.QueryCode()
-		wire.WriteXMLError(rec, svc.XMLNamespace, rid, e)
+		call.ErrorCode = rep.errorCode(e)
+		rep.error(e)
 		return
 	}
 	wire.WriteXML(rec, svc.XMLNamespace, op, rid, out)
@@ -226,32 +332,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveCBOR answers Smithy RPC v2 CBOR, which the current Go SDK uses for
 // CloudWatch: POST /service/GraniteServiceVersion20100801/operation/<Op>.
-func (s *Server) serveCBOR(w http.ResponseWriter, r *http.Request, body []byte, rid string, call *Call) {
+func (s *Server) serveCBOR(ctx context.Context, w http.ResponseWriter, r *http.Request, body []byte, rid string, call *Call) {
+	rep := reply{w: w, proto: protoCBOR, rid: rid, ns: "com.amazonaws.cloudwatch"}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	op := parts[len(parts)-1]
 	call.Service, call.Operation = "monitoring", op
 	if len(parts) != 4 || parts[1] != "GraniteServiceVersion20100801" {
-		wire.WriteCBORError(w, rid, "com.amazonaws.cloudwatch", wire.Errorf("UnknownOperationException", "unknown service path %s", r.URL.Path))
+		e := wire.Errorf("UnknownOperationException", "unknown service path %s", r.URL.Path)
+		call.ErrorCode = rep.errorCode(e)
+		rep.error(e)
 		return
 	}
 	if f := s.faults.pick("monitoring", op); f != nil {
 		call.ErrorCode = f.code("monitoring")
-		if f.apply(w, r, "", rid, true, "http://monitoring.amazonaws.com/doc/2010-08-01/") {
+		if f.apply(rep, r, "monitoring") {
 			return
 		}
 	}
 	in, err := wire.DecodeCBOR(body)
 	if err == nil {
 		var out map[string]any
-		out, err = s.world.cloudWatchCBOR(op, in)
+		out, err = s.world.cloudWatchCBOR(ctx, op, in)
 		if err == nil {
 			wire.WriteCBOR(w, rid, out)
 			return
 		}
 	}
 	e := wire.AsError(err)
-	call.ErrorCode = e.QueryCode()
-	wire.WriteCBORError(w, rid, "com.amazonaws.cloudwatch", e)
+	call.ErrorCode = rep.errorCode(e)
+	rep.error(e)
 }
 
 func readBody(r *http.Request) ([]byte, error) {

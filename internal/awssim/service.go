@@ -1,6 +1,8 @@
 package awssim
 
 import (
+	"context"
+
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/wire"
 )
@@ -27,12 +29,16 @@ type Service struct {
 	// XMLNamespace the namespace of its responses.
 	QueryVersion string
 	XMLNamespace string
-	// JSON handles an awsJson operation: body is the request JSON; the result is
-	// marshalled with encoding/json. Errors should be *wire.Error.
-	JSON func(op string, body []byte) (any, error)
+	// JSON handles an awsJson operation: body is the request JSON (already
+	// inflated when it was sent gzipped); the result is marshalled with
+	// encoding/json. Errors should be *wire.Error: the router writes them in
+	// the request's protocol; any other error is a 500 InternalFailure.
+	// CallerFrom(ctx) tells who signed the request.
+	JSON func(ctx context.Context, op string, body []byte) (any, error)
 	// Query handles an awsQuery operation. The result is encoded with
-	// encoding/xml as the content of the <Op>Result element.
-	Query func(op string, form wire.Form) (any, error)
+	// encoding/xml as the content of the <Op>Result element (nil: an empty
+	// response with only ResponseMetadata).
+	Query func(ctx context.Context, op string, form wire.Form) (any, error)
 }
 
 // AlarmStates tells CodeDeploy the state of a CloudWatch alarm

@@ -1,6 +1,7 @@
 package awssim
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"math/big"
@@ -49,6 +50,7 @@ type World struct {
 	alarms       map[string]*alarm
 	repositories map[string]*repository
 	identities   []WebIdentityCall
+	stsSessions  map[string]stsSession // access key id -> the role session it was issued for
 }
 
 type tag struct {
@@ -80,12 +82,12 @@ func (w *World) faces() []Service {
 			QueryVersion: "2010-08-01", XMLNamespace: "http://monitoring.amazonaws.com/doc/2010-08-01/", Query: w.lockedQuery(w.cloudWatchQuery),
 		},
 		{Name: "elasticloadbalancing", QueryVersion: "2015-12-01", XMLNamespace: "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/", Query: w.lockedQuery(w.elbOp)},
-		{Name: "sts", QueryVersion: "2011-06-15", XMLNamespace: "https://sts.amazonaws.com/doc/2011-06-15/", Query: w.lockedQuery(w.stsOp)},
+		{Name: "sts", QueryVersion: "2011-06-15", XMLNamespace: "https://sts.amazonaws.com/doc/2011-06-15/", Query: w.lockedQueryAs(w.stsOp)},
 	}
 }
 
-func (w *World) locked(fn func(op string, body []byte) (any, error)) func(string, []byte) (any, error) {
-	return func(op string, body []byte) (any, error) {
+func (w *World) locked(fn func(op string, body []byte) (any, error)) func(context.Context, string, []byte) (any, error) {
+	return func(_ context.Context, op string, body []byte) (any, error) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.advance()
@@ -93,12 +95,19 @@ func (w *World) locked(fn func(op string, body []byte) (any, error)) func(string
 	}
 }
 
-func (w *World) lockedQuery(fn func(op string, f formT) (any, error)) func(string, formT) (any, error) {
-	return func(op string, f formT) (any, error) {
+func (w *World) lockedQuery(fn func(op string, f formT) (any, error)) func(context.Context, string, formT) (any, error) {
+	return w.lockedQueryAs(func(_ Caller, op string, f formT) (any, error) { return fn(op, f) })
+}
+
+// lockedQueryAs is lockedQuery for a service that needs to know who signed
+// the request.
+func (w *World) lockedQueryAs(fn func(c Caller, op string, f formT) (any, error)) func(context.Context, string, formT) (any, error) {
+	return func(ctx context.Context, op string, f formT) (any, error) {
+		c, _ := CallerFrom(ctx)
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.advance()
-		return fn(op, f)
+		return fn(c, op, f)
 	}
 }
 

@@ -96,6 +96,150 @@ func (f Form) Strings(name string) []string {
 	return out
 }
 
+// Map returns a map member as awsQuery sends it: name.entry.N.key and
+// name.entry.N.value (the model's default key and value names). Entries are
+// read in index order, so a repeated key keeps the last value; an entry
+// without a key is skipped.
+func (f Form) Map(name string) map[string]string {
+	return f.MapOf(name, "key", "value")
+}
+
+// MapOf is Map for a map whose model renames its key and value members
+// (locationName), such as Attributes.entry.N.Name / .Value.
+func (f Form) MapOf(name, keyName, valueName string) map[string]string {
+	base := f.prefix + name + ".entry."
+	idx := map[int]bool{}
+	for k := range f.Values {
+		rest, ok := strings.CutPrefix(k, base)
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(rest, ".")
+		if i, err := strconv.Atoi(n); err == nil && i >= 1 {
+			idx[i] = true
+		}
+	}
+	order := make([]int, 0, len(idx))
+	for i := range idx {
+		order = append(order, i)
+	}
+	sort.Ints(order)
+	out := map[string]string{}
+	for _, i := range order {
+		e := base + strconv.Itoa(i) + "."
+		if k, ok := f.Values[e+keyName]; ok && len(k) > 0 {
+			out[k[0]] = f.Get(e + valueName)
+		}
+	}
+	return out
+}
+
+// Tree decodes the whole form into plain values: a nested member becomes a
+// map[string]any, a .member.N list a []any in index order, an .entry.N map a
+// map[string]any of its keys, and a leaf its string. It serves operations
+// whose handlers want the input whole (and the fuzz test: any form decodes).
+func (f Form) Tree() map[string]any {
+	// Keys in order, so a form that uses one name both as a leaf and as a
+	// prefix ("A=1&A.B=2", never sent by an SDK) always decodes the same way.
+	keys := make([]string, 0, len(f.Values))
+	for k := range f.Values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	root := map[string]any{}
+	for _, k := range keys {
+		rest, ok := strings.CutPrefix(k, f.prefix)
+		if !ok || rest == "" || len(f.Values[k]) == 0 {
+			continue
+		}
+		insert(root, strings.Split(rest, "."), f.Values[k][0])
+	}
+	return finish(root).(map[string]any)
+}
+
+// listNode collects the indexed elements of a .member.N list or an .entry.N
+// map while the tree is built.
+type listNode struct {
+	entries bool
+	items   map[int]map[string]any
+}
+
+func insert(node map[string]any, path []string, value string) {
+	name := path[0]
+	if len(path) == 1 {
+		if _, taken := node[name]; !taken {
+			node[name] = value
+		}
+		return
+	}
+	if (path[1] == "member" || path[1] == "entry") && len(path) >= 3 {
+		i, err := strconv.Atoi(path[2])
+		if err != nil || i < 1 {
+			return
+		}
+		l, ok := node[name].(*listNode)
+		if !ok {
+			l = &listNode{entries: path[1] == "entry", items: map[int]map[string]any{}}
+			node[name] = l
+		}
+		item := l.items[i]
+		if item == nil {
+			item = map[string]any{}
+			l.items[i] = item
+		}
+		if len(path) == 3 {
+			item[""] = value // a scalar list member
+			return
+		}
+		insert(item, path[3:], value)
+		return
+	}
+	child, ok := node[name].(map[string]any)
+	if !ok {
+		child = map[string]any{}
+		node[name] = child
+	}
+	insert(child, path[1:], value)
+}
+
+func finish(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = finish(e)
+		}
+		return x
+	case *listNode:
+		order := make([]int, 0, len(x.items))
+		for i := range x.items {
+			order = append(order, i)
+		}
+		sort.Ints(order)
+		if x.entries {
+			m := map[string]any{}
+			for _, i := range order {
+				item := x.items[i]
+				if k, ok := item["key"].(string); ok {
+					m[k] = finish(item["value"])
+				}
+			}
+			return m
+		}
+		list := make([]any, 0, len(order))
+		for _, i := range order {
+			item := x.items[i]
+			if s, ok := item[""].(string); ok && len(item) == 1 {
+				list = append(list, s)
+				continue
+			}
+			delete(item, "")
+			list = append(list, finish(item))
+		}
+		return list
+	}
+	return v
+}
+
 // WriteXML writes an awsQuery response: <OpResponse xmlns=ns><OpResult>result
 // </OpResult><ResponseMetadata><RequestId>id</RequestId></ResponseMetadata>.
 func WriteXML(w http.ResponseWriter, ns, op, requestID string, result any) {

@@ -85,6 +85,46 @@ func TestErrorsPerProtocol(t *testing.T) {
 	}
 }
 
+func TestFormMapsAndTree(t *testing.T) {
+	t.Parallel()
+	v, _ := url.ParseQuery("Action=X&Version=1" +
+		"&Attributes.entry.2.key=b&Attributes.entry.2.value=2" +
+		"&Attributes.entry.1.key=a&Attributes.entry.1.value=1" +
+		"&Attributes.entry.3.value=orphan" +
+		"&Renamed.entry.1.Name=n&Renamed.entry.1.Value=v" +
+		"&Names.member.10=c&Names.member.2=b&Names.member.1=a" +
+		"&Actions.member.1.Type=forward&Actions.member.1.ForwardConfig.TargetGroups.member.1.Weight=90" +
+		"&Actions.member.1.ForwardConfig.TargetGroups.member.2.Weight=10" +
+		"&Tags.member.1.Key=k&Tags.member.1.Value=v&Empty=")
+	f := NewForm(v)
+	if diff := cmp.Diff(map[string]string{"a": "1", "b": "2"}, f.Map("Attributes")); diff != "" {
+		t.Errorf("Map (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"n": "v"}, f.MapOf("Renamed", "Name", "Value")); diff != "" {
+		t.Errorf("MapOf (-want +got):\n%s", diff)
+	}
+	want := map[string]any{
+		"Action": "X", "Version": "1", "Empty": "",
+		"Attributes": map[string]any{"a": "1", "b": "2"},
+		"Renamed":    map[string]any{},
+		"Names":      []any{"a", "b", "c"},
+		"Actions": []any{map[string]any{
+			"Type":          "forward",
+			"ForwardConfig": map[string]any{"TargetGroups": []any{map[string]any{"Weight": "90"}, map[string]any{"Weight": "10"}}},
+		}},
+		"Tags": []any{map[string]any{"Key": "k", "Value": "v"}},
+	}
+	if diff := cmp.Diff(want, f.Tree()); diff != "" {
+		t.Errorf("Tree (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{"Type": "forward", "ForwardConfig": want["Actions"].([]any)[0].(map[string]any)["ForwardConfig"]}, f.List("Actions")[0].Tree()); diff != "" {
+		t.Errorf("Tree of a nested form (-want +got):\n%s", diff)
+	}
+}
+
+// FuzzForm feeds arbitrary query strings to the awsQuery decoder. Seeds are
+// in testdata/fuzz/FuzzForm as well as below. Beyond not panicking, the list
+// view and the tree view must agree on how many members a list has.
 func FuzzForm(f *testing.F) {
 	f.Add("Action=X&A.member.1.B.member.2.C=1&A.member.1.B.member.1.C=2")
 	f.Add("A.member.0=x&A.member.-1=y&A.member.99999999999999999999=z")
@@ -99,7 +139,13 @@ func FuzzForm(f *testing.F) {
 			_ = m.List("B")
 			_ = m.Strings("B")
 			_, _ = m.Int("C")
+			_ = m.Map("E")
 		}
+		tree := form.Tree()
+		if l, ok := tree["A"].([]any); ok && len(l) != len(form.List("A")) {
+			t.Errorf("Tree has %d members of A, List %d", len(l), len(form.List("A")))
+		}
+		_ = form.Map("A")
 	})
 }
 
