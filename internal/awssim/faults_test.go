@@ -74,8 +74,13 @@ func TestFaults(t *testing.T) {
 		switch c.ErrorCode {
 		case "ThrottlingException", "Throttling":
 			throttled++
-		case "ServiceUnavailable", "dropped":
+		case "ServiceUnavailable":
 			failed++
+		case "dropped":
+			failed++
+			if c.Status != 0 {
+				t.Errorf("dropped call %+v logged with a status", c)
+			}
 		}
 		if c.Time.IsZero() {
 			t.Errorf("call %+v has no time", c)

@@ -107,7 +107,7 @@ type Call struct {
 	Time      time.Time
 	Service   string // signing name
 	Operation string
-	Status    int
+	Status    int // 0 when the connection was dropped (ErrorCode "dropped")
 	ErrorCode string
 	// UserAgent tells the tool's calls from a test's or the CLI's.
 	UserAgent string
@@ -249,6 +249,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() {
 		call.Status = rec.status
+		if call.ErrorCode == "dropped" {
+			call.Status = 0 // no answer was sent
+		}
 		if call.ErrorCode == "" {
 			call.ErrorCode = rec.code
 		}
