@@ -51,11 +51,11 @@ func commands() []*command {
 		},
 		{
 			name: "deploy", summary: "Render, register, then start the blue/green deployment and watch it to the end",
-			families: with(awsFamilies, "codedeploy", "render", "image", "registries", "checks", "deployment", "watch"), run: runDeploy,
+			families: with(awsFamilies, "codedeploy", "render", "image", "registries", "checks", "deployment", "switch", "watch"), run: runDeploy,
 		},
 		{
 			name: "promote", summary: "Let a deployment waiting at Ready move production traffic (or switch, in the listener model), then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "deployment", "watch"), run: runPromote,
+			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch"), run: runPromote,
 		},
 		{
 			name: "rollback", summary: "Stop the in-flight deployment with rollback, or redeploy the previous live revision; then watch",
@@ -67,7 +67,7 @@ func commands() []*command {
 		},
 		{
 			name: "switch", summary: "Listener model: point production at the other colour", usage: "switch [--to blue|green]",
-			families: with(awsFamilies, "checks", "watch"), run: runSwitch,
+			families: with(awsFamilies, "checks", "switch", "watch"), run: runSwitch,
 		},
 		{
 			name: "status", summary: "Show both colours, which is live and the traffic split; write the status reports",
@@ -75,7 +75,7 @@ func commands() []*command {
 		},
 		{
 			name: "verify", summary: "Check what is live (health, drift, URLs, alarms, stuck deployments); JUnit report; exit 4 on a problem",
-			families: with(awsFamilies, "codedeploy", "checks", "registries"), run: runVerify,
+			families: with(awsFamilies, "codedeploy", "checks", "switch", "registries"), run: runVerify,
 		},
 		{
 			name: "cleanup", summary: "Deregister old task definition revisions, keeping the newest and everything a colour uses",

@@ -25,6 +25,7 @@ func Families() []Family {
 		{"build", "Building the image", func() any { return &Build{} }},
 		{"checks", "Smoke checks", func() any { return &Checks{} }},
 		{"deployment", "Steering a deployment", func() any { return &Deployment{} }},
+		{"switch", "Switching colours (listener model)", func() any { return &Switch{} }},
 		{"watch", "Waiting for AWS", func() any { return &Watch{} }},
 		{"output", "Reports", func() any { return &Output{} }},
 		{"log", "Logging", func() any { return &Log{} }},

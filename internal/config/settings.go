@@ -97,6 +97,23 @@ func (t *Target) Validate() []Problem {
 	return ps
 }
 
+// Switch steers the listener model's switch of production traffic.
+type Switch struct {
+	Switch   SwitchPolicy  `env:"BG_SWITCH,default=manual" desc:"Listener model: after deploy has brought up the idle colour and its smoke check passed, manual leaves production where it is for the switch button; auto switches at once."`
+	To       Colour        `env:"BG_SWITCH_TO" desc:"Colour the switch sends production traffic to: blue or green (the idle one when unset)."`
+	Steps    Steps         `env:"BG_SWITCH_STEPS,default=100" desc:"Production traffic percentages for the new colour, rising and ending at 100, such as 10,50,100; a health and alarm check comes before each step."`
+	Interval time.Duration `env:"BG_SWITCH_INTERVAL,default=1m" desc:"Pause between weighted steps, during which the new colour's health and the alarms are watched."`
+	Alarms   []string      `env:"BG_ALARMS" desc:"CloudWatch alarms, comma-separated, that must be OK before each switch step and during the pause (the listener model has no deployment group to hold them)."`
+}
+
+// Validate checks the interval.
+func (s *Switch) Validate() []Problem {
+	if s.Interval < 0 {
+		return []Problem{{Var: "BG_SWITCH_INTERVAL", Message: "must not be negative", Value: s.Interval.String()}}
+	}
+	return nil
+}
+
 // CodeDeploy names the CodeDeploy application and deployment group; when left
 // out they are found from the service.
 type CodeDeploy struct {

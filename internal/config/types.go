@@ -326,3 +326,59 @@ type InterruptPolicy string
 func (p *InterruptPolicy) EnvDecode(v string) error {
 	return decodeEnum((*string)(p), v, "rollback", "leave")
 }
+
+// SwitchPolicy is BG_SWITCH.
+type SwitchPolicy string
+
+// EnvDecode accepts manual or auto.
+func (p *SwitchPolicy) EnvDecode(v string) error {
+	return decodeEnum((*string)(p), v, "manual", "auto")
+}
+
+// Colour is blue or green; empty means "the idle one".
+type Colour string
+
+// EnvDecode accepts blue or green.
+func (c *Colour) EnvDecode(v string) error {
+	if v == "" {
+		*c = ""
+		return nil
+	}
+	return decodeEnum((*string)(c), v, "blue", "green")
+}
+
+// Steps is BG_SWITCH_STEPS: production traffic percentages for the new
+// colour, rising, ending at 100.
+type Steps []int
+
+// EnvDecode parses comma-separated percentages such as 10,50,100.
+func (s *Steps) EnvDecode(v string) error {
+	var out []int
+	for f := range strings.SplitSeq(v, ",") {
+		f = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(f), "%"))
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return fmt.Errorf("has %q, which is not a whole percentage: want rising percentages ending at 100, such as 10,50,100", f)
+		}
+		if n < 1 || n > 100 {
+			return fmt.Errorf("has %d: each step is a percentage from 1 to 100", n)
+		}
+		if len(out) > 0 && n <= out[len(out)-1] {
+			return fmt.Errorf("has %d after %d: steps must rise", n, out[len(out)-1])
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 || out[len(out)-1] != 100 {
+		return errors.New("must end at 100, so that the switch completes")
+	}
+	*s = out
+	return nil
+}
+
+func (s Steps) String() string {
+	parts := make([]string, len(s))
+	for i, n := range s {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ",")
+}
