@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"syscall"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awsclient"
@@ -122,9 +123,14 @@ func runCommand(ctx context.Context, cmd *command, args []string, env Env) error
 // reporting every problem at once before anything touches AWS.
 func (inv *invocation) loadSettings(ctx context.Context) error {
 	lookuper := config.EnvironLookuper(inv.env.Environ)
+	optional := false
+	if inv.cmd.optionalIf != "" {
+		v, _ := lookuper.Lookup(inv.cmd.optionalIf)
+		optional = v != ""
+	}
 	var targets []any
 	for _, f := range config.Families() {
-		if inv.cmd.reads(f.Name) {
+		if slices.Contains(inv.cmd.families, f.Name) || optional && slices.Contains(inv.cmd.optional, f.Name) {
 			t := f.New()
 			inv.settings[f.Name] = t
 			targets = append(targets, t)

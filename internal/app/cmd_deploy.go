@@ -70,6 +70,12 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	dir := inv.settings["output"].(*config.Output).Dir
+	// The files exactly as registered and sent, kept as job artifacts so a
+	// failed deployment can be read against what it was given.
+	if err := writeRendered(dir, r.taskDef, spec); err != nil {
+		return err
+	}
 
 	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
 	req := deploy.Request{
@@ -91,7 +97,6 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	} else {
 		inv.log.Info("deployment started", "deployment_id", id, "deployment_config", run.target.Config)
 	}
-	dir := inv.settings["output"].(*config.Output).Dir
 	dotenv := map[string]string{envDeploymentID: id, envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "in-progress"}
 	// Written before watching, so promote, rollback and finish find the
 	// deployment even if this job is cancelled.
@@ -184,17 +189,51 @@ func (s *serviceSource) taskDefinition(ctx context.Context) (*render.TaskDef, er
 	return render.FromDescribe(out, "live task definition "+arn)
 }
 
-func (s *serviceSource) loadBalancer(ctx context.Context) (string, int, error) {
+// spec is what a generated AppSpec takes from the service. A CODE_DEPLOY
+// service keeps its placement on the task sets, so the primary task set's
+// settings win over the service's own.
+func (s *serviceSource) spec(ctx context.Context) (render.ServiceSpec, error) {
 	svc, err := s.describe(ctx)
 	if err != nil {
-		return "", 0, err
+		return render.ServiceSpec{}, err
 	}
-	for _, lb := range svc.LoadBalancers {
-		if lb.ContainerName != nil && lb.ContainerPort != nil {
-			return aws.ToString(lb.ContainerName), int(aws.ToInt32(lb.ContainerPort)), nil
+	lbs, net, pv, cps := svc.LoadBalancers, svc.NetworkConfiguration, aws.ToString(svc.PlatformVersion), svc.CapacityProviderStrategy
+	for _, ts := range svc.TaskSets {
+		if aws.ToString(ts.Status) != "PRIMARY" {
+			continue
+		}
+		if len(ts.LoadBalancers) > 0 {
+			lbs = ts.LoadBalancers
+		}
+		if ts.NetworkConfiguration != nil {
+			net = ts.NetworkConfiguration
+		}
+		if ts.PlatformVersion != nil {
+			pv = aws.ToString(ts.PlatformVersion)
+		}
+		if len(ts.CapacityProviderStrategy) > 0 {
+			cps = ts.CapacityProviderStrategy
 		}
 	}
-	return "", 0, nil
+	var spec render.ServiceSpec
+	for _, lb := range lbs {
+		if lb.ContainerName != nil && lb.ContainerPort != nil {
+			spec.Container, spec.Port = aws.ToString(lb.ContainerName), int(aws.ToInt32(lb.ContainerPort))
+			break
+		}
+	}
+	if net != nil && net.AwsvpcConfiguration != nil {
+		spec.Subnets = net.AwsvpcConfiguration.Subnets
+		spec.SecurityGroups = net.AwsvpcConfiguration.SecurityGroups
+		spec.AssignPublicIP = string(net.AwsvpcConfiguration.AssignPublicIp)
+	}
+	if svc.LaunchType == ecstypes.LaunchTypeFargate || len(cps) > 0 {
+		spec.PlatformVersion = pv // Fargate only; EC2 services report none
+	}
+	for _, c := range cps {
+		spec.CapacityProviders = append(spec.CapacityProviders, render.CapacityProvider{Name: aws.ToString(c.CapacityProvider), Base: int(c.Base), Weight: int(c.Weight)})
+	}
+	return spec, nil
 }
 
 func (s *serviceSource) launchType(ctx context.Context) (string, error) {

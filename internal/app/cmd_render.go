@@ -7,32 +7,64 @@ import (
 	"strings"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 )
 
 // runRender writes the rendered taskdef.json and appspec.yml to the output
-// folder. It needs no AWS access: both files come from the repository.
+// folder. It needs no AWS access when both files come from the repository;
+// with BG_CLUSTER set it also reads the live service, to check against it
+// and show what changes.
 func runRender(ctx context.Context, inv *invocation) error {
-	r, err := inv.renderFiles(ctx, nil)
+	r, err := inv.renderFiles(ctx, inv.liveForRender(ctx))
 	if err != nil {
 		return err
 	}
 	dir := inv.settings["output"].(*config.Output).Dir
-	td, err := r.taskDef.JSON()
-	if err != nil {
-		return err
-	}
 	spec, err := r.appSpec.YAML()
 	if err != nil {
 		return err
 	}
-	if err := report.WriteFile(filepath.Join(dir, "taskdef.json"), td, 0o644); err != nil {
-		return err
-	}
-	if err := report.WriteFile(filepath.Join(dir, "appspec.yml"), spec, 0o644); err != nil {
+	if err := writeRendered(dir, r.taskDef, spec); err != nil {
 		return err
 	}
 	fmt.Fprintf(inv.env.Stdout, "rendered %s and %s: %s now runs %s\n",
 		filepath.Join(dir, "taskdef.json"), filepath.Join(dir, "appspec.yml"), strings.Join(r.receivers, ", "), inv.settings["image"].(*config.Image).Image.String())
 	return nil
+}
+
+// writeRendered writes taskdef.json and appspec.yml into the output folder.
+func writeRendered(dir string, td *render.TaskDef, appSpec []byte) error {
+	data, err := td.JSON()
+	if err != nil {
+		return err
+	}
+	if err := report.WriteFile(filepath.Join(dir, "taskdef.json"), data, 0o644); err != nil {
+		return err
+	}
+	return report.WriteFile(filepath.Join(dir, "appspec.yml"), appSpec, 0o644)
+}
+
+// liveForRender is the live service when the settings name one and AWS
+// answers; otherwise nil, and render works from the files alone.
+func (inv *invocation) liveForRender(ctx context.Context) liveSource {
+	t, ok := inv.settings["target"].(*config.Target)
+	if !ok {
+		return nil
+	}
+	if t.Service == "" {
+		inv.log.Info("render compares with a live service only for the codedeploy model (BG_SERVICE)")
+		return nil
+	}
+	clients, err := inv.clients(ctx)
+	if err != nil {
+		inv.log.Warn("AWS is not reachable: rendering from the files alone", "error", err.Error())
+		return nil
+	}
+	src := &serviceSource{api: clients.ECS, cluster: t.Cluster, service: t.Service}
+	if _, err := src.describe(ctx); err != nil {
+		inv.log.Warn("could not read the live service: rendering from the files alone", "service", t.Service, "error", err.Error())
+		return nil
+	}
+	return src
 }

@@ -21,11 +21,18 @@ type command struct {
 	details string
 	// families are the config families the command reads, by config.Family name.
 	families []string
+	// optional families are read only when the variable optionalIf is set:
+	// render compares with the live service when told where it is, and
+	// needs no AWS otherwise.
+	optional   []string
+	optionalIf string
 	// run does the work once the settings are loaded and valid.
 	run func(ctx context.Context, inv *invocation) error
 }
 
-func (c *command) reads(family string) bool { return slices.Contains(c.families, family) }
+func (c *command) reads(family string) bool {
+	return slices.Contains(c.families, family) || slices.Contains(c.optional, family)
+}
 
 // awsFamilies are read by every command that talks to AWS about a service.
 var awsFamilies = []string{"aws", "target", "output", "log"}
@@ -47,7 +54,8 @@ func commands() []*command {
 		},
 		{
 			name: "render", summary: "Rewrite taskdef.json and appspec.yml for the image, validate them and show the difference from what is live",
-			families: []string{"render", "image", "output", "log"}, run: runRender,
+			families: []string{"render", "image", "output", "log"}, optional: []string{"aws", "target"}, optionalIf: "BG_CLUSTER", run: runRender,
+			details: "With BG_CLUSTER and BG_SERVICE set (and AWS reachable) it also checks the service's launch type and prints the changes from the live task definition.",
 		},
 		{
 			name: "deploy", summary: "Render, register, then start the blue/green deployment and watch it to the end",

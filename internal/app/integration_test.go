@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -408,6 +409,13 @@ func TestDeployAgainstSimulator(t *testing.T) {
 	if !strings.Contains(stdout, "green is live") {
 		t.Errorf("deploy did not end with the status:\n%s", stdout)
 	}
+	// The generated AppSpec carries the service's placement, as sent.
+	spec, err := os.ReadFile(filepath.Join(s.out, "appspec.yml"))
+	for _, want := range []string{"ContainerName: web", "- subnet-a", "- sg-1", "AssignPublicIp: DISABLED", "TaskDefinition: \"arn:aws:ecs:"} {
+		if err != nil || !strings.Contains(string(spec), want) {
+			t.Errorf("appspec.yml lacks %q (%v):\n%s", want, err, spec)
+		}
+	}
 	env, err := os.ReadFile(filepath.Join(s.out, "deploy.env"))
 	if err != nil || !strings.Contains(string(env), "BG_DEPLOYMENT_ID=d-") || !strings.Contains(string(env), "ECS_BLUEGREEN_OUTCOME=succeeded") {
 		t.Errorf("deploy.env = %s (%v)", env, err)
@@ -553,5 +561,45 @@ func TestCleanupAgainstSimulator(t *testing.T) {
 	}
 	if code, _, stderr := runIn(t, s.environ("BG_KEEP=0"), "cleanup"); code != ExitUsage || !strings.Contains(stderr, "BG_KEEP") {
 		t.Errorf("BG_KEEP=0: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestRenderAgainstLiveService: with BG_CLUSTER set, render reads the live
+// service, generates the AppSpec from its placement and prints what the
+// rendered task definition changes.
+func TestRenderAgainstLiveService(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{})
+	ctx := context.Background()
+	svc, err := s.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.Services[0].TaskDefinition})
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := *live.TaskDefinition
+	td.Memory = aws.String("1024")
+	file := filepath.Join(t.TempDir(), "taskdef.json")
+	data, _ := json.Marshal(map[string]any{
+		"family": td.Family, "networkMode": td.NetworkMode, "requiresCompatibilities": td.RequiresCompatibilities, "cpu": td.Cpu, "memory": td.Memory,
+		"containerDefinitions": []map[string]any{{"name": "web", "image": "<IMAGE1_NAME>", "portMappings": []map[string]any{{"containerPort": 8080}}}},
+	})
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runIn(t, s.environ("BG_IMAGE=registry.example/web@sha256:"+strings.Repeat("d", 64), "BG_TASKDEF_FILE="+file, "BG_APPSPEC_FILE="+filepath.Join(t.TempDir(), "none.yml")), "render")
+	if code != ExitOK {
+		t.Fatalf("render exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"Changes from the live task definition " + aws.ToString(td.TaskDefinitionArn), `~ memory: "512" -> "1024"`, `~ containerDefinitions[web].image: `} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("render log lacks %q:\n%s", want, stderr)
+		}
+	}
+	spec, _ := os.ReadFile(filepath.Join(s.out, "appspec.yml"))
+	if !strings.Contains(string(spec), "- subnet-a") || !strings.Contains(string(spec), "<TASK_DEFINITION>") {
+		t.Errorf("appspec.yml not generated from the service:\n%s", spec)
 	}
 }

@@ -23,7 +23,7 @@ type rendered struct {
 // the service's container and port. nil when AWS is not at hand (render).
 type liveSource interface {
 	taskDefinition(ctx context.Context) (*render.TaskDef, error)
-	loadBalancer(ctx context.Context) (container string, port int, err error)
+	spec(ctx context.Context) (render.ServiceSpec, error)
 	launchType(ctx context.Context) (string, error)
 }
 
@@ -67,6 +67,9 @@ func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rende
 		return nil, &usageError{msg: err.Error(), hint: "set BG_CONTAINER_NAME to the container that runs the application"}
 	}
 	r.taskDef = td
+	if live != nil {
+		inv.printLiveDiff(ctx, live, td)
+	}
 
 	container, port := rs.ContainerName, int(rs.ContainerPort)
 	data, err := os.ReadFile(rs.AppspecFile)
@@ -76,19 +79,16 @@ func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rende
 			return nil, &usageError{msg: err.Error(), hint: "fix the AppSpec file"}
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		if container == "" || port == 0 {
-			if live != nil {
-				lc, lp, lerr := live.loadBalancer(ctx)
-				if lerr != nil {
-					return nil, lerr
-				}
-				container, port = orString(container, lc), orInt(port, lp)
+		var spec render.ServiceSpec
+		if live != nil {
+			if spec, err = live.spec(ctx); err != nil {
+				return nil, err
 			}
-			container = orString(container, r.receivers[0])
-			port = orInt(port, td.FirstPort(container))
 		}
-		inv.log.Info("no AppSpec file: generating one", "file", rs.AppspecFile, "container", container, "port", port)
-		r.appSpec = render.NewAppSpec(render.TaskDefinitionPlaceholder, container, port)
+		spec.Container = orString(container, orString(spec.Container, r.receivers[0]))
+		spec.Port = orInt(port, orInt(spec.Port, td.FirstPort(spec.Container)))
+		inv.log.Info("no AppSpec file: generating one from the service", "file", rs.AppspecFile, "container", spec.Container, "port", spec.Port)
+		r.appSpec = render.NewAppSpec(render.TaskDefinitionPlaceholder, spec)
 	default:
 		return nil, err
 	}
@@ -113,4 +113,21 @@ func orInt(a, b int) int {
 		return a
 	}
 	return b
+}
+
+// printLiveDiff shows, in the job log, what the rendered task definition
+// changes from the one production runs: the reviewer's answer to "what
+// exactly does this deployment change?".
+func (inv *invocation) printLiveDiff(ctx context.Context, live liveSource, td *render.TaskDef) {
+	current, err := live.taskDefinition(ctx)
+	if err != nil {
+		inv.log.Warn("could not read the live task definition to compare with", "error", err.Error())
+		return
+	}
+	changes := render.Diff(current, td)
+	if len(changes) == 0 {
+		fmt.Fprintf(inv.env.Stderr, "No change from the %s.\n", current.File)
+		return
+	}
+	fmt.Fprintf(inv.env.Stderr, "Changes from the %s:\n%s", current.File, render.FormatDiff(changes))
 }

@@ -23,6 +23,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
+const billingImage = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/billing@sha256:3333333333333333333333333333333333333333333333333333333333333333"
+
 const newImage = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-web@sha256:2222222222222222222222222222222222222222222222222222222222222222"
 
 func golden(t *testing.T, name string, got []byte) {
@@ -49,6 +51,7 @@ func TestRenderTaskDefinitions(t *testing.T) {
 	tests := []struct {
 		file      string
 		rule      ImageRule
+		image     string // newImage when empty
 		env       map[string]string
 		wantNames []string
 	}{
@@ -56,6 +59,11 @@ func TestRenderTaskDefinitions(t *testing.T) {
 		{file: "fargate-sidecars.json", rule: ImageRule{}, wantNames: []string{"web"}}, // same repository as the new image
 		{file: "describe-output.json", rule: ImageRule{}, wantNames: []string{"web"}},  // the only container
 		{file: "codepipeline-placeholder.json", rule: ImageRule{}, env: map[string]string{"STAGE": "prod"}, wantNames: []string{"orders"}},
+		// EC2, bridge networking, secrets, a migration container on the same image.
+		{file: "ec2-bridge-secrets.json", rule: ImageRule{Container: "api"}, wantNames: []string{"api"}},
+		{file: "ec2-bridge-secrets.json", rule: ImageRule{}, image: billingImage, wantNames: []string{"api", "migrate"}},
+		// Fargate on ARM with a FireLens log router, an X-Ray sidecar and the placeholder style.
+		{file: "fargate-firelens-arm.json", rule: ImageRule{Placeholders: []string{"IMAGE1_NAME"}}, env: map[string]string{"STAGE": "staging"}, wantNames: []string{"catalog"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+"/"+tt.rule.Container, func(t *testing.T) {
@@ -69,7 +77,11 @@ func TestRenderTaskDefinitions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			names, err := td.SetImage(newImage, tt.rule)
+			image := newImage
+			if tt.image != "" {
+				image = tt.image
+			}
+			names, err := td.SetImage(image, tt.rule)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,6 +182,32 @@ func TestAppSpecKeepsCommentsAndHooks(t *testing.T) {
 	}
 }
 
+// TestAppSpecWithNetworking renders an AppSpec that pins networking, the
+// platform version and capacity providers: all of it survives, in order.
+func TestAppSpecWithNetworking(t *testing.T) {
+	t.Parallel()
+	data, _ := os.ReadFile("testdata/appspec-network.yaml")
+	a, err := ParseAppSpec(data, "appspec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Set("arn:aws:ecs:eu-west-1:123456789012:task-definition/catalog-staging:7", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	td, err := ReadTaskDef("testdata/fargate-firelens-arm.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Validate(td); err != nil {
+		t.Fatalf("Validate() = %v", err)
+	}
+	out, err := a.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "appspec-network.yml", out)
+}
+
 func TestAppSpecJSONAndGenerated(t *testing.T) {
 	t.Parallel()
 	data, _ := os.ReadFile("testdata/appspec.json")
@@ -187,9 +225,48 @@ func TestAppSpecJSONAndGenerated(t *testing.T) {
 	if tdARN, c, p, err := a.Target(); err != nil || !strings.HasSuffix(tdARN, "orders:4") || c != "orders" || p != 3000 {
 		t.Errorf("Target() = %s %s %d %v", tdARN, c, p, err)
 	}
-	g := NewAppSpec("arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:4", "orders", 3000)
-	if err := g.Validate(td); err != nil {
-		t.Errorf("generated AppSpec does not validate: %v", err)
+}
+
+// TestNewAppSpec generates AppSpecs from services of each shape; every one
+// validates and parses back to the same target.
+func TestNewAppSpec(t *testing.T) {
+	t.Parallel()
+	td, _ := ReadTaskDef("testdata/codepipeline-placeholder.json")
+	const arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:4"
+	for _, tt := range []struct {
+		name string
+		svc  ServiceSpec
+	}{
+		{"ec2-bridge", ServiceSpec{Container: "orders", Port: 3000}},
+		{"fargate", ServiceSpec{
+			Container: "orders", Port: 3000, PlatformVersion: "1.4.0",
+			Subnets: []string{"subnet-0a1b2c3d", "subnet-0e4f5a6b"}, SecurityGroups: []string{"sg-0123456789abcdef0"}, AssignPublicIP: "DISABLED",
+		}},
+		{"capacity-providers", ServiceSpec{
+			Container: "orders", Port: 3000, PlatformVersion: "LATEST",
+			Subnets:           []string{"subnet-0a1b2c3d"},
+			CapacityProviders: []CapacityProvider{{Name: "FARGATE", Base: 1, Weight: 1}, {Name: "FARGATE_SPOT", Weight: 3}},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := NewAppSpec(arn, tt.svc)
+			if err := g.Validate(td); err != nil {
+				t.Errorf("generated AppSpec does not validate: %v", err)
+			}
+			out, err := g.YAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "generated-"+tt.name+".yml", out)
+			back, err := ParseAppSpec(out, "appspec.yml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tdARN, c, p, err := back.Target(); err != nil || tdARN != arn || c != "orders" || p != 3000 {
+				t.Errorf("Target() after a round trip = %s %s %d %v", tdARN, c, p, err)
+			}
+		})
 	}
 }
 
@@ -228,7 +305,7 @@ func TestRegisterAgainstSimulator(t *testing.T) {
 	api := ecs.NewFromConfig(aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1})
 	ctx := context.Background()
 	// RegisterTaskDefinition accepts every rendered fixture.
-	for _, f := range []string{"fargate-sidecars.json", "describe-output.json", "codepipeline-placeholder.json"} {
+	for _, f := range []string{"fargate-sidecars.json", "describe-output.json", "codepipeline-placeholder.json", "ec2-bridge-secrets.json", "fargate-firelens-arm.json"} {
 		td, err := ReadTaskDef(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)
