@@ -73,13 +73,20 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 		WaitFor:     deploy.WaitFor(run.dep.WaitFor),
 		OnInterrupt: deploy.InterruptPolicy(run.dep.OnInterrupt),
 		OnTimeout:   deploy.TimeoutPolicy(watch.OnTimeout),
-		Timeout:     inv.timeout(watch),
 		Region:      clients.Config.Region,
 		Log:         inv.log,
 	}
 	if checks, ok := inv.settings["checks"].(*config.Checks); ok {
 		s.TestSmoke = smokeFor(checks, checks.TestURL)
 		s.ProdSmoke = smokeFor(checks, checks.ProdURL)
+	}
+	var est *deploy.Estimate
+	if inv.cmd.name == "deploy" {
+		e := t.Estimate(s.Promote, s.WaitFor)
+		est = &e
+	}
+	if s.Timeout, err = inv.deadline(watch, est); err != nil {
+		return nil, err
 	}
 	run.session = s
 	return run, nil
@@ -96,17 +103,45 @@ func smokeFor(c *config.Checks, u config.URL) *verify.Smoke {
 	}
 }
 
-// timeout is BG_TIMEOUT, else the job's timeout less a margin, else an hour.
-func (inv *invocation) timeout(w *config.Watch) time.Duration {
-	if w.Timeout > 0 {
-		return w.Timeout
-	}
+// deadline is how long to watch: BG_TIMEOUT, else all the time the job has
+// (CI_JOB_TIMEOUT less a margin for stopping and reporting), else an hour or
+// more if the estimate says the deployment needs it. Before a deployment is
+// started, est says how long it should take: when that cannot fit in the job
+// the run stops here, with nothing changed, instead of timing out midway.
+func (inv *invocation) deadline(w *config.Watch, est *deploy.Estimate) (time.Duration, error) {
+	var available time.Duration
 	if v, ok := config.EnvironLookuper(inv.env.Environ).Lookup("CI_JOB_TIMEOUT"); ok {
 		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && time.Duration(secs)*time.Second > 2*jobTimeoutMargin {
-			return time.Duration(secs)*time.Second - jobTimeoutMargin
+			available = time.Duration(secs)*time.Second - jobTimeoutMargin
 		}
 	}
-	return defaultTimeout
+	fixTimeout := "raise the job's timeout (the timeout keyword, or the project's CI/CD settings)"
+	if w.Timeout > 0 {
+		if available > 0 && w.Timeout > available {
+			return 0, &usageError{
+				msg:  fmt.Sprintf("BG_TIMEOUT is %s, but the job may run only %s more (CI_JOB_TIMEOUT less %s to stop and report)", w.Timeout, available, jobTimeoutMargin),
+				hint: "lower BG_TIMEOUT, or " + fixTimeout,
+			}
+		}
+		if est != nil && w.Timeout < est.Total {
+			inv.log.Warn("BG_TIMEOUT is shorter than the deployment is expected to take", "timeout", w.Timeout.String(), "expected", est.String())
+		}
+		return w.Timeout, nil
+	}
+	if est != nil && available > 0 && est.Total > available {
+		return 0, &usageError{
+			msg:  fmt.Sprintf("the deployment is expected to take %s, but the job may run only %s (CI_JOB_TIMEOUT less %s to stop and report)", est, available, jobTimeoutMargin),
+			hint: fixTimeout + ", or set BG_WAIT_FOR=traffic so the job ends once production traffic has moved (finish or the scheduled verify see the rest)",
+		}
+	}
+	switch {
+	case available > 0:
+		return available, nil
+	case est != nil && est.Total+est.Total/2 > defaultTimeout:
+		return est.Total + est.Total/2, nil
+	default:
+		return defaultTimeout, nil
+	}
 }
 
 // progress prints one line of deployment progress on stderr.

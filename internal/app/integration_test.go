@@ -603,3 +603,27 @@ func TestRenderAgainstLiveService(t *testing.T) {
 		t.Errorf("appspec.yml not generated from the service:\n%s", spec)
 	}
 }
+
+// TestDeployThatCannotFitInTheJobIsRefused: a ten-hour termination wait does
+// not fit in a one-hour job, so deploy refuses before registering anything,
+// and BG_WAIT_FOR=traffic (the job ends when traffic moved) makes it fit.
+func TestDeployThatCannotFitInTheJobIsRefused(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{TerminationWaitMinutes: 600})
+	code, _, stderr := runIn(t, deployEnv(s, "CI_JOB_TIMEOUT=3600"), "deploy")
+	if code != ExitUsage || !strings.Contains(stderr, "expected to take about 10h10m0s") || !strings.Contains(stderr, "BG_WAIT_FOR=traffic") {
+		t.Fatalf("deploy exit %d, want %d naming the estimate:\n%s", code, ExitUsage, stderr)
+	}
+	revs, _ := s.ecs.ListTaskDefinitions(context.Background(), &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web")})
+	if len(revs.TaskDefinitionArns) != 1 {
+		t.Errorf("a refused deploy registered task definitions: %v", revs.TaskDefinitionArns)
+	}
+	code, _, stderr = runIn(t, deployEnv(s, "CI_JOB_TIMEOUT=3600", "BG_TIMEOUT=2h"), "deploy")
+	if code != ExitUsage || !strings.Contains(stderr, "BG_TIMEOUT is 2h0m0s, but the job may run only 55m0s") {
+		t.Errorf("BG_TIMEOUT beyond the job: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = runIn(t, deployEnv(s, "CI_JOB_TIMEOUT=3600", "BG_WAIT_FOR=traffic"), "deploy")
+	if code != ExitOK {
+		t.Errorf("deploy with BG_WAIT_FOR=traffic: exit %d\n%s", code, stderr)
+	}
+}

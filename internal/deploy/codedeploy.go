@@ -54,6 +54,9 @@ type Target struct {
 	Config string
 	// Plan is the traffic timing of that configuration.
 	Plan monitor.Plan
+	// ShiftTime is how long that configuration takes to move all production
+	// traffic: the canary's bake, or every linear step but the last.
+	ShiftTime time.Duration
 }
 
 // ResolveError is a service that cannot be deployed by CodeDeploy as asked.
@@ -127,11 +130,11 @@ func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application,
 		t.Config = aws.ToString(t.GroupInfo.DeploymentConfigName)
 	}
 	if t.Config != "" {
-		plan, err := c.plan(ctx, t.Config)
+		plan, shift, err := c.plan(ctx, t.Config)
 		if err != nil {
 			return nil, err
 		}
-		t.Plan = plan
+		t.Plan, t.ShiftTime = plan, shift
 	}
 	return t, nil
 }
@@ -178,26 +181,32 @@ func groupDeploysService(g *cdtypes.DeploymentGroupInfo, cluster, service string
 	return false
 }
 
-func (c *CodeDeploy) plan(ctx context.Context, config string) (monitor.Plan, error) {
+func (c *CodeDeploy) plan(ctx context.Context, config string) (monitor.Plan, time.Duration, error) {
 	out, err := c.CD.GetDeploymentConfig(ctx, &codedeploy.GetDeploymentConfigInput{DeploymentConfigName: aws.String(config)})
 	if err != nil {
 		var missing *cdtypes.DeploymentConfigDoesNotExistException
 		if errors.As(err, &missing) {
-			return monitor.Plan{}, &ResolveError{Msg: fmt.Sprintf("CodeDeploy deployment configuration %s does not exist", config), Hint: "check BG_DEPLOYMENT_CONFIG; ECS configurations are named like CodeDeployDefault.ECSCanary10Percent5Minutes"}
+			return monitor.Plan{}, 0, &ResolveError{Msg: fmt.Sprintf("CodeDeploy deployment configuration %s does not exist", config), Hint: "check BG_DEPLOYMENT_CONFIG; ECS configurations are named like CodeDeployDefault.ECSCanary10Percent5Minutes"}
 		}
-		return monitor.Plan{}, fmt.Errorf("reading deployment configuration %s: %w", config, err)
+		return monitor.Plan{}, 0, fmt.Errorf("reading deployment configuration %s: %w", config, err)
 	}
 	var plan monitor.Plan
+	var shift time.Duration
 	if info := out.DeploymentConfigInfo; info != nil && info.TrafficRoutingConfig != nil {
 		r := info.TrafficRoutingConfig
 		switch {
 		case r.TimeBasedCanary != nil:
 			plan.ShiftInterval = time.Duration(r.TimeBasedCanary.CanaryInterval) * time.Minute
+			shift = plan.ShiftInterval
 		case r.TimeBasedLinear != nil:
 			plan.ShiftInterval = time.Duration(r.TimeBasedLinear.LinearInterval) * time.Minute
+			if p := int(r.TimeBasedLinear.LinearPercentage); p > 0 {
+				steps := (100 + p - 1) / p // the last step needs no wait after it
+				shift = time.Duration(steps-1) * plan.ShiftInterval
+			}
 		}
 	}
-	return plan, nil
+	return plan, shift, nil
 }
 
 // activeStatuses are the statuses of a deployment that still holds its group.
