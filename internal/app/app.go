@@ -220,6 +220,9 @@ func exitCode(w io.Writer, err error) int {
 		return ExitUsage
 	case errors.As(err, &de):
 		fmt.Fprintf(w, "error: %v\n", de)
+		for _, d := range de.Details {
+			fmt.Fprintf(w, "  - %s\n", d)
+		}
 		if de.ConsoleURL != "" {
 			fmt.Fprintf(w, "see: %s\n", de.ConsoleURL)
 		}

@@ -76,6 +76,7 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 		Region:      clients.Config.Region,
 		Log:         inv.log,
 	}
+	s.Evidence = &deploy.Evidence{ECS: clients.ECS, ELB: clients.ELB, CloudWatch: clients.CloudWatch, Cluster: t.Cluster, Service: t.Service, Alarms: t.Alarms()}
 	if checks, ok := inv.settings["checks"].(*config.Checks); ok {
 		s.TestSmoke = smokeFor(checks, checks.TestURL)
 		s.ProdSmoke = smokeFor(checks, checks.ProdURL)

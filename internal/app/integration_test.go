@@ -476,6 +476,17 @@ func TestDeployOfABrokenImageRollsBack(t *testing.T) {
 	if code != ExitFailed || !strings.Contains(stderr, "ECS_UPDATE_ERROR") || !strings.Contains(stderr, "rolled back by deployment") {
 		t.Fatalf("deploy of a broken image: exit %d, want 1\n%s", code, stderr)
 	}
+	// The explanation goes past CodeDeploy's message: why ECS stopped the
+	// tasks. (What the load balancer said is sampled every 15 s of real time
+	// while the replacement starts: at this speed the deployment fails
+	// before a sample, so that part is tested in internal/deploy.)
+	for _, want := range []string{
+		"  - ECS stopped 2 tasks of web:2: Task failed ELB health checks in (target-group " + s.world.GreenTargetGroupARN + ") (container web exited 143)",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the failure explanation lacks %q:\n%s", want, stderr)
+		}
+	}
 	env, _ := os.ReadFile(filepath.Join(s.out, "deploy.env"))
 	if !strings.Contains(string(env), "ECS_BLUEGREEN_OUTCOME=rolled-back") {
 		t.Errorf("deploy.env = %s", env)

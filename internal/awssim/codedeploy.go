@@ -1172,7 +1172,9 @@ func (w *World) stepInstall(d *deployment, svc *service, e *lifecycleEvent, now 
 	case healthy >= want:
 		e.status, e.end = "Succeeded", now
 		return true
-	case unhealthy > 0 && unhealthy >= want-healthy:
+	case unhealthy > 0 && unhealthy >= want-healthy, d.green.healthStops >= want:
+		// ECS replaces tasks that fail their health checks; once as many have
+		// failed as the task set needs, it will not get steady.
 		e.status, e.end, e.errorCode, e.message = "Failed", now, "UnknownError", fmt.Sprintf("The replacement task set's tasks failed their health checks in target group %s.", tg.Name)
 		w.end(d, "Failed", "ECS_UPDATE_ERROR", "The ECS service cannot reach a steady state: the replacement tasks failed their load balancer health checks ("+tg.Name+").", d.rollbackEnabled && contains(d.rollbackEvents, "DEPLOYMENT_FAILURE"), now)
 		return true

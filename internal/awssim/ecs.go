@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,7 +63,23 @@ type service struct {
 	taskSets                       []*taskSet
 	deploymentID                   string // ECS controller: the current deployment id
 	serviceDeployments             []*serviceDeployment
+	// stopped are the service's tasks that ended, newest last, kept for
+	// stoppedTaskRetention as ECS keeps them (ListTasks desiredStatus STOPPED).
+	stopped []*stoppedTask
 }
+
+// stoppedTask is a task ECS stopped, with the reason DescribeTasks gives.
+type stoppedTask struct {
+	task
+	taskSetID, taskDefinition string
+	reason, stopCode          string
+	exitCode                  int
+	stoppedAt                 time.Time
+}
+
+// stoppedTaskRetention is how long stopped tasks stay visible: ECS keeps them
+// at least an hour.
+const stoppedTaskRetention = time.Hour
 
 // serviceDeployment is an ECS-controller deployment as ListServiceDeployments
 // and DescribeServiceDeployments show it (aws-facts §5.2). Rolling updates
@@ -86,6 +103,9 @@ type taskSet struct {
 	updated        time.Time
 	tasks          []*task
 	stableAt       time.Time
+	// healthStops counts tasks stopped for failing load balancer health
+	// checks; once every slot has failed, the task set cannot get steady.
+	healthStops int
 }
 
 type task struct {
@@ -620,24 +640,44 @@ func (w *World) scaleTaskSet(s *service, ts *taskSet) {
 		ts.tasks = append(ts.tasks, t)
 	}
 	for len(ts.tasks) > want {
-		t := ts.tasks[len(ts.tasks)-1]
-		ts.tasks = ts.tasks[:len(ts.tasks)-1]
-		w.deregisterTask(ts, t)
+		w.stopTask(s, ts, ts.tasks[len(ts.tasks)-1], "Scaling activity initiated by (deployment "+ts.id+")", 0, now)
 	}
 }
 
 // removeTaskSet stops a task set's tasks and drops it.
 func (w *World) removeTaskSet(s *service, ts *taskSet) {
-	for _, t := range ts.tasks {
-		w.deregisterTask(ts, t)
+	now := w.now()
+	for len(ts.tasks) > 0 {
+		w.stopTask(s, ts, ts.tasks[0], "Scaling activity initiated by (deployment "+ts.id+")", 0, now)
 	}
-	ts.tasks = nil
 	for i, x := range s.taskSets {
 		if x == ts {
 			s.taskSets = append(s.taskSets[:i], s.taskSets[i+1:]...)
 			break
 		}
 	}
+}
+
+// stopTask takes a task out of its task set and out of its target groups,
+// and keeps it, with why it stopped, among the service's stopped tasks.
+func (w *World) stopTask(s *service, ts *taskSet, t *task, reason string, exitCode int, now time.Time) {
+	w.deregisterTask(ts, t)
+	for i, x := range ts.tasks {
+		if x == t {
+			ts.tasks = append(ts.tasks[:i], ts.tasks[i+1:]...)
+			break
+		}
+	}
+	keep := s.stopped[:0]
+	for _, st := range s.stopped {
+		if now.Sub(st.stoppedAt) < stoppedTaskRetention {
+			keep = append(keep, st)
+		}
+	}
+	s.stopped = append(keep, &stoppedTask{
+		task: *t, taskSetID: ts.id, taskDefinition: ts.taskDefinition,
+		reason: reason, stopCode: "ServiceSchedulerInitiated", exitCode: exitCode, stoppedAt: now,
+	})
 }
 
 func (w *World) deregisterTask(ts *taskSet, t *task) {
@@ -655,6 +695,18 @@ func (w *World) deregisterTask(ts *taskSet, t *task) {
 // advanceTaskSet registers running tasks as targets of the task set's target
 // groups (ECS does this for services with load balancers).
 func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
+	// ECS replaces a task its load balancer found unhealthy.
+	replace := false
+	for _, t := range slices.Clone(ts.tasks) {
+		if tg := w.failedHealthChecks(ts, t, now); tg != nil {
+			w.stopTask(s, ts, t, "Task failed ELB health checks in (target-group "+tg.ARN+")", 143, now)
+			ts.healthStops++
+			replace = true
+		}
+	}
+	if replace {
+		w.scaleTaskSet(s, ts)
+	}
 	for _, t := range ts.tasks {
 		if t.targets || now.Before(t.runningAt) {
 			continue
@@ -669,6 +721,28 @@ func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
 	if ts.stableAt.IsZero() && ts.running(now) == ts.computedDesired(s) {
 		ts.stableAt = now
 	}
+}
+
+// failedHealthChecks is the target group in which a registered task is
+// unhealthy, or nil.
+func (w *World) failedHealthChecks(ts *taskSet, t *task, now time.Time) *targetGroup {
+	if !t.targets {
+		return nil
+	}
+	for _, lb := range ts.loadBalancers {
+		tg := w.targetGroups[lb.TargetGroupArn]
+		if tg == nil {
+			continue
+		}
+		for _, x := range tg.targets {
+			if x.id == t.ip && x.port == lb.ContainerPort {
+				if state, _, _ := tg.health(x, now); state == "unhealthy" {
+					return tg
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (ts *taskSet) running(now time.Time) int {
@@ -870,8 +944,10 @@ func (w *World) updateService(body []byte) (any, error) {
 
 func (w *World) listTasks(body []byte) (any, error) {
 	var in struct {
-		Cluster     string `json:"cluster"`
-		ServiceName string `json:"serviceName"`
+		Cluster       string `json:"cluster"`
+		ServiceName   string `json:"serviceName"`
+		StartedBy     string `json:"startedBy"`
+		DesiredStatus string `json:"desiredStatus"`
 	}
 	if err := wire.DecodeJSON(body, &in); err != nil {
 		return nil, err
@@ -880,12 +956,32 @@ func (w *World) listTasks(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch in.DesiredStatus {
+	case "", "RUNNING", "PENDING", "STOPPED":
+	default:
+		return nil, invalidParam("desiredStatus must be one of RUNNING, PENDING, STOPPED")
+	}
+	if in.ServiceName != "" && in.StartedBy != "" {
+		return nil, invalidParam("startedBy and serviceName cannot both be specified")
+	}
+	now := w.now()
 	arns := []string{}
 	for _, s := range w.sortedServices() {
 		if s.cluster != c.Name || (in.ServiceName != "" && s.name != in.ServiceName) {
 			continue
 		}
+		if in.DesiredStatus == "STOPPED" {
+			for _, st := range s.stopped {
+				if now.Sub(st.stoppedAt) < stoppedTaskRetention && (in.StartedBy == "" || st.taskSetID == in.StartedBy) {
+					arns = append(arns, st.arn)
+				}
+			}
+			continue
+		}
 		for _, ts := range s.taskSets {
+			if in.StartedBy != "" && ts.id != in.StartedBy {
+				continue
+			}
 			for _, t := range ts.tasks {
 				arns = append(arns, t.arn)
 			}
@@ -952,10 +1048,38 @@ func (w *World) describeTasks(body []byte) (any, error) {
 			}
 		}
 	}
+	for _, s := range w.sortedServices() {
+		for _, st := range s.stopped {
+			if !want[st.arn] && !want[st.id] {
+				continue
+			}
+			delete(want, st.arn)
+			delete(want, st.id)
+			tasks = append(tasks, w.stoppedTaskOut(s, st))
+		}
+	}
 	for ref := range want {
 		failures = append(failures, map[string]string{"arn": ref, "reason": "MISSING"})
 	}
 	return map[string]any{"tasks": tasks, "failures": failures}, nil
+}
+
+// stoppedTaskOut is a stopped task as DescribeTasks shows it: the reason, the
+// stop code and each container's exit code.
+func (w *World) stoppedTaskOut(s *service, st *stoppedTask) map[string]any {
+	containers := []any{}
+	if td, _ := w.findTaskDef(st.taskDefinition); td != nil {
+		for _, c := range td.containers {
+			containers = append(containers, map[string]any{"name": c.Name, "image": c.Image, "lastStatus": "STOPPED", "exitCode": st.exitCode, "taskArn": st.arn})
+		}
+	}
+	return map[string]any{
+		"taskArn": st.arn, "clusterArn": s.clusterARN, "taskDefinitionArn": st.taskDefinition,
+		"lastStatus": "STOPPED", "desiredStatus": "STOPPED", "startedBy": st.taskSetID, "group": "service:" + s.name, "launchType": s.launchType,
+		"createdAt": wire.EpochSeconds(st.created), "startedAt": wire.EpochSeconds(st.runningAt),
+		"stoppingAt": wire.EpochSeconds(st.stoppedAt), "stoppedAt": wire.EpochSeconds(st.stoppedAt),
+		"stopCode": st.stopCode, "stoppedReason": st.reason, "containers": containers,
+	}
 }
 
 func (w *World) ecsTagResource(body []byte) (any, error) {

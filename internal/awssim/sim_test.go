@@ -212,6 +212,30 @@ func TestUnhealthyReplacementRollsBack(t *testing.T) {
 	if n := len(svc.Services[0].TaskSets); n != 1 || aws.ToString(svc.Services[0].TaskDefinition) != e.world.TaskDefinitionARN {
 		t.Errorf("after rollback: %d task sets, task definition %s", n, aws.ToString(svc.Services[0].TaskDefinition))
 	}
+	// ECS stopped the failing tasks, and says why, after the task set is gone.
+	stopped, err := e.ecs.ListTasks(context.Background(), &ecs.ListTasksInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"), DesiredStatus: ecstypes.DesiredStatusStopped})
+	if err != nil || len(stopped.TaskArns) == 0 {
+		t.Fatalf("stopped tasks = %v, %v", stopped, err)
+	}
+	tasks, err := e.ecs.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: stopped.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthStops := 0
+	for _, task := range tasks.Tasks {
+		if aws.ToString(task.LastStatus) != "STOPPED" || task.StopCode != ecstypes.TaskStopCodeServiceSchedulerInitiated || task.StoppedAt == nil {
+			t.Errorf("stopped task %s: %s %s %v", aws.ToString(task.TaskArn), aws.ToString(task.LastStatus), task.StopCode, task.StoppedAt)
+		}
+		if strings.HasPrefix(aws.ToString(task.StoppedReason), "Task failed ELB health checks in (target-group "+e.world.GreenTargetGroupARN) {
+			healthStops++
+			if aws.ToString(task.TaskDefinitionArn) != taskDef || aws.ToInt32(task.Containers[0].ExitCode) != 143 {
+				t.Errorf("task stopped for health: %s, exit %d", aws.ToString(task.TaskDefinitionArn), aws.ToInt32(task.Containers[0].ExitCode))
+			}
+		}
+	}
+	if healthStops < 2 {
+		t.Errorf("%d tasks stopped for failed health checks, want the 2 of the replacement", healthStops)
+	}
 }
 
 func TestReadyWaitAndHooks(t *testing.T) {

@@ -59,6 +59,17 @@ type Target struct {
 	ShiftTime time.Duration
 }
 
+// Alarms names the deployment group's alarms when it watches them.
+func (t *Target) Alarms() []string {
+	var names []string
+	if g := t.GroupInfo; g != nil && g.AlarmConfiguration != nil && g.AlarmConfiguration.Enabled {
+		for _, a := range g.AlarmConfiguration.Alarms {
+			names = append(names, aws.ToString(a.Name))
+		}
+	}
+	return names
+}
+
 // ResolveError is a service that cannot be deployed by CodeDeploy as asked.
 type ResolveError struct {
 	Msg, Hint string

@@ -62,6 +62,8 @@ type Session struct {
 	Timeout time.Duration
 	Region  string
 	Log     *slog.Logger
+	// Evidence, when set, explains a failure with ECS, ELB and alarm detail.
+	Evidence *Evidence
 }
 
 // Outcome is how a watched deployment ended, when it did not fail.
@@ -86,6 +88,9 @@ type DeploymentError struct {
 	// RollbackStatus is how the rollback deployment ended, if there was one.
 	RollbackStatus cdtypes.DeploymentStatus
 	ConsoleURL     string
+	// Details explain the failure beyond CodeDeploy's message: stopped tasks,
+	// unhealthy targets, alarms in ALARM.
+	Details []string
 }
 
 func (e *DeploymentError) Error() string {
@@ -161,6 +166,9 @@ func (s *Session) Watch(ctx context.Context, id string) (Outcome, error) {
 		if o.DeploymentID != id || stopping {
 			return nil // following a rollback, or already stopping: just watch
 		}
+		if s.Evidence != nil {
+			s.Evidence.Observe(ctx, o)
+		}
 		if d.TestTrafficReady && s.TestSmoke != nil {
 			if err := s.smoke(ctx, "test", *s.TestSmoke); err != nil {
 				smokeFailure, stopping = err, true
@@ -215,6 +223,9 @@ func (s *Session) Watch(ctx context.Context, id string) (Outcome, error) {
 	if res.Rollback != nil {
 		derr.RollbackID = res.Rollback.DeploymentID
 		derr.RollbackStatus = res.Rollback.Status
+	}
+	if s.Evidence != nil && smokeFailure == nil {
+		derr.Details = s.Evidence.Explain(ctx)
 	}
 	return out, derr
 }
