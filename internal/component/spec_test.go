@@ -1,0 +1,332 @@
+package component
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+)
+
+// root is the repository root, seen from this package's folder.
+const root = "../.."
+
+var templateNames = []string{"deploy", "switch", "verify"}
+
+// shapeInputs are the inputs that shape the pipeline (job names, stages,
+// environments, the tool's image, the ID token) instead of setting the tool;
+// every other input sets exactly one of the tool's settings.
+var shapeInputs = map[string][]string{
+	"deploy": {"build", "build_stage", "environment", "id_token_aud", "job_prefix", "stage", "tool_image"},
+	"switch": {"build", "build_stage", "environment", "id_token_aud", "job_prefix", "stage", "tool_image"},
+	"verify": {"cleanup", "environment", "id_token_aud", "job_prefix", "stage", "tool_image"},
+}
+
+func loadTemplates(t *testing.T) map[string]*Template {
+	t.Helper()
+	out := map[string]*Template{}
+	for _, name := range templateNames {
+		tmpl, err := Load(filepath.Join(root, "templates", name+".yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = tmpl
+	}
+	return out
+}
+
+func settingsByVar() map[string]config.Setting {
+	out := map[string]config.Setting{}
+	for _, s := range config.Reference() {
+		out[s.Var] = s
+	}
+	return out
+}
+
+// TestTemplates_headers checks what GitLab checks lazily or not at all and
+// what the catalog page shows: every input described and valid by its own
+// rules, every block declared, every declared input used, no block in a
+// script.
+func TestTemplates_headers(t *testing.T) {
+	t.Parallel()
+	for name, tmpl := range loadTemplates(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if len(tmpl.Inputs) == 0 {
+				t.Fatal("no inputs")
+			}
+			if len(tmpl.Inputs) > 100 {
+				t.Errorf("%d inputs", len(tmpl.Inputs))
+			}
+			for _, in := range tmpl.Inputs {
+				if len(in.Description) < 10 {
+					t.Errorf("input %s has no real description", in.Name)
+				}
+				if in.Mandatory {
+					t.Errorf("input %s is mandatory: every input has a default, so the tool's own checks name what is missing", in.Name)
+				}
+				if len(in.Options) > 50 {
+					t.Errorf("input %s has %d options, GitLab allows 50", in.Name, len(in.Options))
+				}
+				if err := in.Check(in.Default); err != nil {
+					t.Errorf("default: %v", err)
+				}
+			}
+			uses, err := tmpl.Blocks()
+			if err != nil {
+				t.Fatal(err)
+			}
+			used := map[string]bool{}
+			for _, u := range uses {
+				switch {
+				case strings.HasPrefix(u.Expr, "inputs."):
+					n := strings.TrimPrefix(u.Expr, "inputs.")
+					used[n] = true
+					if _, ok := tmpl.Input(n); !ok {
+						t.Errorf("%s at %v is not declared", u.Expr, u.Path)
+					}
+				case strings.HasPrefix(u.Expr, "component."):
+					if !slices.Contains(tmpl.Context, strings.TrimPrefix(u.Expr, "component.")) {
+						t.Errorf("%s is not listed in spec:component", u.Expr)
+					}
+				default:
+					t.Errorf("unknown block %q", u.Expr)
+				}
+				if strings.Contains(u.Expr, "|") {
+					t.Errorf("%s uses a function, which gitlab-ci-local ignores", u.Expr)
+				}
+				for _, k := range u.Path {
+					if k == "script" || k == "before_script" || k == "after_script" {
+						t.Errorf("%s is interpolated into %v: inputs reach the tool only through variables", u.Expr, u.Path)
+					}
+				}
+			}
+			for _, in := range tmpl.Inputs {
+				if !used[in.Name] {
+					t.Errorf("input %s is declared but never used", in.Name)
+				}
+			}
+		})
+	}
+}
+
+// TestTemplates_inputsAreSettings checks that each input sets one of the
+// tool's settings, with the tool's own default, and that every variable the
+// templates set is a setting the tool knows (it refuses unknown BG_ names).
+func TestTemplates_inputsAreSettings(t *testing.T) {
+	t.Parallel()
+	settings := settingsByVar()
+	for name, tmpl := range loadTemplates(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fromInput, fixed, err := tmpl.Variables()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var shape []string
+			for _, in := range tmpl.Inputs {
+				vars := fromInput[in.Name]
+				switch len(vars) {
+				case 0:
+					shape = append(shape, in.Name)
+					continue
+				case 1:
+				default:
+					t.Errorf("input %s sets %v: one input, one setting", in.Name, vars)
+					continue
+				}
+				s, ok := settings[vars[0]]
+				if !ok {
+					t.Errorf("input %s sets %s, which is not a setting of ecs-bluegreen", in.Name, vars[0])
+					continue
+				}
+				if s.Secret {
+					t.Errorf("input %s sets the secret %s: secrets belong in masked CI/CD variables", in.Name, s.Var)
+				}
+				want := s.Default
+				got := text(in.Default)
+				if in.Type == "boolean" && s.Default == "" {
+					want = "false"
+				}
+				if got != want {
+					t.Errorf("input %s defaults to %q, but %s defaults to %q", in.Name, got, s.Var, want)
+				}
+				if !strings.Contains(in.Description, "("+s.Var+")") {
+					t.Errorf("input %s: the description should name (%s)", in.Name, s.Var)
+				}
+			}
+			sort.Strings(shape)
+			if diff := cmp.Diff(shapeInputs[name], shape); diff != "" {
+				t.Errorf("inputs that set no setting (-want +got):\n%s", diff)
+			}
+			for _, v := range fixed {
+				if _, ok := settings[v]; !ok && strings.HasPrefix(v, "BG_") {
+					t.Errorf("the template sets %s, which is not a setting of ecs-bluegreen", v)
+				}
+			}
+		})
+	}
+}
+
+// TestTemplates_wrongInputsRejected runs GitLab's input rules over values
+// a user could get wrong.
+func TestTemplates_wrongInputsRejected(t *testing.T) {
+	t.Parallel()
+	tmpls := loadTemplates(t)
+	tests := []struct {
+		name     string
+		template string
+		inputs   map[string]any
+		want     string // in the error; empty: accepted
+	}{
+		{name: "defaults", template: "deploy", inputs: map[string]any{}},
+		{name: "realistic", template: "deploy", inputs: map[string]any{
+			"cluster": "prod", "service": "web", "aws_region": "eu-west-1", "aws_role_arn": "arn:aws:iam::123456789012:role/deploy",
+			"build": true, "smoke_successes": 2, "promote": "manual", "test_url": "http://alb:8080/", "container_port": "8080",
+		}},
+		{name: "unknown_input", template: "deploy", inputs: map[string]any{"clustr": "prod"}, want: `unknown input "clustr"`},
+		{name: "option_not_offered", template: "deploy", inputs: map[string]any{"promote": "sometimes"}, want: "not one of the options"},
+		{name: "number_as_text", template: "deploy", inputs: map[string]any{"smoke_successes": "three"}, want: "not a number"},
+		{name: "boolean_as_text", template: "deploy", inputs: map[string]any{"build": "yes"}, want: "not a boolean"},
+		{name: "string_as_number", template: "deploy", inputs: map[string]any{"cluster": 5}, want: "not a string"},
+		{name: "bad_region", template: "deploy", inputs: map[string]any{"aws_region": "Europe"}, want: "does not match"},
+		{name: "bad_role", template: "deploy", inputs: map[string]any{"aws_role_arn": "gitlab-deploy"}, want: "does not match"},
+		{name: "bad_tag", template: "deploy", inputs: map[string]any{"live_tag": "-live"}, want: "does not match"},
+		{name: "bad_duration", template: "deploy", inputs: map[string]any{"smoke_interval": "2 seconds"}, want: "does not match"},
+		{name: "bad_prefix", template: "deploy", inputs: map[string]any{"job_prefix": "Web Deploy"}, want: "does not match"},
+		{name: "bad_url", template: "deploy", inputs: map[string]any{"test_url": "alb:8080"}, want: "does not match"},
+		{name: "output_dir_escapes", template: "deploy", inputs: map[string]any{"output_dir": "../out"}, want: "does not match"},
+		{name: "bad_colour", template: "switch", inputs: map[string]any{"switch_to": "purple"}, want: "does not match"},
+		{name: "bad_listener", template: "switch", inputs: map[string]any{"listener_arn": "arn:aws:iam::123456789012:role/x"}, want: "does not match"},
+		{name: "switch_realistic", template: "switch", inputs: map[string]any{
+			"blue_service": "web-blue", "green_service": "web-green", "switch_steps": "10,50,100", "switch_to": "green",
+			"listener_arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/0123456789abcdef/0123456789abcdef",
+		}},
+		{name: "keep_as_text", template: "verify", inputs: map[string]any{"keep": "ten"}, want: "not a number"},
+		{name: "cleanup_as_text", template: "verify", inputs: map[string]any{"cleanup": "no"}, want: "not a boolean"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := tmpls[tt.template].Resolve(tt.inputs)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("rejected: %v", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("accepted, want an error with %q", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("error %q, want %q in it", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestTemplates_expand interpolates each template with its defaults, as GitLab
+// would for a released version, and checks the jobs it creates.
+func TestTemplates_expand(t *testing.T) {
+	t.Parallel()
+	wantJobs := map[string][]string{
+		"deploy": {"ecs-bluegreen-build", "ecs-bluegreen-deploy", "ecs-bluegreen-finish", "ecs-bluegreen-preview", "ecs-bluegreen-promote", "ecs-bluegreen-release", "ecs-bluegreen-rollback"},
+		"switch": {"ecs-bluegreen-build", "ecs-bluegreen-deploy", "ecs-bluegreen-release", "ecs-bluegreen-switch", "ecs-bluegreen-switch-to-blue", "ecs-bluegreen-switch-to-green"},
+		"verify": {"ecs-bluegreen-cleanup", "ecs-bluegreen-status", "ecs-bluegreen-verify"},
+	}
+	for name, tmpl := range loadTemplates(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			body := expandDefaults(t, tmpl, nil)
+			var jobs []string
+			for k, v := range body {
+				if strings.HasPrefix(k, ".") {
+					continue
+				}
+				if _, ok := v.(map[string]any); ok {
+					jobs = append(jobs, k)
+				}
+			}
+			sort.Strings(jobs)
+			if diff := cmp.Diff(wantJobs[name], jobs); diff != "" {
+				t.Errorf("jobs (-want +got):\n%s", diff)
+			}
+			base := body[".ecs-bluegreen-"+name+"-base"].(map[string]any)
+			if got, want := base["image"], "registry.gitlab.com/ecs-bluegreen/ecs-bluegreen:1.2.3"; got != want {
+				t.Errorf("image %v, want %v", got, want)
+			}
+			for _, job := range jobs {
+				j := resolveExtends(t, body, job)
+				env, _ := j["environment"].(map[string]any)
+				if env == nil {
+					if !strings.HasSuffix(job, "-build") && !strings.HasSuffix(job, "-release") {
+						t.Errorf("%s has no environment", job)
+					}
+					continue
+				}
+				action := fmt.Sprint(env["action"])
+				changesLive := strings.Contains(job, "switch") || strings.HasSuffix(job, "-promote") || strings.HasSuffix(job, "-rollback") ||
+					name == "deploy" && strings.HasSuffix(job, "-deploy")
+				if changesLive != (action == "start") {
+					t.Errorf("%s: environment action %s, but it changes production: %v", job, action, changesLive)
+				}
+				if changesLive && j["resource_group"] == nil {
+					t.Errorf("%s changes production without a resource_group", job)
+				}
+			}
+		})
+	}
+}
+
+// expandDefaults interpolates tmpl with its defaults plus given and returns the
+// body as plain values.
+func expandDefaults(t *testing.T, tmpl *Template, given map[string]any) map[string]any {
+	t.Helper()
+	values, err := tmpl.Resolve(given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := tmpl.Expand(values, map[string]string{"version": "1.2.3", "sha": "0123456789abcdef0123456789abcdef01234567", "name": tmpl.Name, "reference": "1.2.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := doc.Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// resolveExtends merges a job with what it extends, as GitLab does: hashes
+// merge deeply, everything else the job sets wins.
+func resolveExtends(t *testing.T, body map[string]any, job string) map[string]any {
+	t.Helper()
+	j, ok := body[job].(map[string]any)
+	if !ok {
+		t.Fatalf("%s is not a job", job)
+	}
+	parent, ok := j["extends"].(string)
+	if !ok {
+		return j
+	}
+	return merge(resolveExtends(t, body, parent), j)
+}
+
+func merge(base, over map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		b, bok := out[k].(map[string]any)
+		o, ook := v.(map[string]any)
+		if bok && ook {
+			out[k] = merge(b, o)
+			continue
+		}
+		out[k] = v
+	}
+	delete(out, "extends")
+	return out
+}
