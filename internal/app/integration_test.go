@@ -638,3 +638,147 @@ func TestDeployThatCannotFitInTheJobIsRefused(t *testing.T) {
 		t.Errorf("deploy with BG_WAIT_FOR=traffic: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestDeployScenariosUnderFaults runs deploy end to end through the ways a
+// deployment ends, each with 10% throttling and 5% server errors on every
+// AWS call (DESIGN §8): every one must still end with the right exit code
+// and the deployment in the right state.
+func TestDeployScenariosUnderFaults(t *testing.T) {
+	t.Parallel()
+	hookSpec := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 8080\nHooks:\n  - AfterAllowTestTraffic: web-smoke-fn\n"
+	for _, tt := range []struct {
+		name    string
+		opts    seed.Options
+		appSpec string
+		// during acts on the running deployment, as a Lambda hook or an
+		// alarm would.
+		during     func(t *testing.T, s *sim, id string)
+		wantCode   int
+		wantStatus cdtypes.DeploymentStatus
+		wantText   string
+	}{
+		{name: "all_at_once", opts: seed.Options{}, wantCode: ExitOK, wantStatus: cdtypes.DeploymentStatusSucceeded, wantText: "deployment Succeeded"},
+		{name: "canary", opts: seed.Options{DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes"}, wantCode: ExitOK, wantStatus: cdtypes.DeploymentStatusSucceeded, wantText: "deployment Succeeded"},
+		{
+			name: "hook_fails", opts: seed.Options{}, appSpec: hookSpec,
+			during: func(t *testing.T, s *sim, id string) {
+				t.Helper()
+				var exec string
+				s.waitFor(t, "the hook to be called", func() bool {
+					exec = s.srv.World().PendingHooks(id)["AfterAllowTestTraffic"]
+					return exec != ""
+				})
+				s.retry(t, "failing the hook", func() error {
+					_, err := s.cd.PutLifecycleEventHookExecutionStatus(context.Background(), &codedeploy.PutLifecycleEventHookExecutionStatusInput{
+						DeploymentId: aws.String(id), LifecycleEventHookExecutionId: aws.String(exec), Status: cdtypes.LifecycleEventStatusFailed,
+					})
+					return err
+				})
+			},
+			wantCode: ExitFailed, wantStatus: cdtypes.DeploymentStatusFailed, wantText: "lifecycle event AfterAllowTestTraffic failed",
+		},
+		{
+			name: "alarm_during_shift", opts: seed.Options{DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes", Alarms: []string{"web-5xx"}},
+			during: func(t *testing.T, s *sim, id string) {
+				t.Helper()
+				s.retry(t, "creating the alarm", func() error {
+					_, err := s.cw.PutMetricAlarm(context.Background(), &cloudwatch.PutMetricAlarmInput{
+						AlarmName: aws.String("web-5xx"), MetricName: aws.String("HTTPCode_Target_5XX_Count"), Namespace: aws.String("AWS/ApplicationELB"),
+						ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(5), Period: aws.Int32(60), Statistic: cwtypes.StatisticSum,
+					})
+					return err
+				})
+				s.waitFor(t, "production traffic to start moving", func() bool { return s.greenWeight(id) > 0 })
+				s.retry(t, "setting the alarm", func() error {
+					_, err := s.cw.SetAlarmState(context.Background(), &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-5xx"), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("5xx rate above 5%")})
+					return err
+				})
+			},
+			wantCode: ExitFailed, wantStatus: cdtypes.DeploymentStatusStopped, wantText: "alarm web-5xx is in ALARM: 5xx rate above 5%",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			faults := awssim.NewFaults(7)
+			s := startSim(t, tt.opts, awssim.WithFaults(faults))
+			extra := []string{}
+			if tt.appSpec != "" {
+				file := filepath.Join(t.TempDir(), "appspec.yml")
+				if err := os.WriteFile(file, []byte(tt.appSpec), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				extra = append(extra, "BG_APPSPEC_FILE="+file)
+			}
+			faults.SetRates(0.10, 0.05, 0)
+			defer faults.SetRates(0, 0, 0)
+			type result struct {
+				code           int
+				stdout, stderr string
+			}
+			done := make(chan result, 1)
+			go func() {
+				code, stdout, stderr := runIn(t, deployEnv(s, extra...), "deploy")
+				done <- result{code, stdout, stderr}
+			}()
+			if tt.during != nil {
+				var id string
+				s.waitFor(t, "the deployment to start", func() bool {
+					id = s.activeDeployment()
+					return id != ""
+				})
+				tt.during(t, s, id)
+			}
+			r := <-done
+			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.wantText) {
+				t.Fatalf("deploy exit %d, want %d with %q:\n%s", r.code, tt.wantCode, tt.wantText, r.stderr)
+			}
+			vars, err := reportDotenv(filepath.Join(s.out, "deploy.env"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := vars["BG_DEPLOYMENT_ID"]
+			faults.SetRates(0, 0, 0)
+			if got := s.statusOf(t, id); got != tt.wantStatus {
+				t.Errorf("deployment %s is %s, want %s", id, got, tt.wantStatus)
+			}
+		})
+	}
+}
+
+// retry repeats a test's own call through the injected faults.
+func (s *sim) retry(tb testing.TB, what string, call func() error) {
+	tb.Helper()
+	var err error
+	s.waitFor(tb, what, func() bool { err = call(); return err == nil })
+}
+
+// activeDeployment is the group's deployment in progress, or "".
+func (s *sim) activeDeployment() string {
+	out, err := s.cd.ListDeployments(context.Background(), &codedeploy.ListDeploymentsInput{
+		ApplicationName: aws.String(s.world.Application), DeploymentGroupName: aws.String(s.world.Group),
+		IncludeOnlyStatuses: []cdtypes.DeploymentStatus{cdtypes.DeploymentStatusCreated, cdtypes.DeploymentStatusQueued, cdtypes.DeploymentStatusInProgress, cdtypes.DeploymentStatusReady},
+	})
+	if err != nil || len(out.Deployments) == 0 {
+		return ""
+	}
+	return out.Deployments[0]
+}
+
+// greenWeight is the replacement's share of production traffic, or 0.
+func (s *sim) greenWeight(id string) float64 {
+	ctx := context.Background()
+	targets, err := s.cd.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(id)})
+	if err != nil || len(targets.TargetIds) == 0 {
+		return 0
+	}
+	out, err := s.cd.BatchGetDeploymentTargets(ctx, &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(id), TargetIds: targets.TargetIds})
+	if err != nil || len(out.DeploymentTargets) == 0 || out.DeploymentTargets[0].EcsTarget == nil {
+		return 0
+	}
+	for _, ts := range out.DeploymentTargets[0].EcsTarget.TaskSetsInfo {
+		if ts.TaskSetLabel == cdtypes.TargetLabelGreen {
+			return ts.TrafficWeight
+		}
+	}
+	return 0
+}
