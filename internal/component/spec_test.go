@@ -1,7 +1,9 @@
 package component
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/app"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 )
 
@@ -329,4 +332,38 @@ func merge(base, over map[string]any) map[string]any {
 	}
 	delete(out, "extends")
 	return out
+}
+
+// guardLine is the first line of every job's script: it drops what the tool
+// would refuse, BG_IMAGE_DIGEST (which build and release leave in deploy.env
+// but is no setting) and the ID token of a job without a role.
+const guardLine = `unset BG_IMAGE_DIGEST; [ -n "$BG_AWS_ROLE_ARN" ] || unset BG_ID_TOKEN`
+
+// TestTemplates_scripts checks that every job runs the guard and then one
+// command of the tool that exists.
+func TestTemplates_scripts(t *testing.T) {
+	t.Parallel()
+	for name, tmpl := range loadTemplates(t) {
+		body := expandDefaults(t, tmpl, nil)
+		for job := range body {
+			if strings.HasPrefix(job, ".") {
+				continue
+			}
+			j := resolveExtends(t, body, job)
+			script, _ := j["script"].([]any)
+			if len(script) != 2 || script[0] != guardLine {
+				t.Errorf("%s %s: script %q, want the guard and one command", name, job, script)
+				continue
+			}
+			cmd, ok := script[1].(string)
+			fields := strings.Fields(cmd)
+			if !ok || len(fields) != 2 || fields[0] != "ecs-bluegreen" {
+				t.Errorf("%s %s: %q is not `ecs-bluegreen <command>`", name, job, script[1])
+				continue
+			}
+			if code := app.Run(context.Background(), []string{"help", fields[1]}, app.Env{Stdout: io.Discard, Stderr: io.Discard}); code != 0 {
+				t.Errorf("%s %s runs %q, which ecs-bluegreen does not know (help exits %d)", name, job, cmd, code)
+			}
+		}
+	}
 }
