@@ -167,15 +167,6 @@ func newLogger(w io.Writer, l *config.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// notImplemented is what a command not built yet returns, after its settings
-// were validated.
-func notImplemented(inv *invocation) error {
-	return &usageError{
-		msg:  fmt.Sprintf("`ecs-bluegreen %s` is not implemented yet in this release", inv.cmd.name),
-		hint: "see CHANGELOG.md for what this release can do",
-	}
-}
-
 // usageError is a mistake in how the tool was called: exit 2, nothing changed.
 type usageError struct {
 	msg, hint string

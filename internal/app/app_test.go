@@ -61,8 +61,8 @@ func TestRun(t *testing.T) {
 			wantStderr: []string{"BG_CLUSTR is not a setting of ecs-bluegreen: did you mean BG_CLUSTER?"},
 		},
 		{
-			name: "valid_settings_but_not_built_yet", args: []string{"switch"}, environ: full, wantCode: ExitUsage,
-			wantStderr: []string{"`ecs-bluegreen switch` is not implemented yet"},
+			name: "switch_needs_the_listener_model", args: []string{"switch"}, environ: full, wantCode: ExitUsage,
+			wantStderr: []string{"switch moves production between two services", "promote moves production traffic"},
 		},
 		{
 			name: "env_lists_settings", args: []string{"env"}, environ: []string{"BG_CLUSTER=prod", "BG_ID_TOKEN=super-secret-jwt-value"},

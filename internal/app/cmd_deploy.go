@@ -34,6 +34,9 @@ const (
 // runDeploy renders and registers the task definition, starts the CodeDeploy
 // deployment (or attaches to this pipeline's), and watches it to the end.
 func runDeploy(ctx context.Context, inv *invocation) error {
+	if inv.isListenerModel() {
+		return deployListener(ctx, inv)
+	}
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err

@@ -10,6 +10,10 @@ import (
 // runPromote lets a deployment waiting at Ready move production traffic,
 // once the test traffic smoke check passed, then watches it to the end.
 func runPromote(ctx context.Context, inv *invocation) error {
+	if inv.isListenerModel() {
+		// Promoting the idle colour is switching production to it.
+		return runSwitchListener(ctx, inv)
+	}
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err

@@ -16,6 +16,9 @@ import (
 // registry's previous tag names (deploy moved it there when that image
 // stopped being live).
 func runRollback(ctx context.Context, inv *invocation) error {
+	if inv.isListenerModel() {
+		return rollbackListener(ctx, inv)
+	}
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err

@@ -44,6 +44,13 @@ func writeStatus(dir string, s *snapshot.Snapshot) error {
 
 // snapshot reads the service's snapshot for the configured model.
 func (inv *invocation) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
+	if inv.isListenerModel() {
+		run, err := inv.listener(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return run.read(ctx)
+	}
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return nil, err

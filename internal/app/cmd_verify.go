@@ -44,8 +44,11 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	if s.Group != nil {
+	switch sw, ok := inv.settings["switch"].(*config.Switch); {
+	case s.Group != nil:
 		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, s.Group.Alarms))
+	case ok:
+		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, sw.Alarms))
 	}
 	results = append(results, inv.checkLiveTag(ctx, s)...)
 	checks := inv.settings["checks"].(*config.Checks)

@@ -67,7 +67,7 @@ func commands() []*command {
 		},
 		{
 			name: "rollback", summary: "Stop the in-flight deployment with rollback, or redeploy the previous live revision; then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "deployment", "watch", "registries"), run: runRollback,
+			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: runRollback,
 		},
 		{
 			name: "finish", summary: "End the wait before the old colour is terminated",

@@ -1167,12 +1167,12 @@ func (w *World) stepInstall(d *deployment, svc *service, e *lifecycleEvent, now 
 		return false
 	}
 	want := d.green.computedDesired(svc)
-	healthy, unhealthy := tg.healthyCount(now)
+	healthy, _ := tg.healthyCount(now)
 	switch {
 	case healthy >= want:
 		e.status, e.end = "Succeeded", now
 		return true
-	case unhealthy > 0 && unhealthy >= want-healthy, d.green.healthStops >= want:
+	case d.green.healthStops >= want:
 		// ECS replaces tasks that fail their health checks; once as many have
 		// failed as the task set needs, it will not get steady.
 		e.status, e.end, e.errorCode, e.message = "Failed", now, "UnknownError", fmt.Sprintf("The replacement task set's tasks failed their health checks in target group %s.", tg.Name)

@@ -695,18 +695,6 @@ func (w *World) deregisterTask(ts *taskSet, t *task) {
 // advanceTaskSet registers running tasks as targets of the task set's target
 // groups (ECS does this for services with load balancers).
 func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
-	// ECS replaces a task its load balancer found unhealthy.
-	replace := false
-	for _, t := range slices.Clone(ts.tasks) {
-		if tg := w.failedHealthChecks(ts, t, now); tg != nil {
-			w.stopTask(s, ts, t, "Task failed ELB health checks in (target-group "+tg.ARN+")", 143, now)
-			ts.healthStops++
-			replace = true
-		}
-	}
-	if replace {
-		w.scaleTaskSet(s, ts)
-	}
 	for _, t := range ts.tasks {
 		if t.targets || now.Before(t.runningAt) {
 			continue
@@ -717,6 +705,19 @@ func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
 			}
 		}
 		t.targets = true
+	}
+	// ECS replaces a task its load balancer found unhealthy. The replacement
+	// starts now; a long jump of the clock does not replay its checks.
+	replace := false
+	for _, t := range slices.Clone(ts.tasks) {
+		if tg := w.failedHealthChecks(ts, t, now); tg != nil {
+			w.stopTask(s, ts, t, "Task failed ELB health checks in (target-group "+tg.ARN+")", 143, now)
+			ts.healthStops++
+			replace = true
+		}
+	}
+	if replace {
+		w.scaleTaskSet(s, ts)
 	}
 	if ts.stableAt.IsZero() && ts.running(now) == ts.computedDesired(s) {
 		ts.stableAt = now
@@ -736,7 +737,10 @@ func (w *World) failedHealthChecks(ts *taskSet, t *task, now time.Time) *targetG
 		}
 		for _, x := range tg.targets {
 			if x.id == t.ip && x.port == lb.ContainerPort {
-				if state, _, _ := tg.health(x, now); state == "unhealthy" {
+				// ECS acts on the load balancer's verdict one health check
+				// later, so the unhealthy state can be seen before the task goes.
+				interval := time.Duration(tg.Interval) * time.Second
+				if state, _, _ := tg.health(x, now); state == "unhealthy" && now.Sub(x.registered) >= time.Duration(tg.Unhealthy+1)*interval {
 					return tg
 				}
 			}
@@ -832,7 +836,8 @@ func (w *World) serviceOut(s *service) map[string]any {
 			deps = append(deps, map[string]any{
 				"id": ts.id, "status": status, "taskDefinition": ts.taskDefinition, "desiredCount": ts.computedDesired(s),
 				"runningCount": ts.running(now), "pendingCount": len(ts.tasks) - ts.running(now), "rolloutState": rollout,
-				"createdAt": wire.EpochSeconds(ts.created), "updatedAt": wire.EpochSeconds(ts.updated), "launchType": s.launchType,
+				"failedTasks": ts.healthStops,
+				"createdAt":   wire.EpochSeconds(ts.created), "updatedAt": wire.EpochSeconds(ts.updated), "launchType": s.launchType,
 			})
 		}
 		out["deployments"] = deps

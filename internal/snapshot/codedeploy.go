@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,6 +24,8 @@ type elbAPI interface {
 	DescribeTargetGroups(ctx context.Context, in *elb.DescribeTargetGroupsInput, optFns ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error)
 	DescribeListeners(ctx context.Context, in *elb.DescribeListenersInput, optFns ...func(*elb.Options)) (*elb.DescribeListenersOutput, error)
 	DescribeTargetHealth(ctx context.Context, in *elb.DescribeTargetHealthInput, optFns ...func(*elb.Options)) (*elb.DescribeTargetHealthOutput, error)
+	DescribeRules(ctx context.Context, in *elb.DescribeRulesInput, optFns ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
+	DescribeTags(ctx context.Context, in *elb.DescribeTagsInput, optFns ...func(*elb.Options)) (*elb.DescribeTagsOutput, error)
 }
 
 type codeDeployAPI interface {
@@ -205,21 +206,8 @@ func (r *Reader) readTaskSets(ctx context.Context, s *Snapshot, svc ecstypes.Ser
 			taskDefs[c.TaskDefinition] = nil
 		}
 	}
-	arns := make([]string, 0, len(taskDefs))
-	for arn := range taskDefs {
-		arns = append(arns, arn)
-	}
-	sort.Strings(arns)
-	for _, arn := range arns {
-		out, err := r.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
-		if err != nil {
-			return fmt.Errorf("describing task definition %s: %w", arn, err)
-		}
-		var cs []Container
-		for _, cd := range out.TaskDefinition.ContainerDefinitions {
-			cs = append(cs, Container{Name: aws.ToString(cd.Name), Image: aws.ToString(cd.Image)})
-		}
-		taskDefs[arn] = cs
+	if err := r.describeTaskDefs(ctx, taskDefs); err != nil {
+		return err
 	}
 	for i := range s.Colours {
 		s.Colours[i].Containers = taskDefs[s.Colours[i].TaskDefinition]

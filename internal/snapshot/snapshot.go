@@ -31,6 +31,8 @@ type Snapshot struct {
 	Colours []ColourState `json:"colours"`
 	// Group is the CodeDeploy deployment group (codedeploy model).
 	Group *Group `json:"group,omitempty"`
+	// Routes are the production and test listeners or rules (listener model).
+	Routes *Routes `json:"routes,omitempty"`
 	// InFlight is the deployment in progress, if any.
 	InFlight *Deployment `json:"inFlight,omitempty"`
 	// LastSuccessful is the group's last successful deployment.
@@ -39,7 +41,9 @@ type Snapshot struct {
 
 // ColourState is one colour: where its traffic comes from and what runs there.
 type ColourState struct {
-	Colour         Colour `json:"colour"`
+	Colour Colour `json:"colour"`
+	// Service is the colour's ECS service (listener model).
+	Service        string `json:"service,omitempty"`
 	TargetGroup    string `json:"targetGroup"`
 	TargetGroupARN string `json:"targetGroupArn,omitempty"`
 	// ProductionWeight and TestWeight are percentages of each listener's
@@ -54,6 +58,16 @@ type ColourState struct {
 	Unhealthy      []Target    `json:"unhealthy,omitempty"`
 	// Other counts targets neither healthy nor unhealthy (initial, draining).
 	Other int `json:"other"`
+	// IsProduction is the target group's IsProduction tag (listener model):
+	// "true", "false", or empty when the tag is missing.
+	IsProduction string `json:"isProduction,omitempty"`
+}
+
+// Routes are the listener model's production and test routes: each a
+// listener (its default action) or a listener rule.
+type Routes struct {
+	Production string `json:"production"`
+	Test       string `json:"test,omitempty"`
 }
 
 // TaskSet is an ECS task set.

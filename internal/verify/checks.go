@@ -27,12 +27,44 @@ type Expectations struct {
 
 // CheckSnapshot runs the checks that need nothing but the snapshot.
 func CheckSnapshot(s *snapshot.Snapshot, e Expectations) []CheckResult {
-	return []CheckResult{
+	out := []CheckResult{
 		checkTraffic(s, e),
 		checkTasks(s),
 		checkHealth(s),
 		checkPinned(s),
 	}
+	if s.Routes != nil {
+		out = append(out, checkProductionTags(s))
+	}
+	return out
+}
+
+// checkProductionTags (listener model): the IsProduction tags name the colour
+// the production route sends traffic to, and only that one. Scripts and
+// people read the tag; a stale one sends them to the wrong colour.
+func checkProductionTags(s *snapshot.Snapshot) CheckResult {
+	r := CheckResult{Name: "IsProduction tags match the production route"}
+	if s.Live == "" {
+		r.Skipped, r.Message = true, "no single live colour"
+		return r
+	}
+	var wrong []string
+	for _, c := range s.Colours {
+		want := fmt.Sprint(c.Colour == s.Live)
+		if c.IsProduction != want {
+			got := c.IsProduction
+			if got == "" {
+				got = "missing"
+			}
+			wrong = append(wrong, fmt.Sprintf("%s (%s) is tagged IsProduction=%s, want %s", c.Colour, c.TargetGroup, got, want))
+		}
+	}
+	if len(wrong) > 0 {
+		r.Message = strings.Join(wrong, "; ") + ": run switch to make them agree"
+		return r
+	}
+	r.Passed, r.Message = true, fmt.Sprintf("%s is tagged as production", s.Live)
+	return r
 }
 
 // checkTraffic: production traffic is on exactly one colour, unless a

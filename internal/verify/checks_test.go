@@ -79,6 +79,27 @@ func TestCheckSnapshot(t *testing.T) {
 			name: "tag_not_digest", failing: "live images are pinned by digest", wantText: "r.example/web:latest",
 			mutate: func(s *snapshot.Snapshot) { s.Colours[1].Containers[0].Image = "r.example/web:latest" },
 		},
+		{
+			name: "listener_tags_agree",
+			mutate: func(s *snapshot.Snapshot) {
+				s.Routes = &snapshot.Routes{Production: "arn:listener"}
+				s.Colours[0].IsProduction, s.Colours[1].IsProduction = "false", "true"
+			},
+		},
+		{
+			name: "listener_tag_stale", failing: "IsProduction tags match the production route", wantText: "blue () is tagged IsProduction=true, want false",
+			mutate: func(s *snapshot.Snapshot) {
+				s.Routes = &snapshot.Routes{Production: "arn:listener"}
+				s.Colours[0].IsProduction, s.Colours[1].IsProduction = "true", "true"
+			},
+		},
+		{
+			name: "listener_tag_missing", failing: "IsProduction tags match the production route", wantText: "IsProduction=missing",
+			mutate: func(s *snapshot.Snapshot) {
+				s.Routes = &snapshot.Routes{Production: "arn:listener"}
+				s.Colours[0].IsProduction = "false"
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,250 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awsclient"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
+)
+
+// envLiveColour is the colour serving production, left in deploy.env.
+const envLiveColour = "ECS_BLUEGREEN_LIVE_COLOUR"
+
+// isListenerModel reports whether the settings select two services.
+func (inv *invocation) isListenerModel() bool {
+	t, ok := inv.settings["target"].(*config.Target)
+	return ok && (t.Mode == config.ModeListener || t.BlueService != "")
+}
+
+// listenerRun is what the listener model's commands share.
+type listenerRun struct {
+	target *config.Target
+	l      *deploy.Listener
+	read   func(ctx context.Context) (*snapshot.Snapshot, error)
+}
+
+func (inv *invocation) listener(ctx context.Context) (*listenerRun, error) {
+	t := inv.settings["target"].(*config.Target)
+	c, err := inv.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	run := &listenerRun{target: t}
+	run.l = &deploy.Listener{
+		ECS: c.ECS, ELB: c.ELB, CloudWatch: c.CloudWatch, Clock: monitor.RealClock{}, Log: inv.log,
+		Progress: func(line string) { inv.progress(monitor.RealClock{}.Now(), line) },
+	}
+	if sw, ok := inv.settings["switch"].(*config.Switch); ok {
+		run.l.Alarms = sw.Alarms
+	}
+	r := &snapshot.Reader{ECS: c.ECS, ELB: c.ELB, CD: c.CodeDeploy}
+	run.read = func(ctx context.Context) (*snapshot.Snapshot, error) {
+		return r.ReadListener(ctx, t.Cluster, t.BlueService, t.GreenService, t.ListenerARN.String(), t.TestListenerARN.String())
+	}
+	return run, nil
+}
+
+// switchTo is the colour asked for: --to on the command line, else
+// BG_SWITCH_TO; empty means the idle one.
+func (inv *invocation) switchTo() (snapshot.Colour, error) {
+	sw := inv.settings["switch"].(*config.Switch)
+	to := snapshot.Colour(sw.To)
+	for i := 0; i < len(inv.args); i++ {
+		a := inv.args[i]
+		var v string
+		switch {
+		case a == "--to" && i+1 < len(inv.args):
+			v = inv.args[i+1]
+			i++
+		case len(a) > 5 && a[:5] == "--to=":
+			v = a[5:]
+		default:
+			return "", &usageError{msg: fmt.Sprintf("unknown argument %q", a), hint: "usage: ecs-bluegreen switch [--to blue|green]"}
+		}
+		if v != "blue" && v != "green" {
+			return "", &usageError{msg: fmt.Sprintf("--to %q: want blue or green", v)}
+		}
+		to = snapshot.Colour(v)
+	}
+	return to, nil
+}
+
+// switchAndReport switches production and writes what is live now.
+func (inv *invocation) switchAndReport(ctx context.Context, run *listenerRun, s *snapshot.Snapshot, to snapshot.Colour) error {
+	sw := inv.settings["switch"].(*config.Switch)
+	res, err := run.l.Switch(ctx, s, deploy.SwitchRequest{To: to, Steps: sw.Steps, Interval: sw.Interval})
+	if err != nil {
+		// Say what is live after a refused or undone switch; the switch's
+		// own error is the one that counts.
+		_ = inv.reportListener(ctx, run)
+		return err
+	}
+	if res.AlreadyLive {
+		inv.log.Info("nothing to switch: production is already on "+string(res.To), "colour", string(res.To))
+	} else {
+		inv.log.Info("switched production traffic", "from", string(res.From), "to", string(res.To))
+	}
+	return inv.reportListener(ctx, run)
+}
+
+// reportListener writes the status reports and the live colour.
+func (inv *invocation) reportListener(ctx context.Context, run *listenerRun) error {
+	s, err := run.read(ctx)
+	if err != nil {
+		return err
+	}
+	dir := inv.settings["output"].(*config.Output).Dir
+	if err := writeStatus(dir, s); err != nil {
+		return err
+	}
+	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{envLiveColour: string(s.Live)}); err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(inv.env.Stdout, report.StatusMarkdown(s))
+	return err
+}
+
+// runSwitchListener is `switch`: production to the other colour.
+func runSwitchListener(ctx context.Context, inv *invocation) error {
+	to, err := inv.switchTo()
+	if err != nil {
+		return err
+	}
+	run, err := inv.listener(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := run.read(ctx)
+	if err != nil {
+		return err
+	}
+	return inv.switchAndReport(ctx, run, s, to)
+}
+
+// deployListener is deploy in the listener model: render and register, bring
+// the idle colour up on it behind the test route, smoke-check it, then
+// switch (BG_SWITCH=auto) or leave the switch to its button.
+func deployListener(ctx context.Context, inv *invocation) error {
+	run, err := inv.listener(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := run.read(ctx)
+	if err != nil {
+		return err
+	}
+	if s.Live == "" {
+		return &deploy.SwitchError{Msg: "production traffic is split between the colours: run switch to finish moving it before deploying"}
+	}
+	clients, err := inv.clients(ctx)
+	if err != nil {
+		return err
+	}
+	live := s.Colour(s.Live)
+	r, err := inv.renderFiles(ctx, &serviceSource{api: clients.ECS, cluster: s.Cluster, service: live.Service})
+	if err != nil {
+		return err
+	}
+	reg, err := registerRendered(ctx, inv, clients, r)
+	if err != nil {
+		return err
+	}
+	idle, err := run.l.DeployIdle(ctx, s, reg.ARN)
+	if err != nil {
+		return err
+	}
+	dir := inv.settings["output"].(*config.Output).Dir
+	dotenv := map[string]string{envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "idle-ready", "ECS_BLUEGREEN_IDLE_COLOUR": string(idle)}
+	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), dotenv); err != nil {
+		return err
+	}
+	checks := inv.settings["checks"].(*config.Checks)
+	if sm := smokeFor(checks, checks.TestURL); sm != nil {
+		inv.log.Info("smoke check of the idle colour through the test route", "colour", string(idle), "url", sm.URL.Redacted())
+		if _, err := verify.NewChecker(inv.log, nil).Run(ctx, *sm); err != nil {
+			_ = report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{envOutcome: "smoke-failed"})
+			return &deploy.SwitchError{Msg: fmt.Sprintf("%v; production is untouched on %s", err, s.Live)}
+		}
+	}
+	if inv.settings["switch"].(*config.Switch).Switch != "auto" {
+		inv.log.Info("the new version runs on the idle colour behind the test route; production moves when switch runs", "idle", string(idle), "live", string(s.Live))
+		return inv.reportListener(ctx, run)
+	}
+	s, err = run.read(ctx)
+	if err != nil {
+		return err
+	}
+	if err := inv.switchAndReport(ctx, run, s, idle); err != nil {
+		return err
+	}
+	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{envOutcome: "succeeded"}); err != nil {
+		return err
+	}
+	if err := inv.moveLiveTags(ctx); err != nil {
+		inv.log.Warn("production runs the new image, but moving the registry's live tag failed", "error", err.Error())
+	}
+	return nil
+}
+
+// registerRendered registers the rendered task definition (or reuses an
+// identical latest revision) and keeps the files as artifacts.
+func registerRendered(ctx context.Context, inv *invocation, clients *awsclient.Clients, r *rendered) (render.Registered, error) {
+	reg, err := render.Register(ctx, clients.ECS, r.taskDef)
+	if err != nil {
+		return reg, err
+	}
+	if reg.Reused {
+		inv.log.Info("task definition unchanged: reusing the latest revision", "task_definition", reg.ARN)
+	} else {
+		inv.log.Info("registered task definition", "task_definition", reg.ARN)
+	}
+	spec, err := r.appSpec.YAML()
+	if err != nil {
+		return reg, err
+	}
+	return reg, writeRendered(inv.settings["output"].(*config.Output).Dir, r.taskDef, spec)
+}
+
+// rollbackListener sends production back to the other colour at once, which
+// still runs the previous version: mid-switch, back to the colour the
+// IsProduction tag still names.
+func rollbackListener(ctx context.Context, inv *invocation) error {
+	run, err := inv.listener(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := run.read(ctx)
+	if err != nil {
+		return err
+	}
+	to := snapshot.Colour("")
+	switch {
+	case s.Live != "":
+		to = s.Live.Other()
+	default:
+		for _, c := range s.Colours {
+			if c.IsProduction == "true" {
+				to = c.Colour
+			}
+		}
+	}
+	if to == "" {
+		return &usageError{msg: "production traffic is split and no target group is tagged IsProduction=true, so the colour to go back to is unknown", hint: "run switch --to blue or --to green"}
+	}
+	inv.log.Info("rolling back: production traffic goes to the other colour at once", "to", string(to))
+	res, err := run.l.Switch(ctx, s, deploy.SwitchRequest{To: to, Steps: []int{100}})
+	if err != nil {
+		_ = inv.reportListener(ctx, run)
+		return err
+	}
+	inv.log.Info("rolled back", "from", string(res.From), "to", string(res.To))
+	return inv.reportListener(ctx, run)
+}

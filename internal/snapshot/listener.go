@@ -1,0 +1,205 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+// IsRule reports whether an ARN names a listener rule rather than a listener.
+func IsRule(arn string) bool { return strings.Contains(arn, ":listener-rule/") }
+
+// ReadListener reads the listener model: two ECS services, blue and green,
+// each behind its own target group, and the production (and test) route
+// that forwards to them. Calls: one DescribeServices for both services, one
+// DescribeTargetGroups, one DescribeListeners or DescribeRules per route,
+// one DescribeTaskDefinition per distinct task definition, one
+// DescribeTargetHealth per colour and one DescribeTags.
+func (r *Reader) ReadListener(ctx context.Context, cluster, blue, green, prodRoute, testRoute string) (*Snapshot, error) {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	s := &Snapshot{
+		Taken: now().UTC(), Model: "listener", Cluster: cluster, Service: blue + "/" + green,
+		Routes:  &Routes{Production: prodRoute, Test: testRoute},
+		Colours: []ColourState{{Colour: Blue, Service: blue}, {Colour: Green, Service: green}},
+	}
+	out, err := r.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{blue, green}})
+	if err != nil {
+		return nil, fmt.Errorf("describing ECS services %s and %s: %w", blue, green, err)
+	}
+	taskDefs := map[string][]Container{}
+	for i := range s.Colours {
+		c := &s.Colours[i]
+		svc := findService(out.Services, c.Service)
+		if svc == nil {
+			return nil, fmt.Errorf("ECS service %s (%s) not found in cluster %s", c.Service, c.Colour, cluster)
+		}
+		if len(svc.LoadBalancers) == 0 || svc.LoadBalancers[0].TargetGroupArn == nil {
+			return nil, fmt.Errorf("ECS service %s (%s) has no target group: the listener model needs each colour behind its own", c.Service, c.Colour)
+		}
+		c.TargetGroupARN = aws.ToString(svc.LoadBalancers[0].TargetGroupArn)
+		c.TaskDefinition = aws.ToString(svc.TaskDefinition)
+		taskDefs[c.TaskDefinition] = nil
+		c.TaskSet = primaryDeployment(svc)
+		if d := rolloutInProgress(svc); d != nil && s.InFlight == nil {
+			s.InFlight = d
+		}
+	}
+	if s.Colours[0].TargetGroupARN == s.Colours[1].TargetGroupARN {
+		return nil, fmt.Errorf("services %s and %s share target group %s: each colour needs its own", blue, green, s.Colours[0].TargetGroupARN)
+	}
+	arns := []string{s.Colours[0].TargetGroupARN, s.Colours[1].TargetGroupARN}
+	tgs, err := r.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: arns})
+	if err != nil {
+		return nil, fmt.Errorf("describing the colours' target groups: %w", err)
+	}
+	for _, tg := range tgs.TargetGroups {
+		for i := range s.Colours {
+			if s.Colours[i].TargetGroupARN == aws.ToString(tg.TargetGroupArn) {
+				s.Colours[i].TargetGroup = aws.ToString(tg.TargetGroupName)
+			}
+		}
+	}
+	for _, route := range []struct {
+		arn  string
+		test bool
+	}{{prodRoute, false}, {testRoute, true}} {
+		if route.arn == "" {
+			continue
+		}
+		actions, err := RouteActions(ctx, r.ELB, route.arn)
+		if err != nil {
+			return nil, err
+		}
+		weights := ForwardWeights(actions)
+		for i := range s.Colours {
+			if route.test {
+				s.Colours[i].TestWeight = weights[s.Colours[i].TargetGroupARN]
+			} else {
+				s.Colours[i].ProductionWeight = weights[s.Colours[i].TargetGroupARN]
+			}
+		}
+	}
+	if err := r.describeTaskDefs(ctx, taskDefs); err != nil {
+		return nil, err
+	}
+	for i := range s.Colours {
+		s.Colours[i].Containers = taskDefs[s.Colours[i].TaskDefinition]
+		if err := r.readHealth(ctx, &s.Colours[i]); err != nil {
+			return nil, err
+		}
+	}
+	tags, err := r.ELB.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: arns})
+	if err != nil {
+		return nil, fmt.Errorf("reading the target groups' tags: %w", err)
+	}
+	for _, d := range tags.TagDescriptions {
+		for i := range s.Colours {
+			if s.Colours[i].TargetGroupARN != aws.ToString(d.ResourceArn) {
+				continue
+			}
+			for _, t := range d.Tags {
+				if aws.ToString(t.Key) == "IsProduction" {
+					s.Colours[i].IsProduction = aws.ToString(t.Value)
+				}
+			}
+		}
+	}
+	s.Live = live(s)
+	return s, nil
+}
+
+// RouteReader reads listeners and rules.
+type RouteReader interface {
+	DescribeListeners(ctx context.Context, in *elb.DescribeListenersInput, optFns ...func(*elb.Options)) (*elb.DescribeListenersOutput, error)
+	DescribeRules(ctx context.Context, in *elb.DescribeRulesInput, optFns ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
+}
+
+// RouteActions reads the actions of a route: a listener's default actions or
+// a rule's actions.
+func RouteActions(ctx context.Context, api RouteReader, arn string) ([]elbtypes.Action, error) {
+	if IsRule(arn) {
+		out, err := api.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{arn}})
+		if err != nil {
+			return nil, fmt.Errorf("describing listener rule %s: %w", arn, err)
+		}
+		if len(out.Rules) == 0 {
+			return nil, fmt.Errorf("listener rule %s not found", arn)
+		}
+		return out.Rules[0].Actions, nil
+	}
+	out, err := api.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{arn}})
+	if err != nil {
+		return nil, fmt.Errorf("describing listener %s: %w", arn, err)
+	}
+	if len(out.Listeners) == 0 {
+		return nil, fmt.Errorf("listener %s not found", arn)
+	}
+	return out.Listeners[0].DefaultActions, nil
+}
+
+func findService(svcs []ecstypes.Service, name string) *ecstypes.Service {
+	for i := range svcs {
+		if aws.ToString(svcs[i].ServiceName) == name || aws.ToString(svcs[i].ServiceArn) == name {
+			return &svcs[i]
+		}
+	}
+	return nil
+}
+
+// primaryDeployment describes an ECS-controlled service's tasks by its
+// PRIMARY deployment, in the shape the codedeploy model's task sets have.
+func primaryDeployment(svc *ecstypes.Service) *TaskSet {
+	for _, d := range svc.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			return &TaskSet{
+				ID: aws.ToString(d.Id), Status: "PRIMARY", Desired: d.DesiredCount, Running: d.RunningCount, Pending: d.PendingCount,
+				Stability: string(d.RolloutState),
+			}
+		}
+	}
+	return &TaskSet{ID: aws.ToString(svc.ServiceName), Status: aws.ToString(svc.Status), Desired: svc.DesiredCount, Running: svc.RunningCount, Pending: svc.PendingCount}
+}
+
+// rolloutInProgress is a service's rolling update still under way.
+func rolloutInProgress(svc *ecstypes.Service) *Deployment {
+	for _, d := range svc.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" && d.RolloutState == ecstypes.DeploymentRolloutStateInProgress {
+			return &Deployment{ID: aws.ToString(d.Id), Status: string(d.RolloutState), Description: "rolling update of " + aws.ToString(svc.ServiceName), Created: aws.ToTime(d.CreatedAt)}
+		}
+	}
+	return nil
+}
+
+// describeTaskDefs fills in the containers of each task definition.
+func (r *Reader) describeTaskDefs(ctx context.Context, taskDefs map[string][]Container) error {
+	arns := make([]string, 0, len(taskDefs))
+	for arn := range taskDefs {
+		if arn != "" {
+			arns = append(arns, arn)
+		}
+	}
+	sort.Strings(arns)
+	for _, arn := range arns {
+		out, err := r.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		if err != nil {
+			return fmt.Errorf("describing task definition %s: %w", arn, err)
+		}
+		var cs []Container
+		for _, cd := range out.TaskDefinition.ContainerDefinitions {
+			cs = append(cs, Container{Name: aws.ToString(cd.Name), Image: aws.ToString(cd.Image)})
+		}
+		taskDefs[arn] = cs
+	}
+	return nil
+}
