@@ -142,6 +142,9 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		if err := writeStatus(dir, s); err != nil {
 			return err
 		}
+		if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{envLiveColour: string(s.Live)}); err != nil {
+			return err
+		}
 		fmt.Fprint(inv.env.Stdout, report.StatusMarkdown(s))
 	} else {
 		inv.log.Warn("the deployment ended but the status report could not be read", "error", err.Error())

@@ -16,7 +16,7 @@ import (
 
 // envImageDigest is the digest release leaves in deploy.env next to the
 // pinned BG_IMAGE.
-const envImageDigest = "BG_IMAGE_DIGEST"
+const envImageDigest = "ECS_BLUEGREEN_IMAGE_DIGEST"
 
 // runRelease copies BG_IMAGE by digest to the GitLab registry and to ECR, tags
 // it with the commit and the candidate tag, prints the pinned reference and

@@ -75,7 +75,7 @@ func TestReleaseAgainstSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]string{"BG_IMAGE": ecrPinned, "BG_IMAGE_DIGEST": digest.String()}, dotenv); diff != "" {
+	if diff := cmp.Diff(map[string]string{"BG_IMAGE": ecrPinned, "ECS_BLUEGREEN_IMAGE_DIGEST": digest.String()}, dotenv); diff != "" {
 		t.Errorf("deploy.env (-want +got):\n%s", diff)
 	}
 	// Both registries carry the commit and candidate tags on the same digest.

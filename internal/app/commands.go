@@ -50,7 +50,7 @@ func commands() []*command {
 		},
 		{
 			name: "release", summary: "Tag the image for the candidate colour and copy it by digest to the GitLab registry and ECR",
-			families: []string{"aws", "image", "registries", "output", "log"}, run: runRelease,
+			families: []string{"image", "registries", "output", "log"}, optional: []string{"aws"}, optionalIf: "BG_ECR_REPOSITORY", run: runRelease,
 		},
 		{
 			name: "render", summary: "Rewrite taskdef.json and appspec.yml for the image, validate them and show the difference from what is live",

@@ -126,8 +126,8 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 		cfg.BaseEndpoint = aws.String(base)
 	}
 	stsClient := sts.NewFromConfig(cfg, func(so *sts.Options) { so.BaseEndpoint = ep.For(envSTS) })
-	if o.RoleARN != "" || o.IDToken != "" {
-		if o.RoleARN == "" || o.IDToken == "" {
+	if o.RoleARN != "" {
+		if o.IDToken == "" {
 			return nil, errors.New("GitLab OIDC needs both BG_AWS_ROLE_ARN and BG_ID_TOKEN")
 		}
 		// The SDK's own web identity provider builds its STS client before the

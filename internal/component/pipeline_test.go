@@ -101,8 +101,8 @@ func TestComponentYML(t *testing.T) {
 	if !strings.HasPrefix(built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"]+"@sha256:") {
 		t.Errorf("build left BG_IMAGE=%q, want it in %s pinned by digest", built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"])
 	}
-	if !strings.Contains(released["BG_IMAGE"], "/web@sha256:") || released["BG_IMAGE_DIGEST"] != built["BG_IMAGE_DIGEST"] {
-		t.Errorf("release left %v, want the built digest %s in ECR", released, built["BG_IMAGE_DIGEST"])
+	if !strings.Contains(released["BG_IMAGE"], "/web@sha256:") || released["ECS_BLUEGREEN_IMAGE_DIGEST"] != built["ECS_BLUEGREEN_IMAGE_DIGEST"] {
+		t.Errorf("release left %v, want the built digest %s in ECR", released, built["ECS_BLUEGREEN_IMAGE_DIGEST"])
 	}
 	if deployed["BG_IMAGE"] != released["BG_IMAGE"] || deployed["ECS_BLUEGREEN_OUTCOME"] != "succeeded" || !regexp.MustCompile(`^d-[A-Z0-9]{9}$`).MatchString(deployed["BG_DEPLOYMENT_ID"]) {
 		t.Errorf("deploy left %v, want release's image %s deployed", deployed, released["BG_IMAGE"])

@@ -102,7 +102,7 @@ func TestValidationRules(t *testing.T) {
 		{name: "bad_region", env: with("AWS_REGION", "Europe"), wantVars: []string{"AWS_REGION"}, wantText: `"Europe"`},
 		{name: "bad_default_region", env: with("AWS_REGION", "", "AWS_DEFAULT_REGION", "x"), wantVars: []string{"AWS_DEFAULT_REGION"}},
 		{name: "role_without_token", env: with("BG_AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/deploy"), wantVars: []string{"BG_ID_TOKEN"}, wantText: "id_tokens"},
-		{name: "token_without_role", env: with("BG_ID_TOKEN", "eyJhbGciOi.secret-token-value"), wantVars: []string{"BG_AWS_ROLE_ARN"}},
+		{name: "token_without_role_is_ignored", env: with("BG_ID_TOKEN", "eyJhbGciOi.secret-token-value")},
 		{name: "role_and_token", env: with("BG_AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/deploy", "BG_ID_TOKEN", "eyJhbGciOi.secret-token-value")},
 		{name: "malformed_role_arn", env: with("BG_AWS_ROLE_ARN", "deploy-role", "BG_ID_TOKEN", "eyJhbGciOi.secret-token-value"), wantVars: []string{"BG_AWS_ROLE_ARN"}, wantText: "not an ARN"},
 		{name: "role_arn_not_a_role", env: with("BG_AWS_ROLE_ARN", "arn:aws:iam::123456789012:user/bob", "BG_ID_TOKEN", "eyJhbGciOi.secret-token-value"), wantVars: []string{"BG_AWS_ROLE_ARN"}, wantText: "IAM role"},

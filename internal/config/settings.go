@@ -12,7 +12,7 @@ type AWS struct {
 	Region        string `env:"AWS_REGION" desc:"AWS region of the cluster, such as eu-west-1."`
 	DefaultRegion string `env:"AWS_DEFAULT_REGION" desc:"Region used when AWS_REGION is unset."`
 	RoleARN       ARN    `env:"BG_AWS_ROLE_ARN" desc:"IAM role to assume with the GitLab ID token (OIDC web identity). Needs BG_ID_TOKEN."`
-	IDToken       Secret `env:"BG_ID_TOKEN" secret:"true" desc:"GitLab ID token (from id_tokens) exchanged for the role's credentials."`
+	IDToken       Secret `env:"BG_ID_TOKEN" secret:"true" desc:"GitLab ID token (from id_tokens) exchanged for the role's credentials; ignored when BG_AWS_ROLE_ARN is unset."`
 }
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
@@ -34,9 +34,8 @@ func (a *AWS) Validate() []Problem {
 	if !a.RoleARN.IsZero() && a.IDToken == "" {
 		ps = append(ps, Problem{Var: "BG_ID_TOKEN", Message: "is required when BG_AWS_ROLE_ARN is set: add id_tokens to the job and pass the token in BG_ID_TOKEN"})
 	}
-	if a.RoleARN.IsZero() && a.IDToken != "" {
-		ps = append(ps, Problem{Var: "BG_AWS_ROLE_ARN", Message: "is required when BG_ID_TOKEN is set: name the IAM role the token should assume"})
-	}
+	// A token without a role is ignored: the component always asks GitLab
+	// for one (id_tokens), also for teams whose runners carry credentials.
 	return ps
 }
 
