@@ -57,7 +57,7 @@ func CreateTwoServices(ctx context.Context, c Clients, o TwoServicesOptions) (*T
 		return nil, fmt.Errorf("registering the task definition: %w", err)
 	}
 	w.TaskDefinitionARN = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
-	lb, err := c.ELB.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String(o.Service + "-alb"), Subnets: []string{"subnet-a", "subnet-b"}})
+	lb, err := c.ELB.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String(o.Service + "-alb"), Subnets: o.Subnets})
 	if err != nil {
 		return nil, fmt.Errorf("creating the load balancer: %w", err)
 	}
@@ -65,7 +65,7 @@ func CreateTwoServices(ctx context.Context, c Clients, o TwoServicesOptions) (*T
 	tgs := make([]string, 2)
 	for i, colour := range []string{"blue", "green"} {
 		out, err := c.ELB.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
-			Name: aws.String(o.Service + "-" + colour), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(o.Port), VpcId: aws.String("vpc-1"),
+			Name: aws.String(o.Service + "-" + colour), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(o.Port), VpcId: aws.String(o.VpcID),
 			TargetType: elbtypes.TargetTypeEnumIp, HealthCheckPath: aws.String("/health"),
 			HealthCheckIntervalSeconds: aws.Int32(o.HealthCheckIntervalSeconds), HealthyThresholdCount: aws.Int32(o.HealthyThreshold), UnhealthyThresholdCount: aws.Int32(2),
 			Tags: []elbtypes.Tag{{Key: aws.String("IsProduction"), Value: aws.String(fmt.Sprint(colour == "blue"))}},
@@ -111,7 +111,7 @@ func CreateTwoServices(ctx context.Context, c Clients, o TwoServicesOptions) (*T
 			Cluster: aws.String(o.Cluster), ServiceName: aws.String(name), TaskDefinition: aws.String(w.TaskDefinitionARN),
 			DesiredCount: aws.Int32(o.DesiredCount), LaunchType: ecstypes.LaunchTypeFargate,
 			LoadBalancers:        []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(tgs[i]), ContainerName: aws.String(o.Container), ContainerPort: aws.Int32(o.Port)}},
-			NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-a"}, SecurityGroups: []string{"sg-1"}, AssignPublicIp: ecstypes.AssignPublicIpDisabled}},
+			NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: o.Subnets[:1], SecurityGroups: o.SecurityGroups, AssignPublicIp: ecstypes.AssignPublicIpDisabled}},
 		}); err != nil {
 			return nil, fmt.Errorf("creating service %s: %w", name, err)
 		}

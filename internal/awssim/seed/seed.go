@@ -43,6 +43,12 @@ type Options struct {
 	// HealthCheckIntervalSeconds and HealthyThreshold tune how fast targets
 	// turn healthy (defaults 5 and 2: ten seconds).
 	HealthCheckIntervalSeconds, HealthyThreshold int32
+	// VpcID and Subnets place the load balancer and target groups (defaults
+	// vpc-1, subnet-a and subnet-b: the simulator has no EC2 and takes any
+	// ids; moto wants real ones).
+	VpcID          string
+	Subnets        []string
+	SecurityGroups []string
 }
 
 // World names what Create made.
@@ -72,6 +78,13 @@ func (o *Options) defaults() {
 	def(&o.Container, "web")
 	def(&o.Image, "public.ecr.aws/nginx/nginx:latest")
 	def(&o.DeploymentConfig, "CodeDeployDefault.ECSAllAtOnce")
+	def(&o.VpcID, "vpc-1")
+	if len(o.Subnets) == 0 {
+		o.Subnets = []string{"subnet-a", "subnet-b"}
+	}
+	if len(o.SecurityGroups) == 0 {
+		o.SecurityGroups = []string{"sg-1"}
+	}
 	if o.Port == 0 {
 		o.Port = 8080
 	}
