@@ -34,8 +34,11 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 		}
 		return p
 	})
-	if s.Group != nil && s.Group.TestListener != "" {
+	if s.Group != nil && s.Group.TestListener != "" || s.Routes != nil && s.Routes.Test != "" {
 		row("test traffic", func(c *snapshot.ColourState) string { return percent(c.TestWeight) })
+	}
+	if s.Routes != nil {
+		row("service", func(c *snapshot.ColourState) string { return "`" + c.Service + "`" })
 	}
 	row("task definition", func(c *snapshot.ColourState) string { return orDash(shortTaskDef(c.TaskDefinition)) })
 	row("image", func(c *snapshot.ColourState) string {
@@ -57,6 +60,9 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 	})
 	row("targets", health)
 	row("target group", func(c *snapshot.ColourState) string { return "`" + c.TargetGroup + "`" })
+	if s.Routes != nil {
+		row("IsProduction tag", func(c *snapshot.ColourState) string { return orDash(c.IsProduction) })
+	}
 	b.WriteString("\n")
 	if d := s.InFlight; d != nil {
 		fmt.Fprintf(&b, "Deployment in progress: `%s` (%s)", d.ID, d.Status)

@@ -40,7 +40,7 @@ type pageView struct {
 }
 
 func statusView(s *snapshot.Snapshot) pageView {
-	v := pageView{S: s, Headline: Headline(s), HasTest: s.Group != nil && s.Group.TestListener != "", Taken: s.Taken.UTC().Format("2006-01-02 15:04:05 UTC")}
+	v := pageView{S: s, Headline: Headline(s), HasTest: s.Group != nil && s.Group.TestListener != "" || s.Routes != nil && s.Routes.Test != "", Taken: s.Taken.UTC().Format("2006-01-02 15:04:05 UTC")}
 	for i := range s.Colours {
 		c := &s.Colours[i]
 		cv := colourView{
@@ -106,7 +106,8 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
     <dt>Images</dt><dd>{{range .Containers}}<div><code>{{.Name}}</code>: <code>{{.Image}}</code></div>{{else}}-{{end}}</dd>
     <dt>Tasks</dt><dd>{{.Tasks}}</dd>
     <dt>Targets</dt><dd{{if .Unhealthy}} class="unhealthy"{{end}}>{{.Health}}</dd>
-    <dt>Target group</dt><dd><code>{{.TargetGroup}}</code></dd>
+    {{- with .Service}}<dt>Service</dt><dd><code>{{.}}</code></dd>{{end}}
+    <dt>Target group</dt><dd><code>{{.TargetGroup}}</code>{{with .IsProduction}} (IsProduction={{.}}){{end}}</dd>
   </dl>
 </section>
 {{- end}}

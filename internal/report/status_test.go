@@ -65,7 +65,24 @@ func sampleSnapshots() map[string]*snapshot.Snapshot {
 	canary.Colours[1].Unhealthy = []snapshot.Target{{ID: "10.0.1.7", Port: 8080, State: "unhealthy", Reason: "Target.ResponseCodeMismatch"}}
 	canary.InFlight = &snapshot.Deployment{ID: "d-NEWNEWNEW", Status: "InProgress", Description: "[ecs-bluegreen group/web pipeline 1234]"}
 	steady.Live = snapshot.Blue
-	return map[string]*snapshot.Snapshot{"steady": steady, "canary": canary}
+	// The listener model: two services, routes instead of a deployment group.
+	listener := base()
+	listener.Model, listener.Service, listener.Group, listener.LastSuccessful = "listener", "shop-blue/shop-green", nil, nil
+	listener.Routes = &snapshot.Routes{Production: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/1/2", Test: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/1/3"}
+	listener.Live = snapshot.Green
+	listener.Colours[0] = snapshot.ColourState{
+		Colour: snapshot.Blue, Service: "shop-blue", TargetGroup: "shop-blue", TestWeight: 100, IsProduction: "false", Healthy: 2,
+		TaskSet:        &snapshot.TaskSet{ID: "ecs-svc/8", Status: "PRIMARY", Desired: 2, Running: 2, Stability: "COMPLETED"},
+		TaskDefinition: "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop:6",
+		Containers:     []snapshot.Container{{Name: "shop", Image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop@sha256:bbbb"}},
+	}
+	listener.Colours[1] = snapshot.ColourState{
+		Colour: snapshot.Green, Service: "shop-green", TargetGroup: "shop-green", ProductionWeight: 100, IsProduction: "true", Healthy: 2,
+		TaskSet:        &snapshot.TaskSet{ID: "ecs-svc/9", Status: "PRIMARY", Desired: 2, Running: 2, Stability: "COMPLETED"},
+		TaskDefinition: "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop:7",
+		Containers:     []snapshot.Container{{Name: "shop", Image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop@sha256:cccc"}},
+	}
+	return map[string]*snapshot.Snapshot{"steady": steady, "canary": canary, "listener": listener}
 }
 
 func TestStatusReports(t *testing.T) {
