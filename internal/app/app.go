@@ -192,6 +192,7 @@ func exitCode(w io.Writer, err error) int {
 		re   *deploy.ResolveError
 		de   *deploy.DeploymentError
 		te   *deploy.TimeoutError
+		lt   *timeoutError
 		busy *deploy.BusyError
 		vf   *verifyFailedError
 		sig  Interrupted
@@ -220,6 +221,9 @@ func exitCode(w io.Writer, err error) int {
 		return ExitFailed
 	case errors.As(err, &te):
 		fmt.Fprintf(w, "error: %v\n", te)
+		return ExitTimeout
+	case errors.As(err, &lt):
+		fmt.Fprintf(w, "error: %v\n", lt)
 		return ExitTimeout
 	case errors.As(err, &busy):
 		fmt.Fprintf(w, "error: %v\nhint: set BG_ON_BUSY=wait to queue behind it, or stop it first\n", busy)

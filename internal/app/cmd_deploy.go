@@ -269,13 +269,22 @@ func (inv *invocation) moveLiveTags(ctx context.Context) error {
 		inv.log.Info("the image is not pinned by digest: registry tags are left as they are", "image", ref.String())
 		return nil
 	}
+	return inv.moveLiveTagsTo(ctx, digest.DigestStr())
+}
+
+// moveLiveTagsTo points the live tag at digest (and previous at what was
+// live) in every configured registry.
+func (inv *invocation) moveLiveTagsTo(ctx context.Context, digest string) error {
 	regs := inv.settings["registries"].(*config.Registries)
+	if regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
+		return nil
+	}
 	client, repos, err := inv.registryRepos(ctx)
 	if err != nil {
 		return err
 	}
 	for _, repo := range repos {
-		d := repo.Digest(digest.DigestStr())
+		d := repo.Digest(digest)
 		if err := client.MoveLive(ctx, d, regs.LiveTag, regs.PreviousTag); err != nil {
 			return err
 		}

@@ -63,7 +63,7 @@ func commands() []*command {
 		},
 		{
 			name: "promote", summary: "Let a deployment waiting at Ready move production traffic (or switch, in the listener model), then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch"), run: runPromote,
+			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: runPromote,
 		},
 		{
 			name: "rollback", summary: "Stop the in-flight deployment with rollback, or redeploy the previous live revision; then watch",
@@ -75,7 +75,7 @@ func commands() []*command {
 		},
 		{
 			name: "switch", summary: "Listener model: point production at the other colour", usage: "switch [--to blue|green]",
-			families: with(awsFamilies, "checks", "switch", "watch"), run: runSwitch,
+			families: with(awsFamilies, "checks", "switch", "watch", "registries"), run: runSwitch,
 		},
 		{
 			name: "status", summary: "Show both colours, which is live and the traffic split; write the status reports",

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awsclient"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
@@ -84,15 +86,54 @@ func (inv *invocation) switchAndReport(ctx context.Context, run *listenerRun, s 
 	if err != nil {
 		// Say what is live after a refused or undone switch; the switch's
 		// own error is the one that counts.
-		_ = inv.reportListener(ctx, run)
-		return err
+		_ = inv.reportListener(context.WithoutCancel(ctx), run)
+		return interrupted(ctx, err)
 	}
 	if res.AlreadyLive {
 		inv.log.Info("nothing to switch: production is already on "+string(res.To), "colour", string(res.To))
 	} else {
 		inv.log.Info("switched production traffic", "from", string(res.From), "to", string(res.To))
+		inv.followLiveTag(ctx, s.Colour(res.To))
 	}
 	return inv.reportListener(ctx, run)
+}
+
+// followLiveTag moves the registries' live tag to the image the colour now
+// serving production runs, so verify's tag check and people reading the
+// registry see what is live. A failure is reported, not fatal: traffic moved.
+func (inv *invocation) followLiveTag(ctx context.Context, c *snapshot.ColourState) {
+	if _, ok := inv.settings["registries"]; !ok {
+		return
+	}
+	digests := map[string]bool{}
+	for _, ct := range c.Containers {
+		if _, d, ok := strings.Cut(ct.Image, "@"); ok && inv.isReleasedRepository(ct.Image) {
+			digests[d] = true
+		}
+	}
+	if len(digests) != 1 {
+		inv.log.Info("registry tags are left as they are: the live colour runs no single released image pinned by digest", "colour", string(c.Colour))
+		return
+	}
+	for d := range digests {
+		if err := inv.moveLiveTagsTo(ctx, d); err != nil {
+			inv.log.Warn("production moved, but moving the registry's live tag failed", "error", err.Error())
+		}
+	}
+}
+
+// isReleasedRepository reports whether an image reference is in one of the
+// repositories release copies to (the GitLab registry image, or the ECR
+// repository by name).
+func (inv *invocation) isReleasedRepository(ref string) bool {
+	regs := inv.settings["registries"].(*config.Registries)
+	repo, _, _ := strings.Cut(ref, "@")
+	if !regs.RegistryImage.IsZero() && repo == regs.RegistryImage.String() {
+		return true
+	}
+	// BG_ECR_REPOSITORY is a full URI or a repository name such as team/web.
+	ecr := regs.ECRRepository
+	return ecr != "" && (repo == ecr || strings.Contains(repo, ".dkr.ecr.") && strings.HasSuffix(repo, "/"+ecr))
 }
 
 // reportListener writes the status reports and the live colour.
@@ -157,9 +198,19 @@ func deployListener(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	idle, err := run.l.DeployIdle(ctx, s, reg.ARN)
+	watch := inv.settings["watch"].(*config.Watch)
+	limit, err := inv.deadline(watch, nil)
 	if err != nil {
 		return err
+	}
+	idleCtx, cancel := context.WithTimeoutCause(ctx, limit, errIdleTimeout)
+	idle, err := run.l.DeployIdle(idleCtx, s, reg.ARN)
+	cancel()
+	switch {
+	case err != nil && errors.Is(context.Cause(idleCtx), errIdleTimeout):
+		return &timeoutError{msg: fmt.Sprintf("the idle colour's service did not run %s stable and healthy within %s; production is untouched on %s, the idle service is left as it is", shortARN(reg.ARN), limit, s.Live)}
+	case err != nil:
+		return interrupted(ctx, err)
 	}
 	dir := inv.settings["output"].(*config.Output).Dir
 	dotenv := map[string]string{envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "idle-ready", "ECS_BLUEGREEN_IDLE_COLOUR": string(idle)}
@@ -242,9 +293,39 @@ func rollbackListener(ctx context.Context, inv *invocation) error {
 	inv.log.Info("rolling back: production traffic goes to the other colour at once", "to", string(to))
 	res, err := run.l.Switch(ctx, s, deploy.SwitchRequest{To: to, Steps: []int{100}})
 	if err != nil {
-		_ = inv.reportListener(ctx, run)
-		return err
+		_ = inv.reportListener(context.WithoutCancel(ctx), run)
+		return interrupted(ctx, err)
 	}
 	inv.log.Info("rolled back", "from", string(res.From), "to", string(res.To))
+	inv.followLiveTag(ctx, s.Colour(res.To))
 	return inv.reportListener(ctx, run)
+}
+
+// errIdleTimeout is the cause when bringing up the idle colour outlasts
+// BG_TIMEOUT (or the job).
+var errIdleTimeout = errors.New("timed out")
+
+// timeoutError is a listener-model wait that ran out of time: exit 3.
+type timeoutError struct{ msg string }
+
+func (e *timeoutError) Error() string { return e.msg }
+
+// interrupted tells a signal apart from a failure: when the job was
+// cancelled, the error carries the signal (exit 130/143) after what the
+// switch did about it (traffic sent back).
+func interrupted(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil {
+		var sig Interrupted
+		if errors.As(cause, &sig) {
+			return fmt.Errorf("%w: %w", sig, err)
+		}
+	}
+	return err
+}
+
+func shortARN(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
 }

@@ -1,14 +1,19 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +22,11 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
@@ -268,5 +278,80 @@ func TestListenerSwitchReturnsTrafficOnAlarm(t *testing.T) {
 	snap := s.snapshot(t)
 	if snap.Live != snapshot.Blue || snap.Colour(snapshot.Blue).IsProduction != "true" {
 		t.Errorf("after the failed switch: live %q, blue IsProduction=%s", snap.Live, snap.Colour(snapshot.Blue).IsProduction)
+	}
+}
+
+// TestListenerSwitchMovesLiveTag: after a switch the registry's live tag
+// names the image production now runs, so verify's tag check holds.
+func TestListenerSwitchMovesLiveTag(t *testing.T) {
+	t.Parallel()
+	s := startListenerSim(t, seed.TwoServicesOptions{})
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(reg.Close)
+	repo := strings.TrimPrefix(reg.URL, "http://") + "/group/shop"
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := name.NewTag(repo + ":main")
+	if err := remote.Write(src, img, remote.WithAuth(authn.Anonymous)); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	environ := s.environ("BG_IMAGE="+repo+"@"+d.String(), "BG_REGISTRY_IMAGE="+repo, "HOME="+t.TempDir())
+	if code, _, stderr := runIn(t, environ, "deploy"); code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runIn(t, environ, "switch"); code != ExitOK {
+		t.Fatalf("switch: exit %d\n%s", code, stderr)
+	}
+	live, _ := name.NewTag(repo + ":live")
+	got, err := remote.Head(live, remote.WithAuth(authn.Anonymous))
+	if err != nil || got.Digest != d {
+		t.Errorf("live tag after the switch = %v (%v), want %s", got, err, d)
+	}
+}
+
+// TestListenerSwitchInterrupted: a job cancelled while a step bakes sends
+// production back and exits 143, never 0 or 1.
+func TestListenerSwitchInterrupted(t *testing.T) {
+	t.Parallel()
+	s := startListenerSim(t, seed.TwoServicesOptions{})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		(&sim{}).waitFor(t, "the first step", func() bool { return s.snapshot(t).Colour(snapshot.Green).ProductionWeight > 0 })
+		cancel(Interrupted{Signal: syscall.SIGTERM})
+	}()
+	var out, errb bytes.Buffer
+	code := Run(ctx, []string{"switch"}, Env{Environ: s.environ("BG_SWITCH_STEPS=10,100", "BG_SWITCH_INTERVAL=1m"), Stdout: &out, Stderr: &errb})
+	if code != 143 || !strings.Contains(errb.String(), "production traffic is back on blue") {
+		t.Fatalf("interrupted switch: exit %d, want 143 with traffic back\n%s", code, errb.String())
+	}
+	if snap := s.snapshot(t); snap.Live != snapshot.Blue {
+		t.Errorf("after the interrupted switch: live %q", snap.Live)
+	}
+}
+
+// TestListenerDeployTimesOut: an idle colour that never gets healthy ends
+// the deploy at BG_TIMEOUT with exit 3, production untouched.
+func TestListenerDeployTimesOut(t *testing.T) {
+	t.Parallel()
+	s := startListenerSim(t, seed.TwoServicesOptions{})
+	// Every revision the deploy may register answers 503.
+	for rev := 2; rev <= 3; rev++ {
+		s.srv.World().SetTaskDefinitionHealthy(strings.TrimSuffix(s.world.TaskDefinitionARN, ":1")+fmt.Sprintf(":%d", rev), false)
+	}
+	code, _, stderr := runIn(t, s.environ("BG_TIMEOUT=2s"), "deploy")
+	if code != ExitTimeout || !strings.Contains(stderr, "production is untouched on blue") {
+		t.Fatalf("deploy of a colour that never gets healthy: exit %d, want 3\n%s", code, stderr)
+	}
+	// Given time, ECS stops and replaces the failing tasks; once as many
+	// failed as the service runs, deploy says so and fails.
+	code, _, stderr = runIn(t, s.environ("BG_TIMEOUT=1m"), "deploy")
+	if code != ExitFailed || !strings.Contains(stderr, "failed to start or stay healthy; production is untouched") {
+		t.Fatalf("deploy of a colour whose tasks keep failing: exit %d, want 1\n%s", code, stderr)
+	}
+	if snap := s.snapshot(t); snap.Live != snapshot.Blue {
+		t.Errorf("live %q after a failed deploy", snap.Live)
 	}
 }
