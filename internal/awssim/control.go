@@ -25,6 +25,20 @@ func (w *World) SetTaskDefinitionHealthy(taskDefARN string, healthy bool) {
 	}
 }
 
+// SetTaskDefinitionAnswer makes the tasks of a task definition answer status
+// on every path but their target group's health check path (0: answer
+// normally). Health checks keep passing, as they do for a release whose
+// health endpoint works while its pages fail.
+func (w *World) SetTaskDefinitionAnswer(taskDefARN string, status int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if status == 0 {
+		delete(w.answers, taskDefARN)
+		return
+	}
+	w.answers[taskDefARN] = status
+}
+
 // PendingHooks returns the hook executions a deployment waits on, by
 // lifecycle event: what CodeDeploy would send the hook Lambda. Complete one
 // with PutLifecycleEventHookExecutionStatus.

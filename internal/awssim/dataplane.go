@@ -136,6 +136,9 @@ func (d *DataPlane) route(listenerARN, path string) (int, any) {
 	if w.unhealthy[t.taskDef] {
 		return http.StatusServiceUnavailable, answer
 	}
+	if status := w.answers[t.taskDef]; status != 0 && path != tg.HealthPath {
+		return status, answer
+	}
 	return http.StatusOK, answer
 }
 

@@ -61,6 +61,16 @@ func TestDataPlaneFollowsWeights(t *testing.T) {
 	if code, a := get(t, "http://"+testAddr+"/"); code != 200 || a.TaskDefinition != newTD || len(a.Images) != 1 || a.Images[0] != "registry.example/web@sha256:cafe" {
 		t.Errorf("test listener answer = %d %+v, want the new task definition and image", code, a)
 	}
+	// A release whose pages fail while its health check passes: only the
+	// health check path answers 200.
+	e.sim.World().SetTaskDefinitionAnswer(newTD, http.StatusInternalServerError)
+	if code, _ := get(t, "http://"+testAddr+"/"); code != http.StatusInternalServerError {
+		t.Errorf("a broken page answered %d, want 500", code)
+	}
+	if code, _ := get(t, "http://"+testAddr+"/health"); code != http.StatusOK {
+		t.Errorf("its health check answered %d, want 200", code)
+	}
+	e.sim.World().SetTaskDefinitionAnswer(newTD, 0)
 	// A broken application answers 503 behind the test listener.
 	e.sim.World().SetTaskDefinitionHealthy(newTD, false)
 	if code, _ := get(t, "http://"+testAddr+"/"); code != http.StatusServiceUnavailable {

@@ -31,6 +31,10 @@ type World struct {
 	nextIP    int
 	ecsTags   map[string][]tag
 	unhealthy map[string]bool // task definition ARNs whose tasks fail health checks
+	// answers are HTTP statuses the tasks of a task definition give on every
+	// path but the health check's: a release that passes its health checks
+	// and still is broken, which only a smoke check catches.
+	answers map[string]int
 
 	// ELBv2
 	loadBalancers map[string]*loadBalancer
@@ -61,7 +65,7 @@ type tag struct {
 func newWorld(env Env) *World {
 	w := &World{
 		env: env, clusters: map[string]*cluster{}, taskDefs: map[string][]*taskDef{}, services: map[string]*service{},
-		ecsTags: map[string][]tag{}, unhealthy: map[string]bool{}, nextIP: 10,
+		ecsTags: map[string][]tag{}, unhealthy: map[string]bool{}, answers: map[string]int{}, nextIP: 10,
 		loadBalancers: map[string]*loadBalancer{}, targetGroups: map[string]*targetGroup{}, listeners: map[string]*listener{},
 		rules: map[string]*rule{}, elbTags: map[string][]tag{},
 		applications: map[string]*application{}, groups: map[string]*deploymentGroup{}, configs: predefinedConfigs(env.Clock.Now()),
