@@ -14,6 +14,9 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/sandbox"
 )
 
+// switchCommandPrefix points one command at the sandbox's listener model.
+const switchCommandPrefix = "BG_BLUE_SERVICE=$SANDBOX_SWITCH_BLUE_SERVICE BG_GREEN_SERVICE=$SANDBOX_SWITCH_GREEN_SERVICE BG_LISTENER_ARN=$SANDBOX_SWITCH_LISTENER_ARN BG_TEST_LISTENER_ARN=$SANDBOX_SWITCH_TEST_LISTENER_ARN"
+
 // runSandbox runs the demo against the embedded simulator, or with `serve`
 // keeps the simulated AWS and registry up until interrupted.
 func runSandbox(ctx context.Context, inv *invocation) error {
@@ -34,6 +37,8 @@ func runSandbox(ctx context.Context, inv *invocation) error {
 	defer sb.Close()
 	if serve {
 		fmt.Fprintf(inv.env.Stdout, "# ecs-bluegreen sandbox: %s; simulated time runs %gx real time.\n# Paste these lines into a shell (or eval them), then run ecs-bluegreen or the AWS CLI.\n", sb, cfg.Speed)
+		fmt.Fprintf(inv.env.Stdout, "# The BG_ lines drive the CodeDeploy service %s. The SANDBOX_SWITCH_ lines name the listener model (%s, %s) for switch and its component:\n#   %s ecs-bluegreen status\n",
+			sb.World.Service, sb.Switch.BlueService, sb.Switch.GreenService, switchCommandPrefix)
 		for _, line := range sb.Exports() {
 			fmt.Fprintln(inv.env.Stdout, line)
 		}

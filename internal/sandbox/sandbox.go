@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
@@ -35,7 +36,9 @@ type Options struct {
 	AWSAddr, RegistryAddr string
 	// Speed is how much faster than real time the simulated clock runs.
 	Speed float64
-	// Seed creates the typical world (cluster prod, service web, ...).
+	// Seed creates the typical world: in cluster prod, the CodeDeploy
+	// service web, and the listener model's services shop-blue and
+	// shop-green behind a load balancer of their own.
 	Seed bool
 	Log  *slog.Logger
 }
@@ -45,11 +48,20 @@ type Sandbox struct {
 	Sim          *awssim.Server
 	AWSURL       string
 	RegistryHost string
-	World        *seed.World
-	// ProdURL and TestURL reach the seeded listeners through the data plane.
+	// World is the CodeDeploy model's service.
+	World *seed.World
+	// ProdURL and TestURL reach World's listeners through the data plane.
 	ProdURL, TestURL string
-	servers          []*http.Server
+	// Switch is the listener model's pair of services, in World's cluster.
+	Switch *seed.TwoServices
+	// SwitchProdURL and SwitchTestURL reach Switch's listeners.
+	SwitchProdURL, SwitchTestURL string
+	servers                      []*http.Server
 }
+
+// SwitchService is the base name of the listener model's services
+// (shop-blue and shop-green), its load balancer and its ECR repository.
+const SwitchService = "shop"
 
 // registry credentials for the GitLab side of the sandbox.
 const (
@@ -82,28 +94,84 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 	sb.serve(regLn, reg)
 	sb.serve(awsLn, sb.Sim)
 	if o.Seed {
-		cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""), BaseEndpoint: aws.String(sb.AWSURL)}
-		w, err := seed.Create(ctx, seed.Clients{ECS: ecs.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), CodeDeploy: codedeploy.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg)}, seed.Options{
-			DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes", TerminationWaitMinutes: 5,
-		})
-		if err != nil {
+		if err := sb.seed(ctx); err != nil {
 			sb.Close()
 			return nil, fmt.Errorf("seeding the sandbox: %w", err)
 		}
-		sb.World = w
-		dp := sb.Sim.DataPlane()
-		prod, err := dp.Bind(ctx, w.ProdListenerARN, "127.0.0.1:0")
-		if err == nil {
-			var test string
-			test, err = dp.Bind(ctx, w.TestListenerARN, "127.0.0.1:0")
-			sb.ProdURL, sb.TestURL = "http://"+prod+"/", "http://"+test+"/"
-		}
-		if err != nil {
-			sb.Close()
-			return nil, fmt.Errorf("binding the sandbox listeners: %w", err)
-		}
 	}
 	return sb, nil
+}
+
+// seed creates both models' services, binds their listeners on the data
+// plane and waits until every colour that serves a listener has healthy
+// targets, so what Start returns answers at once (a switch refuses a colour
+// with none).
+func (sb *Sandbox) seed(ctx context.Context) error {
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""), BaseEndpoint: aws.String(sb.AWSURL)}
+	clients := seed.Clients{ECS: ecs.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), CodeDeploy: codedeploy.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg)}
+	w, err := seed.Create(ctx, clients, seed.Options{
+		DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes", TerminationWaitMinutes: 5,
+	})
+	if err != nil {
+		return err
+	}
+	sb.World = w
+	sw, err := seed.CreateTwoServices(ctx, clients, seed.TwoServicesOptions{Options: seed.Options{Cluster: w.Cluster, Service: SwitchService, Container: SwitchService}})
+	if err != nil {
+		return fmt.Errorf("the listener model: %w", err)
+	}
+	sb.Switch = sw
+	if _, err := clients.ECR.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(SwitchService)}); err != nil {
+		return fmt.Errorf("creating the ECR repository %s: %w", SwitchService, err)
+	}
+	dp := sb.Sim.DataPlane()
+	for _, l := range []struct {
+		arn string
+		url *string
+	}{{w.ProdListenerARN, &sb.ProdURL}, {w.TestListenerARN, &sb.TestURL}, {sw.ProdListenerARN, &sb.SwitchProdURL}, {sw.TestListenerARN, &sb.SwitchTestURL}} {
+		addr, err := dp.Bind(ctx, l.arn, "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("binding the sandbox listeners: %w", err)
+		}
+		*l.url = "http://" + addr + "/"
+	}
+	return waitHealthy(ctx, clients.ELB, w.BlueTargetGroupARN, sw.BlueTargetGroupARN, sw.GreenTargetGroupARN)
+}
+
+// waitHealthy waits until each target group has targets and all of them are
+// healthy; tasks start and pass their health checks in simulated time, a
+// fraction of a second at the sandbox's speeds.
+func waitHealthy(ctx context.Context, api *elb.Client, targetGroups ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for _, tg := range targetGroups {
+		for {
+			out, err := api.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
+			if err == nil && allHealthy(out.TargetHealthDescriptions) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				if err == nil {
+					err = ctx.Err()
+				}
+				return fmt.Errorf("waiting for healthy targets in %s: %w", tg, err)
+			case <-tick.C:
+			}
+		}
+	}
+	return nil
+}
+
+func allHealthy(ds []elbtypes.TargetHealthDescription) bool {
+	for _, d := range ds {
+		if d.TargetHealth == nil || d.TargetHealth.State != elbtypes.TargetHealthStateEnumHealthy {
+			return false
+		}
+	}
+	return len(ds) > 0
 }
 
 func defaultAddr(a string) string {
@@ -134,7 +202,13 @@ func (sb *Sandbox) Close() {
 }
 
 // Exports are the shell lines that point ecs-bluegreen, the AWS CLI and a
-// local pipeline at the sandbox.
+// local pipeline at the sandbox. The BG_ ones name the CodeDeploy model's
+// service, so that `ecs-bluegreen status` in a shell that evaluated them reads
+// it; the listener model's names come as SANDBOX_SWITCH_* (BG_BLUE_SERVICE in
+// that shell would select the listener model for every command), to be passed
+// as BG_BLUE_SERVICE, BG_GREEN_SERVICE, BG_LISTENER_ARN, BG_TEST_LISTENER_ARN,
+// BG_PROD_URL and BG_TEST_URL, or as the switch component's inputs (see
+// SwitchSettings). BG_TEST_URL comes last: scripts wait for it.
 func (sb *Sandbox) Exports() []string {
 	lines := []string{
 		"export AWS_ENDPOINT_URL=" + sb.AWSURL,
@@ -154,11 +228,42 @@ func (sb *Sandbox) Exports() []string {
 			"export BG_CLUSTER="+w.Cluster,
 			"export BG_SERVICE="+w.Service,
 			"export BG_ECR_REPOSITORY="+w.Repository,
+		)
+	}
+	if sw := sb.Switch; sw != nil {
+		for _, kv := range sb.SwitchSettings() {
+			k, v, _ := strings.Cut(kv, "=")
+			if k != "BG_CLUSTER" {
+				lines = append(lines, "export SANDBOX_SWITCH_"+strings.TrimPrefix(k, "BG_")+"="+v)
+			}
+		}
+	}
+	if w := sb.World; w != nil {
+		lines = append(lines,
 			"export BG_PROD_URL="+sb.ProdURL,
 			"export BG_TEST_URL="+sb.TestURL,
 		)
 	}
 	return lines
+}
+
+// SwitchSettings are the settings that point ecs-bluegreen at the listener
+// model's services (NAME=value), or nil when the sandbox has none.
+func (sb *Sandbox) SwitchSettings() []string {
+	sw := sb.Switch
+	if sw == nil {
+		return nil
+	}
+	return []string{
+		"BG_CLUSTER=" + sw.Cluster,
+		"BG_BLUE_SERVICE=" + sw.BlueService,
+		"BG_GREEN_SERVICE=" + sw.GreenService,
+		"BG_LISTENER_ARN=" + sw.ProdListenerARN,
+		"BG_TEST_LISTENER_ARN=" + sw.TestListenerARN,
+		"BG_ECR_REPOSITORY=" + SwitchService,
+		"BG_PROD_URL=" + sb.SwitchProdURL,
+		"BG_TEST_URL=" + sb.SwitchTestURL,
+	}
 }
 
 // basicAuth guards the registry like GitLab's and ECR's: every request needs

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
 )
 
 func TestStartSeedsAndServes(t *testing.T) {
@@ -69,5 +72,73 @@ func TestStartSeedsAndServes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/v2/ with the ECR token = %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestStartSeedsTheListenerModel checks the listener model next to the
+// CodeDeploy service: shop-blue and shop-green in the same cluster, healthy
+// when Start returns, production on blue and the test listener on green,
+// each on its own loopback port, and exported under names that leave the
+// CodeDeploy service's BG_ settings alone.
+func TestStartSeedsTheListenerModel(t *testing.T) {
+	t.Parallel()
+	sb, err := Start(context.Background(), Options{Seed: true, Speed: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), BaseEndpoint: aws.String(sb.AWSURL)}
+	out, err := ecs.NewFromConfig(cfg).DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web", "shop-blue", "shop-green"}})
+	if err != nil || len(out.Services) != 3 || len(out.Failures) != 0 {
+		t.Fatalf("DescribeServices through the sandbox = %+v, %v", out, err)
+	}
+	repos, err := ecr.NewFromConfig(cfg).DescribeRepositories(context.Background(), &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"shop"}})
+	if err != nil || len(repos.Repositories) != 1 {
+		t.Errorf("ECR repository shop: %+v, %v", repos, err)
+	}
+
+	lines := sb.Exports()
+	exports := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"SANDBOX_SWITCH_BLUE_SERVICE=shop-blue", "SANDBOX_SWITCH_GREEN_SERVICE=shop-green",
+		"SANDBOX_SWITCH_LISTENER_ARN=" + sb.Switch.ProdListenerARN, "SANDBOX_SWITCH_TEST_LISTENER_ARN=" + sb.Switch.TestListenerARN,
+		"SANDBOX_SWITCH_ECR_REPOSITORY=shop", "SANDBOX_SWITCH_PROD_URL=" + sb.SwitchProdURL, "SANDBOX_SWITCH_TEST_URL=" + sb.SwitchTestURL,
+		"BG_SERVICE=web", "BG_PROD_URL=" + sb.ProdURL,
+	} {
+		if !strings.Contains(exports, want) {
+			t.Errorf("exports lack %q:\n%s", want, exports)
+		}
+	}
+	// A shell that evaluates them still drives the CodeDeploy service.
+	for _, k := range []string{"BG_BLUE_SERVICE", "BG_GREEN_SERVICE", "BG_LISTENER_ARN", "BG_TEST_LISTENER_ARN", "BG_MODE"} {
+		if strings.Contains(exports, "export "+k+"=") {
+			t.Errorf("exports set %s, which would select the listener model:\n%s", k, exports)
+		}
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "export BG_TEST_URL=") {
+		t.Errorf("last export is %q; scripts wait for BG_TEST_URL", last)
+	}
+	if got := sb.SwitchSettings(); len(got) == 0 || got[0] != "BG_CLUSTER=prod" {
+		t.Errorf("SwitchSettings() = %v", got)
+	}
+
+	// Both colours answer at once, each behind its own listener, apart from
+	// the CodeDeploy service's.
+	urls := map[string]bool{}
+	for url, tg := range map[string]string{sb.SwitchProdURL: "shop-blue", sb.SwitchTestURL: "shop-green", sb.ProdURL: "web-blue"} {
+		urls[url] = true
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a awssim.TaskAnswer
+		err = json.NewDecoder(resp.Body).Decode(&a)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || a.TargetGroup != tg {
+			t.Errorf("%s answered %d from target group %q (%v), want 200 from %s", url, resp.StatusCode, a.TargetGroup, err, tg)
+		}
+	}
+	if len(urls) != 3 || urls[sb.TestURL] {
+		t.Errorf("listeners share addresses: prod %s, test %s, switch prod %s, switch test %s", sb.ProdURL, sb.TestURL, sb.SwitchProdURL, sb.SwitchTestURL)
 	}
 }
