@@ -2,6 +2,8 @@ package component
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -32,15 +34,9 @@ var appFiles = map[string]string{
 	"index.html": "<h1>web</h1>\n",
 }
 
-func withApp(extra map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range appFiles {
-		out[k] = v
-	}
-	for k, v := range extra {
-		out[k] = v
-	}
-	return out
+// withApp is a fresh copy of appFiles, which newProject may add to.
+func withApp() map[string]string {
+	return maps.Clone(appFiles)
 }
 
 // releasedInclude matches the example's includes of a released version.
@@ -69,7 +65,7 @@ func TestComponentYML(t *testing.T) {
 		t.Fatal(err)
 	}
 	sb := startSandbox(t, sandboxSpeed)
-	p := newProject(t, selfTestForm(t, string(example)), withApp(nil))
+	p := newProject(t, selfTestForm(t, string(example)), withApp())
 	// The example names an IAM role, so the jobs take the OIDC path: the token
 	// GitLab would put in BG_ID_TOKEN is exchanged at the sandbox's STS.
 	args := append(sb.pipelineVariables(),
@@ -165,7 +161,7 @@ include:
       promote: manual
       wait_for: traffic
 `
-	p := newProject(t, pipeline, withApp(nil))
+	p := newProject(t, pipeline, withApp())
 	args := sb.pipelineVariables()
 
 	r := p.gitlabCILocal(t, args...)
@@ -200,8 +196,7 @@ include:
 // TestSwitchAndVerifyIncludes checks the listener-model and verify
 // components through the self-test include form: gitlab-ci-local accepts
 // them (its own schema check included) and creates the jobs with the right
-// rules. The sandbox seeds no listener-model service, so their jobs do not run
-// here.
+// rules. TestSwitchButtons runs the switch component's jobs.
 func TestSwitchAndVerifyIncludes(t *testing.T) {
 	t.Parallel()
 	requireGitLabCILocal(t)
@@ -247,7 +242,7 @@ func TestWrongInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newProject(t, selfTestForm(t, string(example)), withApp(nil))
+	p := newProject(t, selfTestForm(t, string(example)), withApp())
 	for input, want := range map[string]string{
 		"promote=sometimes":     "not in the list of allowed options",
 		"keep=ten":              "not a number",
@@ -264,7 +259,9 @@ func TestWrongInputs(t *testing.T) {
 // TestProjectPipeline checks the project's own .gitlab-ci.yml as
 // gitlab-ci-local reads it: the components it includes at this commit expand,
 // its overrides keep each job's component settings and add this commit's
-// image and a sandbox, and the switch component's jobs stay out.
+// image and a sandbox, the switch component's jobs included (its buttons
+// through the job they extend) with the listener model's settings taken
+// from the sandbox.
 func TestProjectPipeline(t *testing.T) {
 	t.Parallel()
 	requireGitLabCILocal(t)
@@ -278,7 +275,9 @@ func TestProjectPipeline(t *testing.T) {
 		"lint": "on_success", "test": "on_success", "binary": "on_success", "container-image": "on_success", "self-test": "on_success",
 		"selftest-release": "on_success", "selftest-deploy": "on_success", "selftest-promote": "manual",
 		"selftest-verify": "on_success", "selftest-status": "on_success", "selftest-cleanup": "on_success",
-		"selftest-switch-deploy": "never", "selftest-switch-switch": "never", "release": "never",
+		"selftest-switch-build": "never", "selftest-switch-release": "on_success", "selftest-switch-deploy": "on_success",
+		"selftest-switch-switch": "manual", "selftest-switch-switch-to-blue": "manual", "selftest-switch-switch-to-green": "manual",
+		"release": "never",
 	} {
 		if got[job] != want {
 			t.Errorf("%s: when %q, want %q", job, got[job], want)
@@ -297,6 +296,16 @@ func TestProjectPipeline(t *testing.T) {
 	image, _ := deploy["image"].(map[string]any)
 	if vars["BG_CLUSTER"] != "prod" || image["name"] != "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" || deploy["before_script"] == nil || deploy["id_tokens"] == nil {
 		t.Errorf("selftest-deploy lost its component settings or its override:\n%v", deploy)
+	}
+	for job, to := range map[string]string{"selftest-switch-deploy": "", "selftest-switch-switch": "", "selftest-switch-switch-to-blue": "blue", "selftest-switch-switch-to-green": "green"} {
+		j, _ := preview[job].(map[string]any)
+		vars, _ := j["variables"].(map[string]any)
+		image, _ := j["image"].(map[string]any)
+		script := fmt.Sprint(j["before_script"])
+		if vars["BG_BLUE_SERVICE"] != "shop-blue" || vars["BG_MODE"] != "listener" || to != "" && vars["BG_SWITCH_TO"] != to ||
+			image["name"] != "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" || !strings.Contains(script, "sandbox serve") || !strings.Contains(script, "SANDBOX_SWITCH_") {
+			t.Errorf("%s lost its component settings or its override:\n%v", job, j)
+		}
 	}
 }
 
