@@ -17,8 +17,12 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
 )
 
-// envLiveColour is the colour serving production, left in deploy.env.
-const envLiveColour = "ECS_BLUEGREEN_LIVE_COLOUR"
+// Colours left in deploy.env: the one serving production, and the one
+// deploy brought up for the switch (which switch then targets by default).
+const (
+	envLiveColour = "ECS_BLUEGREEN_LIVE_COLOUR"
+	envIdleColour = "ECS_BLUEGREEN_IDLE_COLOUR"
+)
 
 // isListenerModel reports whether the settings select two services.
 func (inv *invocation) isListenerModel() bool {
@@ -59,6 +63,11 @@ func (inv *invocation) listener(ctx context.Context) (*listenerRun, error) {
 func (inv *invocation) switchTo() (snapshot.Colour, error) {
 	sw := inv.settings["switch"].(*config.Switch)
 	to := snapshot.Colour(sw.To)
+	if prepared := inv.getenv(envIdleColour); to == "" && (prepared == "blue" || prepared == "green") {
+		// The colour this pipeline's deploy prepared: a retried or second
+		// press of the button must not send production back.
+		to = snapshot.Colour(prepared)
+	}
 	for i := 0; i < len(inv.args); i++ {
 		a := inv.args[i]
 		var v string
@@ -213,7 +222,7 @@ func deployListener(ctx context.Context, inv *invocation) error {
 		return interrupted(ctx, err)
 	}
 	dir := inv.settings["output"].(*config.Output).Dir
-	dotenv := map[string]string{envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "idle-ready", "ECS_BLUEGREEN_IDLE_COLOUR": string(idle)}
+	dotenv := map[string]string{envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "idle-ready", envIdleColour: string(idle)}
 	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), dotenv); err != nil {
 		return err
 	}

@@ -221,10 +221,20 @@ func TestListenerDeployAndSwitch(t *testing.T) {
 		t.Errorf("deploy.env live colour = %q", env[envLiveColour])
 	}
 
-	// Running it twice is harmless.
+	// Running it twice is harmless: production, the test route and the
+	// tags stay as they are.
 	code, _, stderr = runIn(t, s.environ("BG_SWITCH_TO=green"), "switch")
-	if code != ExitOK || !strings.Contains(stderr, "already") || s.snapshot(t).Live != snapshot.Green {
-		t.Errorf("second switch to green: exit %d\n%s", code, stderr)
+	snap = s.snapshot(t)
+	if code != ExitOK || !strings.Contains(stderr, "already") || snap.Live != snapshot.Green || snap.Colour(snapshot.Blue).TestWeight != 100 ||
+		snap.Colour(snapshot.Green).IsProduction != "true" || snap.Colour(snapshot.Blue).IsProduction != "false" {
+		t.Errorf("second switch to green: exit %d, live %s, blue test weight %.0f, tags green=%s blue=%s\n%s", code, snap.Live,
+			snap.Colour(snapshot.Blue).TestWeight, snap.Colour(snapshot.Green).IsProduction, snap.Colour(snapshot.Blue).IsProduction, stderr)
+	}
+	// A retried switch job of the same pipeline (deploy.env says green was
+	// prepared) keeps production on green rather than flipping it back.
+	code, _, stderr = runIn(t, s.environ("ECS_BLUEGREEN_IDLE_COLOUR=green"), "switch")
+	if code != ExitOK || s.snapshot(t).Live != snapshot.Green {
+		t.Errorf("retried switch job: exit %d, live %s\n%s", code, s.snapshot(t).Live, stderr)
 	}
 	code, _, stderr = runIn(t, s.environ(), "rollback")
 	if code != ExitOK || s.snapshot(t).Live != snapshot.Blue {

@@ -113,7 +113,9 @@ func (l *Listener) Switch(ctx context.Context, s *snapshot.Snapshot, req SwitchR
 		from = to.Other()
 	}
 	res := SwitchResult{From: from, To: to}
-	target, old := s.Colour(to), s.Colour(from)
+	// old is always the other colour: when production is already on to,
+	// from is to, and the test route and tags must go to the other one.
+	target, old := s.Colour(to), s.Colour(to.Other())
 	if s.Live == to {
 		res.AlreadyLive = true
 		l.Log.Info("production traffic is already on this colour: only the test route and tags are checked", "colour", string(to))

@@ -207,7 +207,8 @@ func TestEvaluateDecisions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, got, err := Evaluate(tt.prev, tt.cur, Plan{}, 1)
+			// A poll that reads targets while things move, and not in the waits.
+			_, got, err := Evaluate(tt.prev, tt.cur, Plan{}, targetsEveryActive)
 			if err != nil {
 				t.Fatal(err)
 			}
