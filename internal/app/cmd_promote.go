@@ -40,5 +40,12 @@ func runPromote(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	inv.log.Info("deployment ended", "deployment_id", id, "status", string(out.Status))
+	// Production now runs the promoted image: the registries' live tag
+	// follows, as it does when deploy itself sees the deployment through.
+	if s, err := inv.snapshot(ctx); err != nil {
+		inv.log.Warn("the deployment ended but the live image could not be read to move the registry tags", "error", err.Error())
+	} else if s.Live != "" {
+		inv.followLiveTag(ctx, s.Colour(s.Live))
+	}
 	return nil
 }

@@ -4,10 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
@@ -22,8 +30,19 @@ const switchCommandPrefix = "BG_BLUE_SERVICE=$SANDBOX_SWITCH_BLUE_SERVICE BG_GRE
 func runSandbox(ctx context.Context, inv *invocation) error {
 	cfg := inv.settings["sandbox"].(*config.Sandbox)
 	serve := len(inv.args) > 0 && inv.args[0] == "serve"
+	scenarios := demoScenarios
 	if len(inv.args) > 0 && !serve {
-		return &usageError{msg: fmt.Sprintf("unknown sandbox argument %q", inv.args[0]), hint: "run `ecs-bluegreen sandbox` for the demo or `ecs-bluegreen sandbox serve`"}
+		scenarios = nil
+		for _, a := range inv.args {
+			if !slices.Contains(demoScenarios, a) {
+				return &usageError{msg: fmt.Sprintf("unknown sandbox argument %q", a), hint: "run `ecs-bluegreen sandbox` for the whole demo, name scenarios (" + strings.Join(demoScenarios, ", ") + "), or `ecs-bluegreen sandbox serve`"}
+			}
+		}
+		for _, sc := range demoScenarios { // in the demo's order, whatever the order given
+			if slices.Contains(inv.args, sc) {
+				scenarios = append(scenarios, sc)
+			}
+		}
 	}
 	addr, regAddr := cfg.AWSAddr, cfg.RegistryAddr
 	if !serve {
@@ -49,12 +68,27 @@ func runSandbox(ctx context.Context, inv *invocation) error {
 		fmt.Fprintln(inv.env.Stderr, "sandbox stopped")
 		return nil
 	}
-	return demo(ctx, inv, sb, cfg.Speed)
+	return demo(ctx, inv, sb, cfg.Speed, scenarios)
+}
+
+// Demo scenarios, in the order `ecs-bluegreen sandbox` runs them; naming
+// some (`ecs-bluegreen sandbox canary switch`) runs only those.
+var demoScenarios = []string{"first", "canary", "bad-release", "switch", "verify"}
+
+// demoStep is one command of the demo and the exit code a user should see.
+type demoStep struct {
+	title, cmd string
+	args       []string
+	env        func() []string
+	want       int
+	before     func() error
+	keepImage  bool // the command prints the pinned reference the next step uses
 }
 
 // demo runs the real commands against the sandbox, as a pipeline would, and
-// fails if any of them does not end as a user should expect.
-func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float64) error {
+// fails if any of them does not end as a user should expect, or if a single
+// request to a production listener failed meanwhile.
+func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float64, scenarios []string) error {
 	start := time.Now()
 	out := filepath.Join(orString(inv.getenv("BG_OUTPUT_DIR"), ".ecs-bluegreen"), "sandbox")
 	app, err := os.MkdirTemp("", "ecs-bluegreen-sandbox-app-")
@@ -69,61 +103,99 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 	for _, line := range sb.Exports() {
 		base = append(base, strings.TrimPrefix(line, "export "))
 	}
+	// The listener model's settings replace the CodeDeploy service's (the
+	// last value of a variable wins).
+	switchEnv := append([]string{"BG_SERVICE=", "BG_SWITCH_STEPS=10,50,100", "BG_SWITCH_INTERVAL=2s", "CI_REGISTRY_IMAGE=" + sb.RegistryHost + "/sandbox/shop"}, sb.SwitchSettings()...)
 	sections := gitlab.Sections{W: inv.env.Stdout, InCI: inv.getenv("GITLAB_CI") == "true"}
+	ecsClient := ecs.NewFromConfig(aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""), BaseEndpoint: aws.String(sb.AWSURL)})
 	// image carries what build and release print: the pinned reference.
 	var image string
-	writeApp := func(version string) func() error {
+	writeApp := func(name, version string) func() error {
 		return func() error {
-			if err := os.WriteFile(filepath.Join(app, "Dockerfile"), []byte("FROM scratch\nCOPY index.html /srv/index.html\nLABEL app=web\nCMD [\"/srv\"]\n"), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(app, "Dockerfile"), []byte("FROM scratch\nCOPY index.html /srv/index.html\nLABEL app="+name+"\nCMD [\"/srv\"]\n"), 0o600); err != nil {
 				return err
 			}
-			return os.WriteFile(filepath.Join(app, "index.html"), []byte("<h1>web "+version+"</h1>\n"), 0o600)
+			return os.WriteFile(filepath.Join(app, "index.html"), []byte("<h1>"+name+" "+version+"</h1>\n"), 0o600)
 		}
 	}
-	steps := []struct {
-		title, cmd string
-		env        func() []string
-		want       int
-		before     func() error
-		keepImage  bool // the command prints the pinned reference the next step uses
-	}{
-		{title: "status: blue serves production", cmd: "status", want: ExitOK},
-		{
-			title: "build the application image without a Docker daemon", cmd: "build", want: ExitOK, before: writeApp("v2"), keepImage: true,
-			env: func() []string { return []string{"CI_COMMIT_SHA=c0ffee2"} },
-		},
-		{
-			title: "release it: pinned by digest in the GitLab registry and ECR", cmd: "release", want: ExitOK, keepImage: true,
-			env: func() []string { return []string{"BG_IMAGE=" + image, "CI_COMMIT_SHA=c0ffee2"} },
-		},
-		{
-			title: "deploy: canary 10% for 5 simulated minutes, smoke checks on the test and production listeners, then the live tag moves", cmd: "deploy", want: ExitOK,
-			env: func() []string { return []string{"BG_IMAGE=" + image, "CI_PIPELINE_ID=1"} },
-		},
-		{
-			title: "build a broken version", cmd: "build", want: ExitOK, before: writeApp("v3"), keepImage: true,
-			env: func() []string { return []string{"CI_COMMIT_SHA=c0ffee3"} },
-		},
-		{
-			title: "release it", cmd: "release", want: ExitOK, keepImage: true,
-			env: func() []string { return []string{"BG_IMAGE=" + image, "CI_COMMIT_SHA=c0ffee3"} },
-		},
-		{
-			title: "deploy it: its tasks fail their health checks, CodeDeploy rolls back, the job fails and the tags stay", cmd: "deploy", want: ExitFailed,
-			env: func() []string { return []string{"BG_IMAGE=" + image, "CI_PIPELINE_ID=2"} },
-			before: func() error {
-				// Revision 3 is the one this deployment registers.
-				sb.Sim.World().SetTaskDefinitionHealthy(fmt.Sprintf("arn:aws:ecs:eu-west-1:123456789012:task-definition/%s:3", sb.World.Service), false)
-				return nil
+	buildAndRelease := func(name, version, commit string, extra ...string) []demoStep {
+		return []demoStep{
+			{
+				title: "build " + name + " " + version + " without a Docker daemon", cmd: "build", want: ExitOK, before: writeApp(name, version), keepImage: true,
+				env: func() []string { return append([]string{"CI_COMMIT_SHA=" + commit}, extra...) },
 			},
-		},
-		{title: "verify: what is live is healthy, pinned, tagged live, and answers", cmd: "verify", want: ExitOK},
+			{
+				title: "release it: pinned by digest in the GitLab registry and ECR, tagged candidate", cmd: "release", want: ExitOK, keepImage: true,
+				env: func() []string { return append([]string{"BG_IMAGE=" + image, "CI_COMMIT_SHA=" + commit}, extra...) },
+			},
+		}
 	}
+	plan := map[string][]demoStep{
+		"first": append(append([]demoStep{{title: "status: blue serves production", cmd: "status", want: ExitOK}},
+			buildAndRelease("web", "v1", "c0ffee1")...),
+			demoStep{
+				title: "deploy it, all at once: smoke checks on the test and production listeners, then the live tag moves", cmd: "deploy", want: ExitOK,
+				env: func() []string {
+					return []string{"BG_IMAGE=" + image, "CI_PIPELINE_ID=1", "BG_DEPLOYMENT_CONFIG=CodeDeployDefault.ECSAllAtOnce"}
+				},
+			}),
+		"canary": append(buildAndRelease("web", "v2", "c0ffee2"),
+			demoStep{
+				title: "deploy with a manual promote: the job ends at Ready once the test listener's smoke check passed", cmd: "deploy", want: ExitOK,
+				env: func() []string { return []string{"BG_IMAGE=" + image, "CI_PIPELINE_ID=2", "BG_PROMOTE=manual"} },
+			},
+			demoStep{
+				title: "promote (the play button): 10% canary for 5 simulated minutes, then all of production", cmd: "promote", want: ExitOK,
+				env: func() []string { return []string{"CI_PIPELINE_ID=2"} },
+			}),
+		"bad-release": append(buildAndRelease("web", "v3 (broken)", "c0ffee3"),
+			demoStep{
+				title: "deploy it: its pages answer 500, the test listener's smoke check fails, the deployment is stopped with rollback, the job fails and the tags stay", cmd: "deploy", want: ExitFailed,
+				env: func() []string { return []string{"BG_IMAGE=" + image, "CI_PIPELINE_ID=3"} },
+				before: func() error {
+					next, err := nextRevision(ctx, ecsClient, sb.World.Service)
+					if err != nil {
+						return err
+					}
+					sb.Sim.World().SetTaskDefinitionAnswer(next, http.StatusInternalServerError)
+					return nil
+				},
+			}),
+		"switch": append(buildAndRelease("shop", "v2", "c0ffee4", switchEnv...),
+			demoStep{
+				title: "listener model: deploy shop to its idle colour (green) behind the test listener, smoke-checked; production stays on blue", cmd: "deploy", want: ExitOK,
+				env: func() []string { return append([]string{"BG_IMAGE=" + image}, switchEnv...) },
+			},
+			demoStep{
+				title: "switch production to green in steps of 10%, 50%, 100%, checking health before each", cmd: "switch", want: ExitOK,
+				env: func() []string { return switchEnv },
+			}),
+		"verify": {
+			{title: "verify: what is live is healthy, pinned, tagged live, and answers", cmd: "verify", want: ExitOK},
+			{title: "status: the report a scheduled job keeps (status.html, status.md, status.json)", cmd: "status", want: ExitOK},
+		},
+	}
+	var steps []demoStep
+	ranDeploy := false
+	for _, name := range scenarios {
+		if name == "first" || name == "canary" {
+			ranDeploy = true
+		}
+		if name == "verify" && !ranDeploy {
+			// Production still runs the seed's image by tag: verify says so.
+			plan[name][0].title = "verify: production runs an image by tag, not by digest, so verify fails"
+			plan[name][0].want = ExitVerify
+		}
+		steps = append(steps, plan[name]...)
+	}
+
+	load := startDemoLoad(sb.ProdURL, sb.SwitchProdURL)
 	for i, s := range steps {
 		end := sections.Start(fmt.Sprintf("sandbox_step_%d", i+1), fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.title), false)
 		if s.before != nil {
 			if err := s.before(); err != nil {
 				end()
+				load.stop()
 				return err
 			}
 		}
@@ -131,11 +203,12 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 		if s.env != nil {
 			env = append(env, s.env()...)
 		}
-		fmt.Fprintf(inv.env.Stdout, "$ ecs-bluegreen %s\n", s.cmd)
+		fmt.Fprintf(inv.env.Stdout, "$ ecs-bluegreen %s\n", strings.Join(append([]string{s.cmd}, s.args...), " "))
 		var printed strings.Builder
-		code := Run(ctx, []string{s.cmd}, Env{Environ: env, Stdout: io.MultiWriter(inv.env.Stdout, &printed), Stderr: inv.env.Stdout})
+		code := Run(ctx, append([]string{s.cmd}, s.args...), Env{Environ: env, Stdout: io.MultiWriter(inv.env.Stdout, &printed), Stderr: inv.env.Stdout})
 		end()
 		if code != s.want {
+			load.stop()
 			return fmt.Errorf("sandbox step %q ended with exit code %d, expected %d", s.title, code, s.want)
 		}
 		if s.keepImage {
@@ -144,6 +217,80 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 		}
 		fmt.Fprintf(inv.env.Stdout, "-> exit %d, as expected\n\n", code)
 	}
+	total, failed, first := load.stop()
+	fmt.Fprintf(inv.env.Stdout, "Production listeners under a steady load meanwhile: %d requests, %d failed.\n", total, failed)
 	fmt.Fprintf(inv.env.Stdout, "The sandbox ran %d steps in %s (simulated time %gx). Reports are in %s.\n", len(steps), time.Since(start).Round(100*time.Millisecond), speed, out)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d production requests failed during the demo (first: %s): traffic must move without a failed request", failed, total, first)
+	}
 	return nil
+}
+
+// nextRevision is the ARN the family's next registered revision will get.
+func nextRevision(ctx context.Context, api *ecs.Client, family string) (string, error) {
+	out, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(family)})
+	if err != nil {
+		return "", err
+	}
+	arn := aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	return fmt.Sprintf("%s:%d", arn[:strings.LastIndex(arn, ":")], out.TaskDefinition.Revision+1), nil
+}
+
+// demoLoad sends a steady stream of requests to the production listeners.
+type demoLoad struct {
+	total, failed atomic.Int64
+	mu            sync.Mutex
+	first         string
+	done          chan struct{}
+	wg            sync.WaitGroup
+}
+
+func startDemoLoad(urls ...string) *demoLoad {
+	l := &demoLoad{done: make(chan struct{})}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, u := range urls {
+		if u == "" {
+			continue
+		}
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-l.done:
+					return
+				case <-tick.C:
+				}
+				l.total.Add(1)
+				resp, err := client.Get(u)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					_ = resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						continue
+					}
+					err = fmt.Errorf("%s answered %s", u, resp.Status)
+				}
+				l.failed.Add(1)
+				l.mu.Lock()
+				if l.first == "" {
+					l.first = err.Error()
+				}
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+func (l *demoLoad) stop() (total, failed int64, first string) {
+	select {
+	case <-l.done:
+	default:
+		close(l.done)
+	}
+	l.wg.Wait()
+	return l.total.Load(), l.failed.Load(), l.first
 }

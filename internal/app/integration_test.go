@@ -514,9 +514,12 @@ func TestSandboxDemo(t *testing.T) {
 		t.Fatalf("sandbox demo: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	for _, want := range []string{
-		"[1/8] status", "[2/8] build", "[3/8] release", "-> exit 0, as expected", "registry tags moved",
-		"rolling back: following rollback deployment", "-> exit 1, as expected", "ok   production URL answers",
-		"ok   registry live tag names the live image", "The sandbox ran 8 steps",
+		"[1/17] status", "[2/17] build web v1", "[3/17] release", "-> exit 0, as expected", "registry tags moved",
+		"the replacement is ready and checked; production traffic moves when promote runs", "$ ecs-bluegreen promote",
+		"smoke check of", "HTTP 500 (want 200)", "rolled back by deployment", "-> exit 1, as expected",
+		"production traffic blue  50%", "switched production traffic",
+		"ok   production URL answers", "ok   registry live tag names the live image",
+		"requests, 0 failed.", "The sandbox ran 17 steps",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -524,6 +527,20 @@ func TestSandboxDemo(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sandbox", "junit.xml")); err != nil {
 		t.Errorf("the demo's verify left no junit.xml: %v", err)
+	}
+}
+
+// TestSandboxScenarios: naming scenarios runs only those, in the demo's
+// order; verify on the untouched seed reports the unpinned image (exit 4
+// expected, so the demo passes); an unknown name is a usage error.
+func TestSandboxScenarios(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runIn(t, []string{"BG_SANDBOX_SPEED=600", "BG_OUTPUT_DIR=" + t.TempDir()}, "sandbox", "verify", "switch")
+	if code != ExitOK || !strings.Contains(stdout, "[1/6] build shop v2") || !strings.Contains(stdout, "verify: production runs an image by tag") || !strings.Contains(stdout, "The sandbox ran 6 steps") {
+		t.Errorf("sandbox verify switch: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runIn(t, nil, "sandbox", "canery"); code != ExitUsage || !strings.Contains(stderr, "first, canary, bad-release, switch, verify") {
+		t.Errorf("sandbox canery: exit %d\n%s", code, stderr)
 	}
 }
 

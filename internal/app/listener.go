@@ -108,8 +108,9 @@ func (inv *invocation) switchAndReport(ctx context.Context, run *listenerRun, s 
 }
 
 // followLiveTag moves the registries' live tag to the image the colour now
-// serving production runs, so verify's tag check and people reading the
-// registry see what is live. A failure is reported, not fatal: traffic moved.
+// serving production runs (after a switch, or a promote that ended the
+// deployment), so verify's tag check and people reading the registry see
+// what is live. A failure is reported, not fatal: traffic moved.
 func (inv *invocation) followLiveTag(ctx context.Context, c *snapshot.ColourState) {
 	if _, ok := inv.settings["registries"]; !ok {
 		return
@@ -142,7 +143,7 @@ func (inv *invocation) isReleasedRepository(ref string) bool {
 	}
 	// BG_ECR_REPOSITORY is a full URI or a repository name such as team/web.
 	ecr := regs.ECRRepository
-	return ecr != "" && (repo == ecr || strings.Contains(repo, ".dkr.ecr.") && strings.HasSuffix(repo, "/"+ecr))
+	return ecr != "" && (repo == ecr || strings.HasSuffix(repo, "/"+ecr))
 }
 
 // reportListener writes the status reports and the live colour.

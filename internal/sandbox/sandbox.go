@@ -111,6 +111,9 @@ func (sb *Sandbox) seed(ctx context.Context) error {
 	clients := seed.Clients{ECS: ecs.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), CodeDeploy: codedeploy.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg)}
 	w, err := seed.Create(ctx, clients, seed.Options{
 		DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes", TerminationWaitMinutes: 5,
+		// Deployments wait at Ready until promoted (deploy promotes once the
+		// test listener's smoke check passed, unless BG_PROMOTE=manual).
+		ReadyWaitMinutes: 60,
 	})
 	if err != nil {
 		return err
