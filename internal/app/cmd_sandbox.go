@@ -264,7 +264,12 @@ func startDemoLoad(urls ...string) *demoLoad {
 				case <-tick.C:
 				}
 				l.total.Add(1)
-				resp, err := client.Get(u)
+				req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+				if err != nil {
+					l.fail(err)
+					continue
+				}
+				resp, err := client.Do(req)
 				if err == nil {
 					_, _ = io.Copy(io.Discard, resp.Body)
 					_ = resp.Body.Close()
@@ -273,16 +278,20 @@ func startDemoLoad(urls ...string) *demoLoad {
 					}
 					err = fmt.Errorf("%s answered %s", u, resp.Status)
 				}
-				l.failed.Add(1)
-				l.mu.Lock()
-				if l.first == "" {
-					l.first = err.Error()
-				}
-				l.mu.Unlock()
+				l.fail(err)
 			}
 		}()
 	}
 	return l
+}
+
+func (l *demoLoad) fail(err error) {
+	l.failed.Add(1)
+	l.mu.Lock()
+	if l.first == "" {
+		l.first = err.Error()
+	}
+	l.mu.Unlock()
 }
 
 func (l *demoLoad) stop() (total, failed int64, first string) {
