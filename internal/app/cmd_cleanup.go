@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -14,38 +15,77 @@ import (
 
 // runCleanup deregisters (and with BG_DELETE_INACTIVE deletes) the service's
 // old task definition revisions, keeping the newest BG_KEEP and every
-// revision a task set or a deployment in progress uses.
+// revision a task set, a service deployment or a deployment in progress uses.
 func runCleanup(ctx context.Context, inv *invocation) error {
-	c := inv.settings["cleanup"].(*config.Cleanup)
-	run, err := inv.codeDeploy(ctx)
-	if err != nil {
-		return err
-	}
 	clients, err := inv.clients(ctx)
 	if err != nil {
 		return err
 	}
-	svc, err := (&serviceSource{api: clients.ECS, cluster: run.target.Cluster, service: run.target.Service}).describe(ctx)
+	families, inUse, err := inv.revisionsInUse(ctx, clients.ECS)
 	if err != nil {
 		return err
 	}
-	inUse := map[string]string{}
-	for _, ts := range svc.TaskSets {
-		inUse[aws.ToString(ts.TaskDefinition)] = "task set " + aws.ToString(ts.Id) + " (" + aws.ToString(ts.Status) + ")"
-	}
-	if td := aws.ToString(svc.TaskDefinition); td != "" {
-		if _, ok := inUse[td]; !ok {
-			inUse[td] = "the service"
+	for _, family := range families {
+		if err := inv.cleanFamily(ctx, clients.ECS, family, inUse); err != nil {
+			return err
 		}
 	}
-	family := deploy.Family(aws.ToString(svc.TaskDefinition))
-	active, err := listRevisions(ctx, clients.ECS, family, ecstypes.TaskDefinitionStatusActive)
+	return nil
+}
+
+// revisionsInUse reads the services of the configured model: the task
+// definition families they run, and every revision in use with its user.
+func (inv *invocation) revisionsInUse(ctx context.Context, api *ecs.Client) ([]string, map[string]string, error) {
+	t := inv.settings["target"].(*config.Target)
+	names := []string{t.Service}
+	if inv.isListenerModel() {
+		names = []string{t.BlueService, t.GreenService}
+	} else if _, err := inv.codeDeploy(ctx); err != nil { // checks the service is a CodeDeploy one
+		return nil, nil, err
+	}
+	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(t.Cluster), Services: names})
+	if err != nil {
+		return nil, nil, fmt.Errorf("describing services %v: %w", names, err)
+	}
+	if len(out.Services) != len(names) {
+		return nil, nil, fmt.Errorf("services %v: %d of them found in cluster %s", names, len(out.Services), t.Cluster)
+	}
+	inUse := map[string]string{}
+	var families []string
+	use := func(td, by string) {
+		if td == "" {
+			return
+		}
+		if _, ok := inUse[td]; !ok {
+			inUse[td] = by
+		}
+		if f := deploy.Family(td); !slices.Contains(families, f) {
+			families = append(families, f)
+		}
+	}
+	for _, svc := range out.Services {
+		name := aws.ToString(svc.ServiceName)
+		for _, ts := range svc.TaskSets {
+			use(aws.ToString(ts.TaskDefinition), "task set "+aws.ToString(ts.Id)+" ("+aws.ToString(ts.Status)+") of "+name)
+		}
+		for _, d := range svc.Deployments {
+			use(aws.ToString(d.TaskDefinition), "deployment "+aws.ToString(d.Id)+" ("+aws.ToString(d.Status)+") of "+name)
+		}
+		use(aws.ToString(svc.TaskDefinition), "service "+name)
+	}
+	return families, inUse, nil
+}
+
+// cleanFamily plans and applies the cleanup of one family.
+func (inv *invocation) cleanFamily(ctx context.Context, api *ecs.Client, family string, inUse map[string]string) error {
+	c := inv.settings["cleanup"].(*config.Cleanup)
+	active, err := listRevisions(ctx, api, family, ecstypes.TaskDefinitionStatusActive)
 	if err != nil {
 		return err
 	}
 	var inactive []string
 	if c.DeleteInactive {
-		if inactive, err = listRevisions(ctx, clients.ECS, family, ecstypes.TaskDefinitionStatusInactive); err != nil {
+		if inactive, err = listRevisions(ctx, api, family, ecstypes.TaskDefinitionStatusInactive); err != nil {
 			return err
 		}
 	}
@@ -72,14 +112,14 @@ func runCleanup(ctx context.Context, inv *invocation) error {
 		return nil
 	}
 	for _, arn := range plan.Deregister {
-		if _, err := clients.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
+		if _, err := api.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
 			return fmt.Errorf("deregistering %s: %w", arn, err)
 		}
 	}
 	// DeleteTaskDefinitions takes at most 10 revisions a call.
 	for i := 0; i < len(plan.Delete); i += 10 {
 		batch := plan.Delete[i:min(i+10, len(plan.Delete))]
-		res, err := clients.ECS.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: batch})
+		res, err := api.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: batch})
 		if err != nil {
 			return fmt.Errorf("deleting task definitions: %w", err)
 		}

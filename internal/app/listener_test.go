@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -363,5 +364,35 @@ func TestListenerDeployTimesOut(t *testing.T) {
 	}
 	if snap := s.snapshot(t); snap.Live != snapshot.Blue {
 		t.Errorf("live %q after a failed deploy", snap.Live)
+	}
+}
+
+// TestListenerCleanupKeepsBothColours: cleanup in the listener model keeps
+// the revisions both services run, whatever BG_KEEP says.
+func TestListenerCleanupKeepsBothColours(t *testing.T) {
+	t.Parallel()
+	s := startListenerSim(t, seed.TwoServicesOptions{})
+	if code, _, stderr := runIn(t, s.environ(), "deploy"); code != ExitOK { // green runs web:2
+		t.Fatalf("deploy: exit %d\n%s", code, stderr)
+	}
+	ctx := context.Background()
+	for range 3 { // revisions 3..5, used by nothing
+		if _, err := s.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+			Family: aws.String("web"), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("web"), Image: aws.String("registry.example/web:x")}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := runIn(t, s.environ("BG_KEEP=1"), "cleanup")
+	if code != ExitOK {
+		t.Fatalf("cleanup: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"web:1 (in use by", "web:2 (in use by", "deregister arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3", "deregister arn:aws:ecs:eu-west-1:123456789012:task-definition/web:4"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("cleanup output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "deregister arn:aws:ecs:eu-west-1:123456789012:task-definition/web:5") {
+		t.Errorf("cleanup deregistered the newest revision despite BG_KEEP=1:\n%s", stdout)
 	}
 }
