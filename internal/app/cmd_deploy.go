@@ -139,6 +139,7 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		}
 	}
 	if s, err := inv.snapshot(ctx); err == nil {
+		inv.readRegistryTags(ctx, s)
 		if err := writeStatus(dir, s); err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ func runStatus(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	inv.readRegistryTags(ctx, s)
 	if err := writeStatus(inv.settings["output"].(*config.Output).Dir, s); err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	inv.readRegistryTags(ctx, s)
 	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: maxDeploymentAge, Now: time.Now()})
 	c, err := inv.clients(ctx)
 	if err != nil {
@@ -50,7 +51,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	case ok:
 		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, sw.Alarms))
 	}
-	results = append(results, inv.checkLiveTag(ctx, s)...)
+	results = append(results, inv.checkLiveTag(s)...)
 	checks := inv.settings["checks"].(*config.Checks)
 	checker := verify.NewChecker(inv.log, nil)
 	for _, u := range []struct {
@@ -109,13 +110,44 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	return nil
 }
 
+// readRegistryTags adds the registries' live and previous tags to the
+// snapshot (nothing when no registry is configured). A tag that cannot be
+// read is recorded with the reason: status shows it, verify fails on it.
+func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapshot) {
+	regs, ok := inv.settings["registries"].(*config.Registries)
+	if !ok || regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
+		return
+	}
+	client, repos, err := inv.registryRepos(ctx)
+	if err != nil {
+		for _, tag := range []string{regs.LiveTag, regs.PreviousTag} {
+			s.Registry = append(s.Registry, snapshot.RegistryTag{Repository: orString(regs.RegistryImage.String(), regs.ECRRepository), Tag: tag, Error: err.Error()})
+		}
+		return
+	}
+	for _, repo := range repos {
+		for _, tag := range []string{regs.LiveTag, regs.PreviousTag} {
+			rt := snapshot.RegistryTag{Repository: repo.String(), Tag: tag}
+			d, err := client.Resolve(ctx, repo.Tag(tag))
+			switch {
+			case errors.Is(err, image.ErrNotFound) && !errors.Is(err, image.ErrUnauthorized):
+			case err != nil:
+				rt.Error = err.Error()
+			default:
+				rt.Digest = d.DigestStr()
+			}
+			s.Registry = append(s.Registry, rt)
+		}
+	}
+}
+
 // checkLiveTag compares what production runs with what each registry's live
 // tag names: a mismatch means someone deployed around the pipeline, or a
 // deployment ended without moving the tag.
-func (inv *invocation) checkLiveTag(ctx context.Context, s *snapshot.Snapshot) []verify.CheckResult {
+func (inv *invocation) checkLiveTag(s *snapshot.Snapshot) []verify.CheckResult {
 	regs := inv.settings["registries"].(*config.Registries)
 	r := verify.CheckResult{Name: "registry live tag names the live image"}
-	if regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
+	if len(s.Registry) == 0 {
 		r.Skipped, r.Message = true, "no registry configured (BG_REGISTRY_IMAGE, BG_ECR_REPOSITORY)"
 		return []verify.CheckResult{r}
 	}
@@ -129,24 +161,19 @@ func (inv *invocation) checkLiveTag(ctx context.Context, s *snapshot.Snapshot) [
 			live[d] = true
 		}
 	}
-	client, repos, err := inv.registryRepos(ctx)
-	if err != nil {
-		r.Message = "reading the registries: " + err.Error()
-		return []verify.CheckResult{r}
-	}
 	var problems, fine, untracked []string
-	for _, repo := range repos {
-		d, err := client.Resolve(ctx, repo.Tag(regs.LiveTag))
+	for _, t := range s.Registry {
 		switch {
-		case errors.Is(err, image.ErrNotFound) && !errors.Is(err, image.ErrUnauthorized):
+		case t.Tag != regs.LiveTag:
+		case t.Error != "":
+			problems = append(problems, fmt.Sprintf("%s:%s cannot be read (%s)", t.Repository, t.Tag, t.Error))
+		case t.Digest == "":
 			// No live tag: this registry is not where the pipeline releases.
-			untracked = append(untracked, repo.String())
-		case err != nil:
-			problems = append(problems, fmt.Sprintf("%s:%s cannot be read (%v)", repo, regs.LiveTag, err))
-		case !live[d.DigestStr()]:
-			problems = append(problems, fmt.Sprintf("%s:%s is %s, but production runs %s", repo, regs.LiveTag, d.DigestStr(), strings.Join(keys(live), ", ")))
+			untracked = append(untracked, t.Repository)
+		case !live[t.Digest]:
+			problems = append(problems, fmt.Sprintf("%s:%s is %s, but production runs %s", t.Repository, t.Tag, t.Digest, strings.Join(keys(live), ", ")))
 		default:
-			fine = append(fine, repo.String())
+			fine = append(fine, t.Repository)
 		}
 	}
 	if len(problems) > 0 {

@@ -79,7 +79,7 @@ func commands() []*command {
 		},
 		{
 			name: "status", summary: "Show both colours, which is live and the traffic split; write the status reports",
-			families: with(awsFamilies, "codedeploy"), run: runStatus,
+			families: with(awsFamilies, "codedeploy", "registries"), run: runStatus,
 		},
 		{
 			name: "verify", summary: "Check what is live (health, drift, URLs, alarms, stuck deployments); JUnit report; exit 4 on a problem",

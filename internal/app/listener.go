@@ -152,6 +152,7 @@ func (inv *invocation) reportListener(ctx context.Context, run *listenerRun) err
 	if err != nil {
 		return err
 	}
+	inv.readRegistryTags(ctx, s)
 	dir := inv.settings["output"].(*config.Output).Dir
 	if err := writeStatus(dir, s); err != nil {
 		return err

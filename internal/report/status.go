@@ -78,6 +78,13 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 		}
 		b.WriteString("\n\n")
 	}
+	if len(s.Registry) > 0 {
+		b.WriteString("Registry tags:\n\n")
+		for _, t := range s.Registry {
+			fmt.Fprintf(&b, "- `%s:%s`: %s\n", t.Repository, t.Tag, registryTagText(t))
+		}
+		b.WriteString("\n")
+	}
 	fmt.Fprintf(&b, "_Read %s._\n", s.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
 	return b.String()
 }
@@ -143,4 +150,16 @@ func shortTaskDef(arn string) string {
 		return arn[i+1:]
 	}
 	return arn
+}
+
+// registryTagText says what a registry tag names, or why it is unknown.
+func registryTagText(t snapshot.RegistryTag) string {
+	switch {
+	case t.Error != "":
+		return "cannot be read (" + t.Error + ")"
+	case t.Digest == "":
+		return "not set"
+	default:
+		return "`" + t.Digest + "`"
+	}
 }

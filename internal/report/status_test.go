@@ -65,6 +65,11 @@ func sampleSnapshots() map[string]*snapshot.Snapshot {
 	canary.Colours[1].Unhealthy = []snapshot.Target{{ID: "10.0.1.7", Port: 8080, State: "unhealthy", Reason: "Target.ResponseCodeMismatch"}}
 	canary.InFlight = &snapshot.Deployment{ID: "d-NEWNEWNEW", Status: "InProgress", Description: "[ecs-bluegreen group/web pipeline 1234]"}
 	steady.Live = snapshot.Blue
+	steady.Registry = []snapshot.RegistryTag{
+		{Repository: "registry.gitlab.com/group/web", Tag: "live", Digest: "sha256:aaaa"},
+		{Repository: "registry.gitlab.com/group/web", Tag: "previous"},
+		{Repository: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web", Tag: "live", Error: "UNAUTHORIZED"},
+	}
 	// The listener model: two services, routes instead of a deployment group.
 	listener := base()
 	listener.Model, listener.Service, listener.Group, listener.LastSuccessful = "listener", "shop-blue/shop-green", nil, nil

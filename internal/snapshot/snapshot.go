@@ -37,6 +37,19 @@ type Snapshot struct {
 	InFlight *Deployment `json:"inFlight,omitempty"`
 	// LastSuccessful is the group's last successful deployment.
 	LastSuccessful *Deployment `json:"lastSuccessful,omitempty"`
+	// Registry are the live and previous tags in each registry release
+	// copies to, when those are configured.
+	Registry []RegistryTag `json:"registry,omitempty"`
+}
+
+// RegistryTag is what one tag of one repository names.
+type RegistryTag struct {
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	// Digest is empty when the tag does not exist.
+	Digest string `json:"digest,omitempty"`
+	// Error says why the tag could not be read.
+	Error string `json:"error,omitempty"`
 }
 
 // ColourState is one colour: where its traffic comes from and what runs there.
