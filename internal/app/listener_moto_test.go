@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -29,7 +26,7 @@ import (
 // rewrite its listeners, rules and tags as it does the simulator's.
 func TestListenerModelAgainstMoto(t *testing.T) {
 	t.Parallel()
-	endpoint := startMotoServer(t)
+	endpoint := testutil.StartMoto(t)
 	ctx := context.Background()
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(endpoint)}
 	ecsClient, elbClient := ecs.NewFromConfig(cfg), elb.NewFromConfig(cfg)
@@ -85,38 +82,6 @@ func TestListenerModelAgainstMoto(t *testing.T) {
 				t.Errorf("after switch, moto says: live %q, blue test weight %.0f, IsProduction green=%q blue=%q", s.Live, b.TestWeight, g.IsProduction, b.IsProduction)
 			}
 		})
-	}
-}
-
-// startMotoServer runs moto_server on a free loopback port.
-func startMotoServer(t *testing.T) string {
-	t.Helper()
-	bin := testutil.RequirePeer(t, "moto_server")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	u := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(u + "/moto-api/")
-		if err == nil {
-			_ = resp.Body.Close()
-			return u
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not start: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

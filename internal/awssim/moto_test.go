@@ -2,20 +2,16 @@ package awssim_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/testutil"
@@ -61,33 +57,7 @@ var knownDifferences = map[string]string{
 
 func startMoto(t *testing.T) string {
 	t.Helper()
-	bin := testutil.RequirePeer(t, "moto_server")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	u := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(u + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return u
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not start: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return testutil.StartMoto(t)
 }
 
 type answer struct {

@@ -42,39 +42,12 @@ type TwoServicesOptions struct {
 func CreateTwoServices(ctx context.Context, c Clients, o TwoServicesOptions) (*TwoServices, error) {
 	o.defaults()
 	w := &TwoServices{Cluster: o.Cluster, BlueService: o.Service + "-blue", GreenService: o.Service + "-green", Container: o.Container, Port: o.Port}
-	if _, err := c.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(o.Cluster)}); err != nil {
-		return nil, fmt.Errorf("creating cluster: %w", err)
-	}
-	td, err := c.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: aws.String(o.Service), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
-		Cpu: aws.String("256"), Memory: aws.String("512"),
-		ContainerDefinitions: []ecstypes.ContainerDefinition{{
-			Name: aws.String(o.Container), Image: aws.String(o.Image), Essential: aws.Bool(true),
-			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(o.Port), Protocol: ecstypes.TransportProtocolTcp}},
-		}},
-	})
+	base, err := createBase(ctx, c, o.Options, true)
 	if err != nil {
-		return nil, fmt.Errorf("registering the task definition: %w", err)
+		return nil, err
 	}
-	w.TaskDefinitionARN = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
-	lb, err := c.ELB.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String(o.Service + "-alb"), Subnets: o.Subnets})
-	if err != nil {
-		return nil, fmt.Errorf("creating the load balancer: %w", err)
-	}
-	w.LoadBalancerARN, w.DNSName = aws.ToString(lb.LoadBalancers[0].LoadBalancerArn), aws.ToString(lb.LoadBalancers[0].DNSName)
-	tgs := make([]string, 2)
-	for i, colour := range []string{"blue", "green"} {
-		out, err := c.ELB.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
-			Name: aws.String(o.Service + "-" + colour), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(o.Port), VpcId: aws.String(o.VpcID),
-			TargetType: elbtypes.TargetTypeEnumIp, HealthCheckPath: aws.String("/health"),
-			HealthCheckIntervalSeconds: aws.Int32(o.HealthCheckIntervalSeconds), HealthyThresholdCount: aws.Int32(o.HealthyThreshold), UnhealthyThresholdCount: aws.Int32(2),
-			Tags: []elbtypes.Tag{{Key: aws.String("IsProduction"), Value: aws.String(fmt.Sprint(colour == "blue"))}},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("creating target group %s: %w", colour, err)
-		}
-		tgs[i] = aws.ToString(out.TargetGroups[0].TargetGroupArn)
-	}
+	tgs := base.targetGroups
+	w.TaskDefinitionARN, w.LoadBalancerARN, w.DNSName = base.taskDefinition, base.loadBalancer, base.dnsName
 	w.BlueTargetGroupARN, w.GreenTargetGroupARN = tgs[0], tgs[1]
 	w.BlueTargetGroup, w.GreenTargetGroup = o.Service+"-blue", o.Service+"-green"
 	forward := func(tg string) []elbtypes.Action {

@@ -106,38 +106,12 @@ func Create(ctx context.Context, c Clients, o Options) (*World, error) {
 		Cluster: o.Cluster, Service: o.Service, Container: o.Container, Port: o.Port,
 		Application: "AppECS-" + o.Cluster + "-" + o.Service, Group: "DgpECS-" + o.Cluster + "-" + o.Service,
 	}
-	if _, err := c.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(o.Cluster)}); err != nil {
-		return nil, fmt.Errorf("creating cluster: %w", err)
-	}
-	td, err := c.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: aws.String(o.Service), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
-		Cpu: aws.String("256"), Memory: aws.String("512"),
-		ContainerDefinitions: []ecstypes.ContainerDefinition{{
-			Name: aws.String(o.Container), Image: aws.String(o.Image), Essential: aws.Bool(true),
-			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(o.Port), Protocol: ecstypes.TransportProtocolTcp}},
-		}},
-	})
+	base, err := createBase(ctx, c, o, false)
 	if err != nil {
-		return nil, fmt.Errorf("registering the task definition: %w", err)
+		return nil, err
 	}
-	w.TaskDefinitionARN = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
-	lb, err := c.ELB.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String(o.Service + "-alb"), Subnets: []string{"subnet-a", "subnet-b"}})
-	if err != nil {
-		return nil, fmt.Errorf("creating the load balancer: %w", err)
-	}
-	w.LoadBalancerARN, w.DNSName = aws.ToString(lb.LoadBalancers[0].LoadBalancerArn), aws.ToString(lb.LoadBalancers[0].DNSName)
-	tgs := make([]string, 2)
-	for i, colour := range []string{"blue", "green"} {
-		out, err := c.ELB.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
-			Name: aws.String(o.Service + "-" + colour), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(o.Port), VpcId: aws.String("vpc-1"),
-			TargetType: elbtypes.TargetTypeEnumIp, HealthCheckPath: aws.String("/health"),
-			HealthCheckIntervalSeconds: aws.Int32(o.HealthCheckIntervalSeconds), HealthyThresholdCount: aws.Int32(o.HealthyThreshold), UnhealthyThresholdCount: aws.Int32(2),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("creating target group %s: %w", colour, err)
-		}
-		tgs[i] = aws.ToString(out.TargetGroups[0].TargetGroupArn)
-	}
+	tgs := base.targetGroups
+	w.TaskDefinitionARN, w.LoadBalancerARN, w.DNSName = base.taskDefinition, base.loadBalancer, base.dnsName
 	w.BlueTargetGroupARN, w.GreenTargetGroupARN = tgs[0], tgs[1]
 	w.BlueTargetGroup, w.GreenTargetGroup = o.Service+"-blue", o.Service+"-green"
 	forward := func(tg string) []elbtypes.Action {
@@ -160,7 +134,7 @@ func Create(ctx context.Context, c Clients, o Options) (*World, error) {
 		DesiredCount: aws.Int32(o.DesiredCount), LaunchType: ecstypes.LaunchTypeFargate,
 		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeCodeDeploy},
 		LoadBalancers:        []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(tgs[0]), ContainerName: aws.String(o.Container), ContainerPort: aws.Int32(o.Port)}},
-		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-a"}, SecurityGroups: []string{"sg-1"}, AssignPublicIp: ecstypes.AssignPublicIpDisabled}},
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: o.Subnets[:1], SecurityGroups: o.SecurityGroups, AssignPublicIp: ecstypes.AssignPublicIpDisabled}},
 	}); err != nil {
 		return nil, fmt.Errorf("creating the service: %w", err)
 	}
@@ -208,4 +182,54 @@ func Create(ctx context.Context, c Clients, o Options) (*World, error) {
 		w.Repository, w.RepositoryURI = o.Service, aws.ToString(repo.Repository.RepositoryUri)
 	}
 	return w, nil
+}
+
+// base is what both models start from: a cluster, the task definition, a
+// load balancer and a target group per colour.
+type base struct {
+	taskDefinition        string
+	loadBalancer, dnsName string
+	targetGroups          [2]string // blue, green
+}
+
+// createBase creates the base; tagged gives the target groups the
+// IsProduction tag the listener model keeps (blue true, green false).
+func createBase(ctx context.Context, c Clients, o Options, tagged bool) (*base, error) {
+	b := &base{}
+	if _, err := c.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(o.Cluster)}); err != nil {
+		return nil, fmt.Errorf("creating cluster: %w", err)
+	}
+	td, err := c.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String(o.Service), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{
+			Name: aws.String(o.Container), Image: aws.String(o.Image), Essential: aws.Bool(true),
+			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(o.Port), Protocol: ecstypes.TransportProtocolTcp}},
+		}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registering the task definition: %w", err)
+	}
+	b.taskDefinition = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+	lb, err := c.ELB.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String(o.Service + "-alb"), Subnets: o.Subnets})
+	if err != nil {
+		return nil, fmt.Errorf("creating the load balancer: %w", err)
+	}
+	b.loadBalancer, b.dnsName = aws.ToString(lb.LoadBalancers[0].LoadBalancerArn), aws.ToString(lb.LoadBalancers[0].DNSName)
+	for i, colour := range []string{"blue", "green"} {
+		in := &elb.CreateTargetGroupInput{
+			Name: aws.String(o.Service + "-" + colour), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(o.Port), VpcId: aws.String(o.VpcID),
+			TargetType: elbtypes.TargetTypeEnumIp, HealthCheckPath: aws.String("/health"),
+			HealthCheckIntervalSeconds: aws.Int32(o.HealthCheckIntervalSeconds), HealthyThresholdCount: aws.Int32(o.HealthyThreshold), UnhealthyThresholdCount: aws.Int32(2),
+		}
+		if tagged {
+			in.Tags = []elbtypes.Tag{{Key: aws.String("IsProduction"), Value: aws.String(fmt.Sprint(colour == "blue"))}}
+		}
+		out, err := c.ELB.CreateTargetGroup(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("creating target group %s: %w", colour, err)
+		}
+		b.targetGroups[i] = aws.ToString(out.TargetGroups[0].TargetGroupArn)
+	}
+	return b, nil
 }
