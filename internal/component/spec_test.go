@@ -334,13 +334,9 @@ func merge(base, over map[string]any) map[string]any {
 	return out
 }
 
-// guardLine is the first line of every job's script: it drops what the tool
-// would refuse, BG_IMAGE_DIGEST (which build and release leave in deploy.env
-// but is no setting) and the ID token of a job without a role.
-const guardLine = `unset BG_IMAGE_DIGEST; [ -n "$BG_AWS_ROLE_ARN" ] || unset BG_ID_TOKEN`
-
-// TestTemplates_scripts checks that every job runs the guard and then one
-// command of the tool that exists.
+// TestTemplates_scripts checks that every job runs one command of the tool
+// that exists: the settings come in through variables, so a script has
+// nothing else to do.
 func TestTemplates_scripts(t *testing.T) {
 	t.Parallel()
 	for name, tmpl := range loadTemplates(t) {
@@ -351,14 +347,14 @@ func TestTemplates_scripts(t *testing.T) {
 			}
 			j := resolveExtends(t, body, job)
 			script, _ := j["script"].([]any)
-			if len(script) != 2 || script[0] != guardLine {
-				t.Errorf("%s %s: script %q, want the guard and one command", name, job, script)
+			if len(script) != 1 {
+				t.Errorf("%s %s: script %q, want one command", name, job, script)
 				continue
 			}
-			cmd, ok := script[1].(string)
+			cmd, ok := script[0].(string)
 			fields := strings.Fields(cmd)
 			if !ok || len(fields) != 2 || fields[0] != "ecs-bluegreen" {
-				t.Errorf("%s %s: %q is not `ecs-bluegreen <command>`", name, job, script[1])
+				t.Errorf("%s %s: %q is not `ecs-bluegreen <command>`", name, job, script[0])
 				continue
 			}
 			if code := app.Run(context.Background(), []string{"help", fields[1]}, app.Env{Stdout: io.Discard, Stderr: io.Discard}); code != 0 {
