@@ -30,9 +30,6 @@ func (e *verifyFailedError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// maxDeploymentAge is how long a deployment may run before verify calls it stuck.
-const maxDeploymentAge = 2 * time.Hour
-
 // runVerify checks what is live and writes junit.xml and the status reports.
 func runVerify(ctx context.Context, inv *invocation) error {
 	s, err := inv.snapshot(ctx)
@@ -40,7 +37,8 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	inv.readRegistryTags(ctx, s)
-	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: maxDeploymentAge, Now: time.Now()})
+	checks := inv.settings["checks"].(*config.Checks)
+	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: checks.StuckAfter, Now: time.Now()})
 	c, err := inv.clients(ctx)
 	if err != nil {
 		return err
@@ -52,7 +50,6 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, sw.Alarms))
 	}
 	results = append(results, inv.checkLiveTag(s)...)
-	checks := inv.settings["checks"].(*config.Checks)
 	checker := verify.NewChecker(inv.log, nil)
 	for _, u := range []struct {
 		name string

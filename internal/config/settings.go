@@ -85,6 +85,11 @@ func (t *Target) Validate() []Problem {
 	} else if t.Service == "" {
 		ps = append(ps, Problem{Var: "BG_SERVICE", Message: "is required: the ECS service to deploy (or BG_BLUE_SERVICE and BG_GREEN_SERVICE for the listener model)"})
 	}
+	if !t.ListenerARN.IsZero() && t.ListenerARN == t.TestListenerARN {
+		// deploy points the test route at the idle colour: on the production
+		// route that would send production to a version not yet checked.
+		ps = append(ps, Problem{Var: "BG_TEST_LISTENER_ARN", Message: "must differ from BG_LISTENER_ARN: the test route serves the idle colour", Value: t.TestListenerARN.String()})
+	}
 	for _, l := range []struct {
 		name string
 		arn  ARN
@@ -152,6 +157,7 @@ type Checks struct {
 	SmokeFailures  int           `env:"BG_SMOKE_MAX_FAILURES,default=5" desc:"Consecutive failing requests after which the check fails without waiting for its timeout."`
 	SmokeInterval  time.Duration `env:"BG_SMOKE_INTERVAL,default=2s" desc:"Pause between requests."`
 	SmokeTimeout   time.Duration `env:"BG_SMOKE_TIMEOUT,default=2m" desc:"How long a smoke check may take in all."`
+	StuckAfter     time.Duration `env:"BG_STUCK_AFTER,default=2h" desc:"verify: how long a deployment may hold production traffic split before it counts as stuck."`
 }
 
 // Validate checks the counts and durations are positive.
@@ -168,6 +174,9 @@ func (c *Checks) Validate() []Problem {
 	}
 	if c.SmokeTimeout <= 0 {
 		ps = append(ps, Problem{Var: "BG_SMOKE_TIMEOUT", Message: "must be positive"})
+	}
+	if c.StuckAfter <= 0 {
+		ps = append(ps, Problem{Var: "BG_STUCK_AFTER", Message: "must be positive"})
 	}
 	return ps
 }
