@@ -125,19 +125,21 @@ func (l *Listener) Switch(ctx context.Context, s *snapshot.Snapshot, req SwitchR
 	if len(steps) == 0 {
 		steps = []int{100}
 	}
+	for i, pct := range steps {
+		if pct < 1 || pct > 100 || i > 0 && pct <= steps[i-1] || i == len(steps)-1 && pct != 100 {
+			return res, fmt.Errorf("switch steps %v: want rising percentages from 1 to 100, ending at 100", steps)
+		}
+	}
 	if err := l.gate(ctx, target); err != nil {
 		return res, &SwitchError{Msg: fmt.Sprintf("refusing to switch production to %s: %v", to, err)}
 	}
 	for i, pct := range steps {
-		if pct < 1 || pct > 100 {
-			return res, fmt.Errorf("switch step %d%% is not a percentage from 1 to 100", pct)
-		}
 		if i > 0 {
 			if err := l.gate(ctx, target); err != nil {
 				return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("before the %d%% step, %v", pct, err))
 			}
 		}
-		if err := l.setWeights(ctx, s.Routes.Production, target.TargetGroupARN, old.TargetGroupARN, int32(pct)); err != nil { //nolint:gosec // pct is checked to be 1..100 above
+		if err := l.setWeights(ctx, s.Routes.Production, target.TargetGroupARN, old.TargetGroupARN, int32(pct)); err != nil { //nolint:gosec // steps are checked to be 1..100 above
 			if i == 0 {
 				return res, err
 			}
