@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"time"
 
@@ -101,6 +102,7 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		inv.log.Info("deployment started", "deployment_id", id, "deployment_config", run.target.Config)
 	}
 	dotenv := map[string]string{envDeploymentID: id, envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "in-progress"}
+	maps.Copy(dotenv, inv.environmentURLs(ctx, clients.ELB, groupRoute(run.target, false), groupRoute(run.target, true)))
 	// Written before watching, so promote, rollback and finish find the
 	// deployment even if this job is cancelled.
 	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), dotenv); err != nil {
@@ -151,6 +153,22 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		inv.log.Warn("the deployment ended but the status report could not be read", "error", err.Error())
 	}
 	return nil
+}
+
+// groupRoute is the deployment group's production (or test) listener.
+func groupRoute(t *deploy.Target, test bool) string {
+	if t.GroupInfo == nil || t.GroupInfo.LoadBalancerInfo == nil || len(t.GroupInfo.LoadBalancerInfo.TargetGroupPairInfoList) == 0 {
+		return ""
+	}
+	pair := t.GroupInfo.LoadBalancerInfo.TargetGroupPairInfoList[0]
+	route := pair.ProdTrafficRoute
+	if test {
+		route = pair.TestTrafficRoute
+	}
+	if route == nil || len(route.ListenerArns) == 0 {
+		return ""
+	}
+	return route.ListenerArns[0]
 }
 
 // serviceSource reads what the repository files leave out from the service.

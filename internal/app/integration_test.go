@@ -417,6 +417,13 @@ func TestDeployAgainstSimulator(t *testing.T) {
 		}
 	}
 	env, err := os.ReadFile(filepath.Join(s.out, "deploy.env"))
+	// No BG_PROD_URL or BG_TEST_URL was set: the environments get the load
+	// balancer's address for each listener.
+	for _, want := range []string{"ECS_BLUEGREEN_PROD_URL=http://" + s.world.DNSName + "/", "ECS_BLUEGREEN_TEST_URL=http://" + s.world.DNSName + ":8080/"} {
+		if !strings.Contains(string(env), want) {
+			t.Errorf("deploy.env lacks %s:\n%s", want, env)
+		}
+	}
 	if err != nil || !strings.Contains(string(env), "BG_DEPLOYMENT_ID=d-") || !strings.Contains(string(env), "ECS_BLUEGREEN_OUTCOME=succeeded") {
 		t.Errorf("deploy.env = %s (%v)", env, err)
 	}

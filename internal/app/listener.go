@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 
@@ -225,6 +226,7 @@ func deployListener(ctx context.Context, inv *invocation) error {
 	}
 	dir := inv.settings["output"].(*config.Output).Dir
 	dotenv := map[string]string{envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "idle-ready", envIdleColour: string(idle)}
+	maps.Copy(dotenv, inv.environmentURLs(ctx, clients.ELB, s.Routes.Production, s.Routes.Test))
 	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), dotenv); err != nil {
 		return err
 	}

@@ -190,7 +190,7 @@ func TestListenerDeployAndSwitch(t *testing.T) {
 		t.Fatalf("after deploy: live %s, green runs %s with test weight %.0f and %d healthy", snap.Live, green.TaskDefinition, green.TestWeight, green.Healthy)
 	}
 	env, _ := reportDotenv(filepath.Join(s.out, "deploy.env"))
-	if env["ECS_BLUEGREEN_IDLE_COLOUR"] != "green" || env[envOutcome] != "idle-ready" {
+	if env["ECS_BLUEGREEN_IDLE_COLOUR"] != "green" || env[envOutcome] != "idle-ready" || env[envProdURL] != "http://"+s.world.DNSName+"/" || env[envTestURL] != "http://"+s.world.DNSName+":8080/" {
 		t.Errorf("deploy.env = %v", env)
 	}
 
