@@ -13,6 +13,7 @@ func FuzzDecoders(f *testing.F) {
 		"arn:aws:iam::123456789012:role/deploy", "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/a/1/2",
 		"arn:::::", "registry.gitlab.com/g/p:tag", "r.example/a@sha256:" + strings.Repeat("a", 64), "Not A Ref!",
 		"http://user:pw@alb.example:8080/health", "ftp://x", "/health", "8080", "0", "65536", "auto", "LISTENER", "",
+		"10,50,100", "10%, 100%", "50,20,100", "0,100", "green",
 	} {
 		f.Add(seed)
 	}
@@ -37,5 +38,17 @@ func FuzzDecoders(f *testing.F) {
 		}
 		var m Mode
 		_ = m.EnvDecode(v)
+		var steps Steps
+		if steps.EnvDecode(v) == nil {
+			for i, n := range steps {
+				if n < 1 || n > 100 || i > 0 && n <= steps[i-1] || i == len(steps)-1 && n != 100 {
+					t.Errorf("Steps accepted %q as %v", v, steps)
+				}
+			}
+		}
+		var c Colour
+		if c.EnvDecode(v) == nil && c != "" && c != "blue" && c != "green" {
+			t.Errorf("Colour accepted %q", v)
+		}
 	})
 }
