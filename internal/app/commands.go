@@ -75,6 +75,9 @@ func commands() []*command {
 		},
 		{
 			name: "switch", summary: "Listener model: point production at the other colour", usage: "switch [--to blue|green]",
+			details: "Without --to or BG_SWITCH_TO, production goes to the colour this pipeline's deploy prepared (ECS_BLUEGREEN_IDLE_COLOUR in deploy.env), else to the idle one. " +
+				"Each step of BG_SWITCH_STEPS is one rewrite of the production listener or rule; before each step and while it bakes, the new colour must be healthy and BG_ALARMS OK, " +
+				"or production goes back (exit 1). Afterwards the test route serves the old colour and the IsProduction tags follow.",
 			families: with(awsFamilies, "checks", "switch", "watch", "registries"), run: runSwitch,
 		},
 		{
