@@ -15,13 +15,35 @@ import (
 )
 
 // TestStatusHTMLInChromium renders status.html in headless Chromium and checks
-// the screenshot: the traffic bar shows both colours in about the right
+// the screenshots: the traffic bar shows the colours in about the right
 // proportions, so the page is not just valid markup but renders as meant.
 func TestStatusHTMLInChromium(t *testing.T) {
 	t.Parallel()
 	chromium := testutil.RequirePeer(t, "chromium", "chromium-browser", "google-chrome")
+	t.Run("canary", func(t *testing.T) {
+		t.Parallel()
+		nBlue, nGreen := screenshotColours(t, chromium, "canary")
+		// The card borders add the same amount of each colour; the bar adds 90:10.
+		if nBlue < 2*nGreen {
+			t.Errorf("blue pixels %d vs green %d: the 90/10 traffic bar did not render in proportion", nBlue, nGreen)
+		}
+	})
+	t.Run("listener", func(t *testing.T) {
+		t.Parallel()
+		nBlue, nGreen := screenshotColours(t, chromium, "listener")
+		// Green is live: the bar is all green.
+		if nGreen < 2*nBlue {
+			t.Errorf("blue pixels %d vs green %d: the all-green traffic bar did not render", nBlue, nGreen)
+		}
+	})
+}
+
+// screenshotColours renders a sample snapshot's page and counts its blue and
+// green pixels.
+func screenshotColours(t *testing.T, chromium, sample string) (nBlue, nGreen int) {
+	t.Helper()
 	dir := t.TempDir()
-	page, err := StatusHTML(sampleSnapshots()["canary"])
+	page, err := StatusHTML(sampleSnapshots()[sample])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +74,11 @@ func TestStatusHTMLInChromium(t *testing.T) {
 	if keep := os.Getenv("BG_SCREENSHOT_DIR"); keep != "" {
 		if data, err := os.ReadFile(shot); err == nil {
 			_ = os.MkdirAll(keep, 0o750)
-			_ = os.WriteFile(filepath.Join(keep, "status-canary.png"), data, 0o600)
+			_ = os.WriteFile(filepath.Join(keep, "status-"+sample+".png"), data, 0o600)
 		}
 	}
 	blue := color.RGBA{0x1f, 0x6f, 0xeb, 0xff}
 	green := color.RGBA{0x1a, 0x7f, 0x37, 0xff}
-	var nBlue, nGreen int
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
@@ -73,10 +94,7 @@ func TestStatusHTMLInChromium(t *testing.T) {
 	if nBlue == 0 || nGreen == 0 {
 		t.Fatalf("screenshot shows blue=%d and green=%d pixels: the page did not render its colours", nBlue, nGreen)
 	}
-	// The card borders add the same amount of each colour; the bar adds 90:10.
-	if nBlue < 2*nGreen {
-		t.Errorf("blue pixels %d vs green %d: the 90/10 traffic bar did not render in proportion", nBlue, nGreen)
-	}
+	return nBlue, nGreen
 }
 
 func near(a, b color.RGBA) bool {
