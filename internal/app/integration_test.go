@@ -230,14 +230,14 @@ func TestVerifyAgainstSimulator(t *testing.T) {
 	}
 	code, stdout, stderr := runIn(t, s.environ(), "verify")
 	// The seed's image is a tag, not a digest: verify says so.
-	if code != ExitVerify || !strings.Contains(stdout, "FAIL live images are pinned by digest") || !strings.Contains(stdout, "ok   deployment group alarms are OK") {
+	if code != ExitVerify || !strings.Contains(stdout, "FAIL live images are pinned by digest") || !strings.Contains(stdout, "ok   alarms are OK") {
 		t.Errorf("verify exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if _, err := s.cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-5xx"), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("5xx")}); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, _ = runIn(t, s.environ(), "verify")
-	if code != ExitVerify || !strings.Contains(stdout, "FAIL deployment group alarms are OK: in ALARM: web-5xx") {
+	if code != ExitVerify || !strings.Contains(stdout, "FAIL alarms are OK: in ALARM: web-5xx") {
 		t.Errorf("verify with a firing alarm: exit %d\n%s", code, stdout)
 	}
 	junit, err := os.ReadFile(filepath.Join(s.out, "junit.xml"))

@@ -15,13 +15,14 @@ type cloudWatchAPI interface {
 	DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
 }
 
-// CheckAlarms checks that the deployment group's alarms exist and are not in
-// ALARM. An alarm that does not exist fails the check: CodeDeploy would fail
-// a deployment on it (unless told to ignore poll failures).
+// CheckAlarms checks that the alarms that guard deployments (the CodeDeploy
+// group's, or BG_ALARMS in the listener model) exist and are not in ALARM.
+// An alarm that does not exist fails the check: CodeDeploy would fail a
+// deployment on it (unless told to ignore poll failures).
 func CheckAlarms(ctx context.Context, cw cloudWatchAPI, names []string) CheckResult {
-	r := CheckResult{Name: "deployment group alarms are OK"}
+	r := CheckResult{Name: "alarms are OK"}
 	if len(names) == 0 {
-		r.Skipped, r.Message = true, "the deployment group has no alarms"
+		r.Skipped, r.Message = true, "no alarms to watch (none on the deployment group, BG_ALARMS unset)"
 		return r
 	}
 	found := map[string]cwtypes.StateValue{}
