@@ -20,7 +20,8 @@ func IsRule(arn string) bool { return strings.Contains(arn, ":listener-rule/") }
 // ReadListener reads the listener model: two ECS services, blue and green,
 // each behind its own target group, and the production (and test) route
 // that forwards to them. Calls: one DescribeServices for both services, one
-// DescribeTargetGroups, one DescribeListeners or DescribeRules per route,
+// DescribeTargetGroups, one DescribeListeners for the routes that are
+// listeners and one DescribeRules for those that are rules,
 // one DescribeTaskDefinition per distinct task definition, one
 // DescribeTargetHealth per colour and one DescribeTags.
 func (r *Reader) ReadListener(ctx context.Context, cluster, blue, green, prodRoute, testRoute string) (*Snapshot, error) {
@@ -70,24 +71,15 @@ func (r *Reader) ReadListener(ctx context.Context, cluster, blue, green, prodRou
 			}
 		}
 	}
-	for _, route := range []struct {
-		arn  string
-		test bool
-	}{{prodRoute, false}, {testRoute, true}} {
-		if route.arn == "" {
-			continue
-		}
-		actions, err := RouteActions(ctx, r.ELB, route.arn)
-		if err != nil {
-			return nil, err
-		}
-		weights := ForwardWeights(actions)
-		for i := range s.Colours {
-			if route.test {
-				s.Colours[i].TestWeight = weights[s.Colours[i].TargetGroupARN]
-			} else {
-				s.Colours[i].ProductionWeight = weights[s.Colours[i].TargetGroupARN]
-			}
+	actions, err := routesActions(ctx, r.ELB, prodRoute, testRoute)
+	if err != nil {
+		return nil, err
+	}
+	prod, test := ForwardWeights(actions[prodRoute]), ForwardWeights(actions[testRoute])
+	for i := range s.Colours {
+		s.Colours[i].ProductionWeight = prod[s.Colours[i].TargetGroupARN]
+		if testRoute != "" {
+			s.Colours[i].TestWeight = test[s.Colours[i].TargetGroupARN]
 		}
 	}
 	if err := r.describeTaskDefs(ctx, taskDefs); err != nil {
@@ -128,24 +120,56 @@ type RouteReader interface {
 // RouteActions reads the actions of a route: a listener's default actions or
 // a rule's actions.
 func RouteActions(ctx context.Context, api RouteReader, arn string) ([]elbtypes.Action, error) {
-	if IsRule(arn) {
-		out, err := api.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{arn}})
+	actions, err := routesActions(ctx, api, arn)
+	return actions[arn], err
+}
+
+// routesActions reads several routes in as few calls as the API allows: one
+// DescribeListeners for the listeners, one DescribeRules for the rules.
+// Empty ARNs are skipped; a route that is not found is an error.
+func routesActions(ctx context.Context, api RouteReader, arns ...string) (map[string][]elbtypes.Action, error) {
+	var listeners, rules []string
+	for _, arn := range arns {
+		switch {
+		case arn == "":
+		case IsRule(arn):
+			rules = append(rules, arn)
+		default:
+			listeners = append(listeners, arn)
+		}
+	}
+	out := map[string][]elbtypes.Action{}
+	if len(listeners) > 0 {
+		ls, err := api.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: listeners})
 		if err != nil {
-			return nil, fmt.Errorf("describing listener rule %s: %w", arn, err)
+			return nil, fmt.Errorf("describing listeners %s: %w", strings.Join(listeners, ", "), err)
 		}
-		if len(out.Rules) == 0 {
-			return nil, fmt.Errorf("listener rule %s not found", arn)
+		for _, l := range ls.Listeners {
+			out[aws.ToString(l.ListenerArn)] = l.DefaultActions
 		}
-		return out.Rules[0].Actions, nil
+		// An answer without ARNs (a single listener asked for) still counts.
+		if len(listeners) == 1 && len(ls.Listeners) == 1 {
+			out[listeners[0]] = ls.Listeners[0].DefaultActions
+		}
 	}
-	out, err := api.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{arn}})
-	if err != nil {
-		return nil, fmt.Errorf("describing listener %s: %w", arn, err)
+	if len(rules) > 0 {
+		rs, err := api.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: rules})
+		if err != nil {
+			return nil, fmt.Errorf("describing listener rules %s: %w", strings.Join(rules, ", "), err)
+		}
+		for _, r := range rs.Rules {
+			out[aws.ToString(r.RuleArn)] = r.Actions
+		}
+		if len(rules) == 1 && len(rs.Rules) == 1 {
+			out[rules[0]] = rs.Rules[0].Actions
+		}
 	}
-	if len(out.Listeners) == 0 {
-		return nil, fmt.Errorf("listener %s not found", arn)
+	for _, arn := range append(listeners, rules...) {
+		if _, ok := out[arn]; !ok {
+			return nil, fmt.Errorf("route %s not found", arn)
+		}
 	}
-	return out.Listeners[0].DefaultActions, nil
+	return out, nil
 }
 
 func findService(svcs []ecstypes.Service, name string) *ecstypes.Service {
