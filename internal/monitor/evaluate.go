@@ -147,6 +147,22 @@ func productionOnGreen(t *Target) bool {
 type Plan struct {
 	// ShiftInterval is the canary or linear interval; zero for all-at-once.
 	ShiftInterval time.Duration
+	// NextShift is when the next canary or linear step is expected; the
+	// watcher fills it in from the last step it saw. Around it the target is
+	// read as often as while things move, so the step shows at once.
+	NextShift time.Time
+}
+
+// The window around an expected step in which the target is read often: a
+// step may come a little early by our clock, or late by CodeDeploy's.
+const (
+	shiftWindowBefore = 3 * time.Second
+	shiftWindowAfter  = 20 * time.Second
+)
+
+// nearShift reports whether at is inside the window around the expected step.
+func (p Plan) nearShift(at time.Time) bool {
+	return !p.NextShift.IsZero() && !at.Before(p.NextShift.Add(-shiftWindowBefore)) && at.Before(p.NextShift.Add(shiftWindowAfter))
 }
 
 // Decision is what the watcher should do after an observation.
@@ -173,8 +189,9 @@ type Decision struct {
 // met with GetDeployment every 1.2 s throughout (the final state shows there,
 // so the wait for it is 0.6 s on average), and the target, which carries the
 // edges (test traffic, production moved), on every other poll while things
-// move but only every tenth poll in the long waits (Ready, canary bake,
-// termination wait) that make up most of a deployment.
+// move and around an expected canary or linear step, but only every tenth
+// poll in the long waits (Ready, canary bake, termination wait) that make up
+// most of a deployment.
 const (
 	pollInterval         = 1200 * time.Millisecond
 	targetsEveryActive   = 2
@@ -214,7 +231,7 @@ func Evaluate(prev *Observation, cur Observation, plan Plan, poll int) ([]Event,
 
 	d.NextPoll = pollInterval
 	every := targetsEveryActive
-	if stage == StageReady || stage == StageTerminationWait || (stage == StageShifting && plan.ShiftInterval > time.Minute) {
+	if stage == StageReady || stage == StageTerminationWait || (stage == StageShifting && plan.ShiftInterval > time.Minute && !plan.nearShift(cur.At)) {
 		every = targetsEveryInWaits
 	}
 	d.ReadTargets = cur.Target == nil || poll%every == 0

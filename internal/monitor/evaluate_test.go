@@ -333,3 +333,31 @@ func TestBar(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestTargetsReadAroundAnExpectedShift: in a long canary bake the target is
+// read every tenth poll, but as often as while things move in the window
+// around the step the watcher expects.
+func TestTargetsReadAroundAnExpectedShift(t *testing.T) {
+	t.Parallel()
+	bake := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 90, 10, ok, ok, ok, ok, ok, ok, run))
+	for _, tt := range []struct {
+		name      string
+		nextShift time.Time
+		want      bool
+	}{
+		{"no_step_expected", time.Time{}, false},
+		{"step_due_in_a_second", t0.Add(time.Second), true},
+		{"step_a_little_late", t0.Add(-10 * time.Second), true},
+		{"step_long_past", t0.Add(-time.Minute), false},
+		{"step_minutes_away", t0.Add(4 * time.Minute), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			plan := Plan{ShiftInterval: 5 * time.Minute, NextShift: tt.nextShift}
+			_, d, _ := Evaluate(&bake, bake, plan, targetsEveryActive)
+			if d.Stage != StageShifting || d.ReadTargets != tt.want {
+				t.Errorf("stage %v, ReadTargets = %v, want %v", d.Stage, d.ReadTargets, tt.want)
+			}
+		})
+	}
+}

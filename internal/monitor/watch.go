@@ -79,6 +79,7 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 	res := Result{}
 	id := deploymentID
 	var prev *Observation
+	var nextShift time.Time // when the next traffic step is expected, once one was seen
 	targetID := ""
 	poll := 0
 	failures := 0
@@ -120,12 +121,17 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 		}
 		failures = 0
 		poll++
-		events, d, evalErr := Evaluate(prev, o, w.Plan, poll)
+		plan := w.Plan
+		plan.NextShift = nextShift
+		events, d, evalErr := Evaluate(prev, o, plan, poll)
 		if evalErr != nil && !warned[evalErr.Error()] {
 			warned[evalErr.Error()] = true
 			w.warn(evalErr.Error())
 		}
 		for _, e := range events {
+			if !e.NextShift.IsZero() {
+				nextShift = e.NextShift
+			}
 			if w.OnEvent != nil {
 				w.OnEvent(e)
 			}
