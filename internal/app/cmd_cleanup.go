@@ -40,8 +40,6 @@ func (inv *invocation) revisionsInUse(ctx context.Context, api *ecs.Client) ([]s
 	names := []string{t.Service}
 	if inv.isListenerModel() {
 		names = []string{t.BlueService, t.GreenService}
-	} else if _, err := inv.codeDeploy(ctx); err != nil { // checks the service is a CodeDeploy one
-		return nil, nil, err
 	}
 	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(t.Cluster), Services: names})
 	if err != nil {

@@ -57,30 +57,12 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		endRender()
 		return err
 	}
-	reg, err := render.Register(ctx, clients.ECS, r.taskDef)
+	reg, spec, err := registerRendered(ctx, inv, clients, r)
 	endRender()
 	if err != nil {
 		return err
 	}
-	if reg.Reused {
-		inv.log.Info("task definition unchanged: reusing the latest revision", "task_definition", reg.ARN)
-	} else {
-		inv.log.Info("registered task definition", "task_definition", reg.ARN)
-	}
-	if err := r.appSpec.Set(reg.ARN, "", 0); err != nil {
-		return err
-	}
-	spec, err := r.appSpec.YAML()
-	if err != nil {
-		return err
-	}
 	dir := inv.settings["output"].(*config.Output).Dir
-	// The files exactly as registered and sent, kept as job artifacts so a
-	// failed deployment can be read against what it was given.
-	if err := writeRendered(dir, r.taskDef, spec); err != nil {
-		return err
-	}
-
 	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
 	req := deploy.Request{
 		AppSpec:     spec,

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
@@ -105,37 +103,6 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		return &verifyFailedError{failed: failed}
 	}
 	return nil
-}
-
-// readRegistryTags adds the registries' live and previous tags to the
-// snapshot (nothing when no registry is configured). A tag that cannot be
-// read is recorded with the reason: status shows it, verify fails on it.
-func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapshot) {
-	regs, ok := inv.settings["registries"].(*config.Registries)
-	if !ok || regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
-		return
-	}
-	client, repos, err := inv.registryRepos(ctx)
-	if err != nil {
-		for _, tag := range []string{regs.LiveTag, regs.PreviousTag} {
-			s.Registry = append(s.Registry, snapshot.RegistryTag{Repository: orString(regs.RegistryImage.String(), regs.ECRRepository), Tag: tag, Error: err.Error()})
-		}
-		return
-	}
-	for _, repo := range repos {
-		for _, tag := range []string{regs.LiveTag, regs.PreviousTag} {
-			rt := snapshot.RegistryTag{Repository: repo.String(), Tag: tag}
-			d, err := client.Resolve(ctx, repo.Tag(tag))
-			switch {
-			case errors.Is(err, image.ErrNotFound) && !errors.Is(err, image.ErrUnauthorized):
-			case err != nil:
-				rt.Error = err.Error()
-			default:
-				rt.Digest = d.DigestStr()
-			}
-			s.Registry = append(s.Registry, rt)
-		}
-	}
 }
 
 // checkLiveTag compares what production runs with what each registry's live

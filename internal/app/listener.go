@@ -59,6 +59,16 @@ func (inv *invocation) listener(ctx context.Context) (*listenerRun, error) {
 	return run, nil
 }
 
+// listenerNow is the listener model's run and its snapshot as it is now.
+func (inv *invocation) listenerNow(ctx context.Context) (*listenerRun, *snapshot.Snapshot, error) {
+	run, err := inv.listener(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := run.read(ctx)
+	return run, s, err
+}
+
 // switchTo is the colour asked for: --to on the command line, else
 // BG_SWITCH_TO; empty means the idle one.
 func (inv *invocation) switchTo() (snapshot.Colour, error) {
@@ -171,11 +181,7 @@ func runSwitchListener(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	run, err := inv.listener(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := run.read(ctx)
+	run, s, err := inv.listenerNow(ctx)
 	if err != nil {
 		return err
 	}
@@ -186,11 +192,7 @@ func runSwitchListener(ctx context.Context, inv *invocation) error {
 // the idle colour up on it behind the test route, smoke-check it, then
 // switch (BG_SWITCH=auto) or leave the switch to its button.
 func deployListener(ctx context.Context, inv *invocation) error {
-	run, err := inv.listener(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := run.read(ctx)
+	run, s, err := inv.listenerNow(ctx)
 	if err != nil {
 		return err
 	}
@@ -206,7 +208,7 @@ func deployListener(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	reg, err := registerRendered(ctx, inv, clients, r)
+	reg, _, err := registerRendered(ctx, inv, clients, r)
 	if err != nil {
 		return err
 	}
@@ -220,7 +222,7 @@ func deployListener(ctx context.Context, inv *invocation) error {
 	cancel()
 	switch {
 	case err != nil && errors.Is(context.Cause(idleCtx), errIdleTimeout):
-		return &timeoutError{msg: fmt.Sprintf("the idle colour's service did not run %s stable and healthy within %s; production is untouched on %s, the idle service is left as it is", shortARN(reg.ARN), limit, s.Live)}
+		return &timeoutError{msg: fmt.Sprintf("the idle colour's service did not run %s stable and healthy within %s; production is untouched on %s, the idle service is left as it is", deploy.ShortTaskDef(reg.ARN), limit, s.Live)}
 	case err != nil:
 		return interrupted(ctx, err)
 	}
@@ -249,43 +251,39 @@ func deployListener(ctx context.Context, inv *invocation) error {
 	if err := inv.switchAndReport(ctx, run, s, idle); err != nil {
 		return err
 	}
-	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{envOutcome: "succeeded"}); err != nil {
-		return err
-	}
-	if err := inv.moveLiveTags(ctx); err != nil {
-		inv.log.Warn("production runs the new image, but moving the registry's live tag failed", "error", err.Error())
-	}
-	return nil
+	// The switch moved the live tag to what production now runs.
+	return report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{envOutcome: "succeeded"})
 }
 
 // registerRendered registers the rendered task definition (or reuses an
-// identical latest revision) and keeps the files as artifacts.
-func registerRendered(ctx context.Context, inv *invocation, clients *awsclient.Clients, r *rendered) (render.Registered, error) {
+// identical latest revision), names it in the AppSpec, and keeps both files
+// as artifacts, exactly as registered and sent, so a failed deployment can be
+// read against what it was given. It returns the AppSpec's content.
+func registerRendered(ctx context.Context, inv *invocation, clients *awsclient.Clients, r *rendered) (render.Registered, []byte, error) {
 	reg, err := render.Register(ctx, clients.ECS, r.taskDef)
 	if err != nil {
-		return reg, err
+		return reg, nil, err
 	}
 	if reg.Reused {
 		inv.log.Info("task definition unchanged: reusing the latest revision", "task_definition", reg.ARN)
 	} else {
 		inv.log.Info("registered task definition", "task_definition", reg.ARN)
 	}
+	if err := r.appSpec.Set(reg.ARN, "", 0); err != nil {
+		return reg, nil, err
+	}
 	spec, err := r.appSpec.YAML()
 	if err != nil {
-		return reg, err
+		return reg, nil, err
 	}
-	return reg, writeRendered(inv.settings["output"].(*config.Output).Dir, r.taskDef, spec)
+	return reg, spec, writeRendered(inv.settings["output"].(*config.Output).Dir, r.taskDef, spec)
 }
 
 // rollbackListener sends production back to the other colour at once, which
 // still runs the previous version: mid-switch, back to the colour the
 // IsProduction tag still names.
 func rollbackListener(ctx context.Context, inv *invocation) error {
-	run, err := inv.listener(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := run.read(ctx)
+	run, s, err := inv.listenerNow(ctx)
 	if err != nil {
 		return err
 	}
@@ -334,11 +332,4 @@ func interrupted(ctx context.Context, err error) error {
 		}
 	}
 	return err
-}
-
-func shortARN(arn string) string {
-	if i := strings.LastIndex(arn, "/"); i >= 0 {
-		return arn[i+1:]
-	}
-	return arn
 }

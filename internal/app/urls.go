@@ -31,11 +31,14 @@ type routeAPI interface {
 // route that cannot be read leaves its URL out; it never fails a deploy.
 func (inv *invocation) environmentURLs(ctx context.Context, api routeAPI, prodRoute, testRoute string) map[string]string {
 	out := map[string]string{}
-	checks, _ := inv.settings["checks"].(*config.Checks)
+	var prodSet, testSet config.URL
+	if c, ok := inv.settings["checks"].(*config.Checks); ok {
+		prodSet, testSet = c.ProdURL, c.TestURL
+	}
 	for _, u := range []struct {
 		key, route string
 		set        config.URL
-	}{{envProdURL, prodRoute, checksURL(checks, true)}, {envTestURL, testRoute, checksURL(checks, false)}} {
+	}{{envProdURL, prodRoute, prodSet}, {envTestURL, testRoute, testSet}} {
 		switch {
 		case !u.set.IsZero():
 			out[u.key] = u.set.String()
@@ -48,17 +51,6 @@ func (inv *invocation) environmentURLs(ctx context.Context, api routeAPI, prodRo
 		}
 	}
 	return out
-}
-
-func checksURL(c *config.Checks, prod bool) config.URL {
-	switch {
-	case c == nil:
-		return config.URL{}
-	case prod:
-		return c.ProdURL
-	default:
-		return c.TestURL
-	}
 }
 
 // listenerURL is the address a listener (or a listener rule's listener)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -17,6 +16,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
 )
 
 // Interfaces of the reads that explain a failure.
@@ -180,7 +180,7 @@ func (e *Evidence) stoppedTasks(ctx context.Context) []string {
 			groups[key] = g
 		}
 		g.n++
-		g.taskDefs[shortTaskDef(aws.ToString(t.TaskDefinitionArn))] = true
+		g.taskDefs[ShortTaskDef(aws.ToString(t.TaskDefinitionArn))] = true
 	}
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
@@ -229,25 +229,19 @@ func (e *Evidence) firingAlarms(ctx context.Context) []string {
 	if e.CloudWatch == nil || len(e.Alarms) == 0 {
 		return nil
 	}
-	out, err := e.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{
-		AlarmNames: e.Alarms, StateValue: cwtypes.StateValueAlarm,
-		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
-	})
+	alarms, err := verify.ReadAlarms(ctx, e.CloudWatch, e.Alarms)
 	if err != nil {
 		return nil
 	}
 	var lines []string
-	for _, a := range out.MetricAlarms {
-		lines = append(lines, fmt.Sprintf("alarm %s is in ALARM: %s", aws.ToString(a.AlarmName), aws.ToString(a.StateReason)))
-	}
-	for _, a := range out.CompositeAlarms {
-		lines = append(lines, fmt.Sprintf("alarm %s is in ALARM: %s", aws.ToString(a.AlarmName), aws.ToString(a.StateReason)))
+	for _, a := range verify.Firing(alarms) {
+		lines = append(lines, fmt.Sprintf("alarm %s is in ALARM: %s", a.Name, a.Reason))
 	}
 	return lines
 }
 
-// shortTaskDef turns a task definition ARN into family:revision.
-func shortTaskDef(arn string) string {
+// ShortTaskDef turns a task definition ARN into family:revision.
+func ShortTaskDef(arn string) string {
 	if i := strings.LastIndex(arn, "/"); i >= 0 {
 		return arn[i+1:]
 	}

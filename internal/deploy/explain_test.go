@@ -54,7 +54,7 @@ func (f *fakeEvidenceAPI) DescribeTargetHealth(context.Context, *elb.DescribeTar
 func (f *fakeEvidenceAPI) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	var out []cwtypes.MetricAlarm
 	for _, a := range f.alarms {
-		if a.StateValue == in.StateValue {
+		if in.StateValue == "" || a.StateValue == in.StateValue { // StateValue filters, as in the API
 			out = append(out, a)
 		}
 	}

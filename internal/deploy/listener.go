@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -18,6 +16,7 @@ import (
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
 )
 
 // Interfaces of the listener model's calls.
@@ -224,20 +223,13 @@ func (l *Listener) alarmsOK(ctx context.Context) error {
 	if len(l.Alarms) == 0 || l.CloudWatch == nil {
 		return nil
 	}
-	out, err := l.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: l.Alarms, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm}})
+	alarms, err := verify.ReadAlarms(ctx, l.CloudWatch, l.Alarms)
 	if err != nil {
-		return fmt.Errorf("reading alarms %s: %w", strings.Join(l.Alarms, ", "), err)
+		return err
 	}
 	var firing []string
-	for _, a := range out.MetricAlarms {
-		if a.StateValue == cwtypes.StateValueAlarm {
-			firing = append(firing, aws.ToString(a.AlarmName)+" ("+aws.ToString(a.StateReason)+")")
-		}
-	}
-	for _, a := range out.CompositeAlarms {
-		if a.StateValue == cwtypes.StateValueAlarm {
-			firing = append(firing, aws.ToString(a.AlarmName)+" ("+aws.ToString(a.StateReason)+")")
-		}
+	for _, a := range verify.Firing(alarms) {
+		firing = append(firing, a.Name+" ("+a.Reason+")")
 	}
 	if len(firing) > 0 {
 		return fmt.Errorf("alarm in ALARM: %s", strings.Join(firing, "; "))
@@ -384,7 +376,7 @@ func (l *Listener) waitStable(ctx context.Context, cluster string, c *snapshot.C
 			return fmt.Errorf("service %s no longer rolls out %s: another update replaced it", c.Service, taskDefARN)
 		}
 		if primary.RolloutState == ecstypes.DeploymentRolloutStateFailed {
-			return &SwitchError{Msg: fmt.Sprintf("the rollout of %s on %s (%s) failed: %s", shortTaskDef(taskDefARN), c.Service, c.Colour, aws.ToString(primary.RolloutStateReason))}
+			return &SwitchError{Msg: fmt.Sprintf("the rollout of %s on %s (%s) failed: %s", ShortTaskDef(taskDefARN), c.Service, c.Colour, aws.ToString(primary.RolloutStateReason))}
 		}
 		health, err := l.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(c.TargetGroupARN)})
 		if err != nil {
@@ -414,7 +406,7 @@ func (l *Listener) waitStable(ctx context.Context, cluster string, c *snapshot.C
 			return nil
 		}
 		if primary.FailedTasks >= primary.DesiredCount && primary.DesiredCount > 0 {
-			return &SwitchError{Msg: fmt.Sprintf("%d tasks of %s on %s (%s) failed to start or stay healthy; production is untouched", primary.FailedTasks, shortTaskDef(taskDefARN), c.Service, c.Colour)}
+			return &SwitchError{Msg: fmt.Sprintf("%d tasks of %s on %s (%s) failed to start or stay healthy; production is untouched", primary.FailedTasks, ShortTaskDef(taskDefARN), c.Service, c.Colour)}
 		}
 		select {
 		case <-ctx.Done():
