@@ -44,9 +44,14 @@ func runBuild(ctx context.Context, inv *invocation) error {
 			meta["org.opencontainers.image.version"] = v
 		}
 	}
+	// Links in the checkout may not lead the build out of it.
+	project := inv.getenv("CI_PROJECT_DIR")
+	if project == "" {
+		project = "."
+	}
 	client := image.NewClient(registryKeychain(regs), image.WithUserAgent("ecs-bluegreen/"+version.Get().Version))
 	built, err := client.Build(ctx, image.BuildOptions{
-		Context: b.Context, Dockerfile: dockerfile, Args: b.BuildArgs(), Created: created, Labels: meta, Annotations: meta,
+		Context: b.Context, Dockerfile: dockerfile, Project: project, Args: b.BuildArgs(), Created: created, Labels: meta, Annotations: meta,
 	})
 	var de *image.DockerfileError
 	if errors.As(err, &de) || (errors.Is(err, image.ErrNotFound) && !errors.Is(err, image.ErrUnauthorized)) {
@@ -55,6 +60,7 @@ func runBuild(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	defer built.Close()
 	pinned, err := client.Push(ctx, built, regs.RegistryImage.Repo)
 	if err != nil {
 		return err
