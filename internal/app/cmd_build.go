@@ -61,7 +61,7 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	defer built.Close()
-	pinned, err := client.Push(ctx, built, regs.RegistryImage.Repo)
+	pinned, err := client.Push(ctx, built, regs.RegistryImage.Repo, inv.getenv("CI_COMMIT_SHA"))
 	if err != nil {
 		return err
 	}

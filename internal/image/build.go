@@ -127,8 +127,11 @@ func (c *Client) build(ctx context.Context, o BuildOptions, df *Dockerfile, b *b
 		return &Built{Image: img}, nil
 	}
 	ref, err := name.ParseReference(base)
+	if err == nil {
+		err = checkRegistryPort(ref.Context().RegistryStr())
+	}
 	if err != nil {
-		return nil, &DockerfileError{File: df.File, Line: from.Line, Msg: fmt.Sprintf("FROM %s is not an image reference: %v", base, err)}
+		return nil, &DockerfileError{File: df.File, Line: from.Line, Msg: fmt.Sprintf("FROM %s is not an image reference (such as alpine:3.20 or registry.example.com/team/base@sha256:…): %v", base, err)}
 	}
 	desc, err := remote.Get(ref, c.remote(ctx)...)
 	if err != nil {
@@ -209,22 +212,41 @@ func (c *Client) build(ctx context.Context, o BuildOptions, df *Dockerfile, b *b
 	return &Built{Index: out}, nil
 }
 
-// Push writes the build to repo by digest and returns the pinned reference.
-func (c *Client) Push(ctx context.Context, b *Built, repo name.Repository) (name.Digest, error) {
+// Push writes the build to repo under tag and returns the reference pinned
+// by digest. The tag matters: GitLab's registry garbage-collects untagged
+// manifests, and common tools cannot list an untagged repository. An empty
+// tag means build-<first 12 hex digits of the digest>.
+func (c *Client) Push(ctx context.Context, b *Built, repo name.Repository, tag string) (name.Digest, error) {
 	d, err := b.Digest()
 	if err != nil {
 		return name.Digest{}, err
 	}
-	dst := repo.Digest(d.String())
+	if tag == "" {
+		tag = "build-" + d.Hex[:12]
+	}
+	dst := repo.Tag(tag)
 	if b.Index != nil {
 		err = remote.WriteIndex(dst, b.Index, c.remote(ctx)...)
 	} else {
 		err = remote.Write(dst, b.Image, c.remote(ctx)...)
 	}
 	if err != nil {
-		return name.Digest{}, c.explain(err, repo, "pushing to", repo.String())
+		return name.Digest{}, c.explain(err, repo, "pushing to", dst.String())
 	}
-	return dst, nil
+	return repo.Digest(d.String()), nil
+}
+
+// checkRegistryPort refuses a registry port outside 1-65535, which
+// go-containerregistry accepts and the network refuses much later.
+func checkRegistryPort(host string) error {
+	i := strings.LastIndex(host, ":")
+	if i < 0 || strings.HasSuffix(host, "]") {
+		return nil
+	}
+	if n, err := strconv.Atoi(host[i+1:]); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("registry port %q is not a port from 1 to 65535", host[i+1:])
+	}
+	return nil
 }
 
 func platformString(p *v1.Platform) string {

@@ -233,12 +233,20 @@ func TestBuildOnMultiPlatformBase(t *testing.T) {
 		t.Errorf("%d platforms, want 2", len(m.Manifests))
 	}
 	repo := reg.repo(t, "app")
-	pinned, err := c.Push(ctx, b, repo)
+	pinned, err := c.Push(ctx, b, repo, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := digestOf(t, pinned, authn.Anonymous); got != mustDigest(t, b) {
 		t.Errorf("pushed %s, built %s", got, mustDigest(t, b))
+	}
+	// Without a commit the tag is build-<digest prefix>: never untagged.
+	tags, err := remote.List(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "build-" + mustDigest(t, b).Hex[:12]; !cmp.Equal(tags, []string{want}) {
+		t.Errorf("tags %v, want [%s]", tags, want)
 	}
 	for _, pm := range m.Manifests {
 		img, err := remote.Image(repo.Digest(pm.Digest.String()))
@@ -269,6 +277,9 @@ func TestBuildErrors(t *testing.T) {
 		{"add archive", "FROM scratch\nADD a.tar.gz /x/\n", map[string]string{"a.tar.gz": "x"}, 2, "unpack"},
 		{"chown name", "FROM scratch\nCOPY --chown=app a /a\n", map[string]string{"a": "x"}, 2, "numeric"},
 		{"bad expose", "FROM scratch\nEXPOSE http\n", nil, 2, "not a port"},
+		{"from not a reference", "FROM UPPER/Case::x\n", nil, 1, "not an image reference"},
+		{"from port out of range", "FROM localhost:99999/base:1\n", nil, 1, "port"},
+		{"from port zero", "FROM registry.example.com:0/base:1\n", nil, 1, "port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			files := map[string]string{"Dockerfile": tc.dockerfile}

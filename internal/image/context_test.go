@@ -295,3 +295,26 @@ func TestBuildDigestIndependentOfConcurrency(t *testing.T) {
 		t.Errorf("digests by concurrency 1, 2, 8: %v", digests)
 	}
 }
+
+func TestBuildMissingDockerfileOrContext(t *testing.T) {
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM scratch\n"})
+	for _, tc := range []struct {
+		name    string
+		opts    func(o *BuildOptions)
+		mention string
+	}{
+		{"no Dockerfile", func(o *BuildOptions) { o.Dockerfile = filepath.Join(dir, "Dockerfile.prod") }, "BG_DOCKERFILE"},
+		{"no context", func(o *BuildOptions) { o.Context = filepath.Join(dir, "nowhere") }, "BG_BUILD_CONTEXT"},
+		{"context is a file", func(o *BuildOptions) { o.Context = filepath.Join(dir, "Dockerfile") }, "BG_BUILD_CONTEXT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := buildOpts(dir)
+			tc.opts(&o)
+			_, err := NewClient(NewKeychain(noDocker)).Build(context.Background(), o)
+			var de *DockerfileError
+			if !errors.As(err, &de) || !strings.Contains(err.Error(), tc.mention) {
+				t.Errorf("error %v, want a DockerfileError naming %s", err, tc.mention)
+			}
+		})
+	}
+}

@@ -198,12 +198,16 @@ func TestBuildPushToDockerRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pinned, err := c.Push(ctx, built, repo)
+	pinned, err := c.Push(ctx, built, repo, "0123abcd")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := skopeoDigest(t, dst, pinned.String()); got != pinned.DigestStr() {
 		t.Errorf("skopeo sees %s, pushed %s", got, pinned.DigestStr())
+	}
+	// Tagged too, so the registry's garbage collection keeps it.
+	if got := skopeoDigest(t, dst, repo.Tag("0123abcd").String()); got != pinned.DigestStr() {
+		t.Errorf("skopeo sees %s under the commit tag, pushed %s", got, pinned.DigestStr())
 	}
 	skopeo := testutil.RequirePeer(t, "skopeo")
 	out, err := exec.Command(skopeo, "inspect", "--config", "--tls-verify=false", "--creds", dst.user+":"+dst.password, "docker://"+pinned.String()).Output()
