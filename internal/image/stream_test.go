@@ -6,48 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
-	"time"
 )
-
-// heapPeak samples the heap in use until stop is called, and returns the
-// highest figure seen.
-func heapPeak() (stop func() uint64) {
-	var (
-		mu   sync.Mutex
-		peak uint64
-		done = make(chan struct{})
-		wg   sync.WaitGroup
-	)
-	sample := func() {
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		mu.Lock()
-		peak = max(peak, m.HeapInuse)
-		mu.Unlock()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		sample()
-		return peak
-	}
-}
 
 // A sparse 2 GiB file (a disk image, a model's weights) streams through the
 // build: the heap stays a few compression blocks, not the file's size (it
@@ -75,7 +35,7 @@ func TestBuildStreamsHugeFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.GC()
-	stop := heapPeak()
+	stop := benchHeapPeak()
 	b, err := NewClient(NewKeychain(noDocker)).Build(context.Background(), buildOpts(dir))
 	peak := stop()
 	if err != nil {
