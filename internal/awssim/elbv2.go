@@ -40,7 +40,7 @@ type listener struct {
 
 type rule struct {
 	ARN, ListenerARN, Priority string
-	conditions                 []xmlCondition
+	conditions                 []ruleCondition
 	actions                    []action
 }
 
@@ -51,6 +51,10 @@ type action struct {
 	Forward        []weighted // nil when the action has no ForwardConfig
 	Stickiness     bool
 	FixedStatus    string
+	// FixedType and FixedBody complete a fixed-response; Redirect is a
+	// redirect's config as sent.
+	FixedType, FixedBody string
+	Redirect             *xmlRedirect
 }
 
 type weighted struct {
@@ -113,13 +117,12 @@ type (
 		} `xml:"TargetGroupStickinessConfig"`
 	}
 	xmlAction struct {
-		Type           string      `xml:"Type"`
-		TargetGroupArn string      `xml:"TargetGroupArn,omitempty"`
-		Order          int         `xml:"Order,omitempty"`
-		ForwardConfig  *xmlForward `xml:"ForwardConfig,omitempty"`
-		Fixed          *struct {
-			StatusCode string `xml:"StatusCode"`
-		} `xml:"FixedResponseConfig,omitempty"`
+		Type           string       `xml:"Type"`
+		TargetGroupArn string       `xml:"TargetGroupArn,omitempty"`
+		Order          int          `xml:"Order,omitempty"`
+		ForwardConfig  *xmlForward  `xml:"ForwardConfig,omitempty"`
+		Fixed          *xmlFixed    `xml:"FixedResponseConfig,omitempty"`
+		Redirect       *xmlRedirect `xml:"RedirectConfig,omitempty"`
 	}
 	xmlListener struct {
 		ListenerArn     string      `xml:"ListenerArn"`
@@ -127,10 +130,6 @@ type (
 		Port            int         `xml:"Port"`
 		Protocol        string      `xml:"Protocol"`
 		DefaultActions  []xmlAction `xml:"DefaultActions>member"`
-	}
-	xmlCondition struct {
-		Field  string   `xml:"Field"`
-		Values []string `xml:"Values>member"`
 	}
 	xmlRule struct {
 		RuleArn    string         `xml:"RuleArn"`
@@ -199,6 +198,9 @@ func (w *World) elbOp(op string, f formT) (any, error) {
 		return w.removeTags(f)
 	case "DescribeTags":
 		return w.describeTags(f)
+	}
+	if out, err, ok := w.elbAdminOp(op, f); ok {
+		return out, err
 	}
 	return nil, (&wire.Error{Type: "InvalidAction", Message: "the ELBv2 simulator does not implement " + op}).WithCode("InvalidAction")
 }
@@ -344,9 +346,10 @@ func (w *World) tgOut(tg *targetGroup) xmlTG {
 		HealthCheckEnabled: true, HealthCheckIntervalSeconds: tg.Interval, HealthyThresholdCount: tg.Healthy, UnhealthyThresholdCount: tg.Unhealthy,
 	}
 	x.Matcher.HTTPCode = "200"
+	w.tgHealthOut(tg, &x)
 	seen := map[string]bool{}
 	for _, l := range sortedByKey(w.listeners) {
-		if l.uses(tg.ARN) && !seen[l.LBARN] {
+		if w.listenerUses(l, tg.ARN) && !seen[l.LBARN] {
 			seen[l.LBARN] = true
 			x.LoadBalancerArns = append(x.LoadBalancerArns, l.LBARN)
 		}
@@ -431,8 +434,17 @@ func (w *World) parseActions(forms []formT) ([]action, error) {
 				a.Stickiness = b
 			}
 		case "fixed-response":
-			a.FixedStatus = m.String("FixedResponseConfig.StatusCode")
-		case "redirect", "authenticate-oidc", "authenticate-cognito", "jwt-validation":
+			a.FixedStatus, a.FixedType, a.FixedBody = m.String("FixedResponseConfig.StatusCode"), m.String("FixedResponseConfig.ContentType"), m.String("FixedResponseConfig.MessageBody")
+			if err := checkFixed(a); err != nil {
+				return nil, err
+			}
+		case "redirect":
+			r, err := parseRedirect(m.At("RedirectConfig."))
+			if err != nil {
+				return nil, err
+			}
+			a.Redirect = r
+		case "authenticate-oidc", "authenticate-cognito", "jwt-validation":
 		default:
 			return nil, elbErr("ValidationError", "Unknown action type '%s'", a.Type)
 		}
@@ -453,10 +465,9 @@ func actionsOut(as []action) []xmlAction {
 			x.ForwardConfig.Stickiness.Enabled = a.Stickiness
 		}
 		if a.FixedStatus != "" {
-			x.Fixed = &struct {
-				StatusCode string `xml:"StatusCode"`
-			}{a.FixedStatus}
+			x.Fixed = &xmlFixed{StatusCode: a.FixedStatus, ContentType: a.FixedType, MessageBody: a.FixedBody}
 		}
+		x.Redirect = a.Redirect
 		out = append(out, x)
 	}
 	return out
@@ -564,20 +575,18 @@ func (w *World) createRule(f formT) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &rule{ARN: w.arn("elasticloadbalancing", "listener-rule/app/"+lbARNTail(l.LBARN)+"/"+hexID(16)), ListenerARN: l.ARN, Priority: strconv.FormatInt(prio, 10), actions: actions}
-	for _, c := range f.List("Conditions") {
-		cond := xmlCondition{Field: c.String("Field"), Values: c.Strings("Values")}
-		if len(cond.Values) == 0 {
-			cond.Values = append(c.Strings("PathPatternConfig.Values"), c.Strings("HostHeaderConfig.Values")...)
-		}
-		r.conditions = append(r.conditions, cond)
+	conditions, err := parseConditions(f.List("Conditions"))
+	if err != nil {
+		return nil, err
 	}
+	r := &rule{ARN: w.arn("elasticloadbalancing", "listener-rule/app/"+lbARNTail(l.LBARN)+"/"+hexID(16)), ListenerARN: l.ARN, Priority: strconv.FormatInt(prio, 10), actions: actions, conditions: conditions}
+	w.elbTags[r.ARN] = tagsFromForm(f)
 	w.rules[r.ARN] = r
 	return rulesResult{Rules: []xmlRule{ruleOut(r)}}, nil
 }
 
 func ruleOut(r *rule) xmlRule {
-	return xmlRule{RuleArn: r.ARN, Priority: r.Priority, Conditions: r.conditions, Actions: actionsOut(r.actions)}
+	return xmlRule{RuleArn: r.ARN, Priority: r.Priority, Conditions: conditionsOut(r.conditions), Actions: actionsOut(r.actions)}
 }
 
 func (w *World) describeRules(f formT) (any, error) {
@@ -617,6 +626,13 @@ func (w *World) modifyRule(f formT) (any, error) {
 			return nil, err
 		}
 		r.actions = actions
+	}
+	if f.Has("Conditions") {
+		conditions, err := parseConditions(f.List("Conditions"))
+		if err != nil {
+			return nil, err
+		}
+		r.conditions = conditions
 	}
 	return rulesResult{Rules: []xmlRule{ruleOut(r)}}, nil
 }

@@ -55,6 +55,9 @@ type World struct {
 	repositories map[string]*repository
 	identities   []WebIdentityCall
 	stsSessions  map[string]stsSession // access key id -> the role session it was issued for
+
+	// ext is the state of the operations in the *_admin.go files.
+	ext extState
 }
 
 type tag struct {

@@ -1,0 +1,30 @@
+package awssim
+
+// extState is what the administrative operations keep beyond the core
+// model (*_admin.go, ecr_images.go). Its maps are made on first use, so a
+// World needs no set-up for them.
+type extState struct {
+	// ELBv2
+	lbAttrs       map[string]map[string]string // load balancer ARN -> attributes set
+	listenerAttrs map[string]map[string]string // listener ARN -> attributes set
+	tgHealth      map[string]*tgHealthCheck    // target group ARN -> health check settings beyond the core's
+
+	// CodeDeploy
+	appTags   map[string][]tag // application ARN -> tags
+	// TMP groupExt  map[string]*groupExt
+	// TMP deployExt map[string]*deployExt
+
+	// ECS
+	// TMP serviceExt map[string]*serviceExt // service ARN
+	// TMP tasks      map[string]*runTask    // task ARN -> a task RunTask started
+
+	// ECR
+	pushedAt map[string]map[string]int64 // repository -> digest -> epoch seconds first seen
+}
+
+func lazyMap[K comparable, V any](m *map[K]V) map[K]V {
+	if *m == nil {
+		*m = map[K]V{}
+	}
+	return *m
+}
