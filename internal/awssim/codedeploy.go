@@ -149,6 +149,9 @@ func (w *World) codeDeployOp(op string, body []byte) (any, error) {
 	case "PutLifecycleEventHookExecutionStatus":
 		return w.putHookStatus(body)
 	}
+	if out, err, ok := w.codeDeployAdminOp(op, body); ok {
+		return out, err
+	}
 	return nil, wire.Errorf("UnknownOperationException", "the CodeDeploy simulator does not implement %s", op)
 }
 
@@ -171,6 +174,7 @@ func (w *World) createApplication(body []byte) (any, error) {
 	}
 	a := &application{name: in.ApplicationName, id: hexID(8) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(12), created: w.now()}
 	w.applications[a.name] = a
+	w.keepApplicationExtras(a.name, body)
 	return map[string]string{"applicationId": a.id}, nil
 }
 
@@ -278,6 +282,9 @@ func (w *World) createDeploymentGroup(body []byte) (any, error) {
 	}
 	g := &deploymentGroup{app: in.ApplicationName, name: in.DeploymentGroupName, id: hexID(8) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(12)}
 	if err := w.applyGroup(g, in); err != nil {
+		return nil, err
+	}
+	if err := w.keepGroupExtras(g, body, true); err != nil {
 		return nil, err
 	}
 	w.groups[g.app+"/"+g.name] = g
@@ -449,6 +456,7 @@ func (w *World) groupOut(g *deploymentGroup) map[string]any {
 	if li := w.lastInfo(g.lastAttempted); li != nil {
 		out["lastAttemptedDeployment"] = li
 	}
+	w.groupExtOut(g, out)
 	return out
 }
 
@@ -677,6 +685,9 @@ func (w *World) createDeployment(body []byte) (any, error) {
 	if in.AutoRollback != nil {
 		d.rollbackEnabled, d.rollbackEvents = in.AutoRollback.Enabled, in.AutoRollback.Events
 	}
+	if err := w.keepDeploymentExtras(d, body); err != nil {
+		return nil, err
+	}
 	for _, e := range ecsEvents {
 		d.events[e] = &lifecycleEvent{status: "Pending"}
 	}
@@ -741,6 +752,7 @@ func (w *World) deploymentOut(d *deployment) map[string]any {
 		out["blueGreenDeploymentConfiguration"] = w.groupOut(g)["blueGreenDeploymentConfiguration"]
 		out["loadBalancerInfo"] = w.groupOut(g)["loadBalancerInfo"]
 	}
+	w.deploymentExtOut(d, out)
 	return out
 }
 
@@ -1053,7 +1065,7 @@ func (w *World) advanceDeployment(d *deployment, now time.Time) {
 		d.phase = 0
 	}
 	for i := 0; i < 100 && isActive(d.status); i++ {
-		if name := w.alarmFiring(g); name != "" {
+		if name := w.deploymentAlarmFiring(d, g); name != "" {
 			w.end(d, "Stopped", "ALARM_ACTIVE", fmt.Sprintf("One or more alarms have been activated according to the Amazon CloudWatch metrics. The alarm %s is in the ALARM state.", name), d.rollbackEnabled && contains(d.rollbackEvents, "DEPLOYMENT_STOP_ON_ALARM"), now)
 			return
 		}

@@ -11,8 +11,8 @@ type extState struct {
 
 	// CodeDeploy
 	appTags   map[string][]tag // application ARN -> tags
-	// TMP groupExt  map[string]*groupExt
-	// TMP deployExt map[string]*deployExt
+	groupExt  map[string]*groupExt
+	deployExt map[string]*deployExt
 
 	// ECS
 	// TMP serviceExt map[string]*serviceExt // service ARN
