@@ -153,6 +153,9 @@ func (w *World) ecsOp(op string, body []byte) (any, error) {
 	case "ListTagsForResource":
 		return w.ecsListTags(body)
 	}
+	if out, err, ok := w.ecsAdminOp(op, body); ok {
+		return out, err
+	}
 	return nil, wire.Errorf("UnknownOperationException", "the ECS simulator does not implement %s", op)
 }
 
@@ -580,6 +583,9 @@ func (w *World) createService(body []byte) (any, error) {
 			w.startServiceDeployment(s, "", td.arn, ts)
 		}
 	}
+	if err := w.keepServiceExtras(s, body); err != nil {
+		return nil, err
+	}
 	w.services[key] = s
 	if len(in.Tags) > 0 {
 		w.ecsTags[s.arn] = in.Tags
@@ -842,6 +848,7 @@ func (w *World) serviceOut(s *service) map[string]any {
 		}
 		out["deployments"] = deps
 	}
+	w.serviceExtOut(s, out)
 	return out
 }
 
@@ -913,6 +920,9 @@ func (w *World) updateService(body []byte) (any, error) {
 	}
 	if s.status != "ACTIVE" {
 		return nil, wire.Errorf("ServiceNotActiveException", "Service was not ACTIVE.")
+	}
+	if err := w.keepServiceExtras(s, body); err != nil {
+		return nil, err
 	}
 	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers != nil) {
 		return nil, invalidParam("Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.")
@@ -992,6 +1002,9 @@ func (w *World) listTasks(body []byte) (any, error) {
 			}
 		}
 	}
+	if in.ServiceName == "" {
+		arns = w.runTaskArns(arns, c.Name, in.StartedBy, in.DesiredStatus, "")
+	}
 	return map[string]any{"taskArns": arns}, nil
 }
 
@@ -1063,6 +1076,7 @@ func (w *World) describeTasks(body []byte) (any, error) {
 			tasks = append(tasks, w.stoppedTaskOut(s, st))
 		}
 	}
+	tasks = w.describeRunTasks(want, tasks)
 	for ref := range want {
 		failures = append(failures, map[string]string{"arn": ref, "reason": "MISSING"})
 	}

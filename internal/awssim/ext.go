@@ -15,8 +15,8 @@ type extState struct {
 	deployExt map[string]*deployExt
 
 	// ECS
-	// TMP serviceExt map[string]*serviceExt // service ARN
-	// TMP tasks      map[string]*runTask    // task ARN -> a task RunTask started
+	serviceExt map[string]*serviceExt // service ARN
+	tasks      map[string]*runTask    // task ARN -> a task RunTask started
 
 	// ECR
 	pushedAt map[string]map[string]int64 // repository -> digest -> epoch seconds first seen
