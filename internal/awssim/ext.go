@@ -1,5 +1,7 @@
 package awssim
 
+import "sync"
+
 // extState is what the administrative operations keep beyond the core
 // model (*_admin.go, ecr_images.go). Its maps are made on first use, so a
 // World needs no set-up for them.
@@ -19,7 +21,11 @@ type extState struct {
 	tasks      map[string]*runTask    // task ARN -> a task RunTask started
 
 	// ECR
-	pushedAt map[string]map[string]int64 // repository -> digest -> epoch seconds first seen
+	pushedAt map[string]map[string]int64 // repository -> digest -> epoch milliseconds first seen
+	// memImages holds ECR's images when no ImageStore was given; it has its
+	// own lock, since image operations run outside the world's.
+	memImagesOnce sync.Once
+	memImages     *memImages
 }
 
 func lazyMap[K comparable, V any](m *map[K]V) map[K]V {

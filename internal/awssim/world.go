@@ -83,7 +83,7 @@ func (w *World) faces() []Service {
 	return []Service{
 		{Name: "ecs", JSONTargetPrefix: "AmazonEC2ContainerServiceV20141113", JSON: w.locked(w.ecsOp)},
 		{Name: "codedeploy", JSONTargetPrefix: "CodeDeploy_20141006", JSON: w.locked(w.codeDeployOp)},
-		{Name: "ecr", JSONTargetPrefix: "AmazonEC2ContainerRegistry_V20150921", JSON: w.locked(w.ecrOp)},
+		{Name: "ecr", JSONTargetPrefix: "AmazonEC2ContainerRegistry_V20150921", JSON: w.ecrFace(w.locked(w.ecrOp))},
 		{
 			Name: "monitoring", JSONTargetPrefix: "GraniteServiceVersion20100801", JSON: w.locked(w.cloudWatchJSON),
 			QueryVersion: "2010-08-01", XMLNamespace: "http://monitoring.amazonaws.com/doc/2010-08-01/", Query: w.lockedQuery(w.cloudWatchQuery),
