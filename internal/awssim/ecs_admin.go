@@ -439,13 +439,11 @@ func (w *World) runTask(body []byte) (any, error) {
 	if len(in.StartedBy) > 128 {
 		return nil, invalidParam("startedBy must be at most 128 characters.")
 	}
-	var mode struct {
-		NetworkMode string `json:"networkMode"`
-	}
+	var mode string
 	if raw, ok := td.input["networkMode"]; ok {
 		_ = json.Unmarshal(raw, &mode)
 	}
-	if mode.NetworkMode == "awsvpc" && len(in.Network) == 0 {
+	if mode == "awsvpc" && len(in.Network) == 0 {
 		return nil, invalidParam("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
 	}
 	if in.LaunchType == "" {
