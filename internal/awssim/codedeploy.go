@@ -1041,4 +1041,3 @@ func (w *World) putHookStatus(body []byte) (any, error) {
 	}
 	return nil, cdErr("InvalidLifecycleEventHookExecutionIdException", "The lifecycle event hook execution id %s is not valid.", in.ExecutionID)
 }
-

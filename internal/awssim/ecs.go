@@ -1404,7 +1404,7 @@ func (w *World) describeServiceDeployments(body []byte) (any, error) {
 			failures = append(failures, map[string]string{"arn": arn, "reason": "MISSING"})
 			continue
 		}
-			out = append(out, w.serviceDeploymentOut(s, d, true))
+		out = append(out, w.serviceDeploymentOut(s, d, true))
 	}
 	return map[string]any{"serviceDeployments": out, "failures": failures}, nil
 }
