@@ -24,7 +24,6 @@ func TestECSAdmin_servicesAndClusters(t *testing.T) {
 	created, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String(w.Cluster), ServiceName: aws.String("worker"), TaskDefinition: aws.String(w.TaskDefinitionARN), DesiredCount: aws.Int32(1),
 		LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: net, PropagateTags: ecstypes.PropagateTagsService, EnableECSManagedTags: true,
-		HealthCheckGracePeriodSeconds: aws.Int32(45),
 		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MaximumPercent: aws.Int32(150), MinimumHealthyPercent: aws.Int32(50),
 			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
 			Alarms:                   &ecstypes.DeploymentAlarms{AlarmNames: []string{"worker-errors"}, Enable: true}},
@@ -36,7 +35,7 @@ func TestECSAdmin_servicesAndClusters(t *testing.T) {
 	check := func(what string, s ecstypes.Service, maxPercent int32) {
 		t.Helper()
 		dc := s.DeploymentConfiguration
-		if s.PropagateTags != ecstypes.PropagateTagsService || !s.EnableECSManagedTags || aws.ToInt32(s.HealthCheckGracePeriodSeconds) != 45 ||
+		if s.PropagateTags != ecstypes.PropagateTagsService || !s.EnableECSManagedTags ||
 			dc == nil || aws.ToInt32(dc.MaximumPercent) != maxPercent || aws.ToInt32(dc.MinimumHealthyPercent) != 50 ||
 			dc.DeploymentCircuitBreaker == nil || !dc.DeploymentCircuitBreaker.Rollback || dc.Alarms == nil || len(dc.Alarms.AlarmNames) != 1 {
 			t.Errorf("%s did not keep the members CreateService took: %+v %+v", what, s, dc)

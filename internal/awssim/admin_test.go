@@ -211,7 +211,7 @@ func TestCodeDeployAdmin_overrideAlarmConfiguration(t *testing.T) {
 			if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-5xx"), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("test")}); err != nil {
 				t.Fatal(err)
 			}
-			id := e.deployWith(t, "registry.example/web:3", func(in *codedeploy.CreateDeploymentInput) { in.OverrideAlarmConfiguration = c.override })
+			id := e.deployChanged(t, "registry.example/web:3", func(in *codedeploy.CreateDeploymentInput) { in.OverrideAlarmConfiguration = c.override })
 			for range 60 {
 				e.clk.Advance(10 * time.Second)
 				if st := e.status(t, id).Status; st != cdtypes.DeploymentStatusInProgress && st != cdtypes.DeploymentStatusCreated {
@@ -229,8 +229,8 @@ func TestCodeDeployAdmin_overrideAlarmConfiguration(t *testing.T) {
 	}
 }
 
-// deployWith is env.deploy with a hook to change the CreateDeployment input.
-func (e *env) deployWith(t *testing.T, image string, change func(*codedeploy.CreateDeploymentInput)) string {
+// deployChanged is env.deploy with a hook to change the CreateDeployment input.
+func (e *env) deployChanged(t *testing.T, image string, change func(*codedeploy.CreateDeploymentInput)) string {
 	t.Helper()
 	ctx := context.Background()
 	td, err := e.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{

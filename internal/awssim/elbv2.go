@@ -23,6 +23,14 @@ type targetGroup struct {
 	Interval, Healthy, Unhealthy    int
 	targets                         []*target
 	world                           *World
+	// attrs are the group's attributes (DescribeTargetGroupAttributes),
+	// defaults filled in at creation.
+	attrs map[string]string
+	// inUse tells whether some listener or rule forwards to the group, and
+	// usedSince since when: the load balancer health-checks a group's
+	// targets only while it routes to it.
+	inUse     bool
+	usedSince time.Time
 }
 
 type target struct {
@@ -30,6 +38,9 @@ type target struct {
 	port       int
 	registered time.Time
 	taskDef    string // for health: tasks of an unhealthy task definition fail checks
+	// deregistered is when DeregisterTargets (or ECS) took the target out:
+	// it drains for the group's deregistration delay, then it is gone.
+	deregistered time.Time
 }
 
 type listener struct {
@@ -192,6 +203,10 @@ func (w *World) elbOp(op string, f formT) (any, error) {
 		return w.registerTargets(f, false)
 	case "DescribeTargetHealth":
 		return w.describeTargetHealth(f)
+	case "DescribeTargetGroupAttributes":
+		return w.describeTargetGroupAttributes(f)
+	case "ModifyTargetGroupAttributes":
+		return w.modifyTargetGroupAttributes(f)
 	case "AddTags":
 		return w.addTags(f)
 	case "RemoveTags":
@@ -309,7 +324,7 @@ func (w *World) createTargetGroup(f formT) (any, error) {
 	tg := &targetGroup{
 		ARN: w.arn("elasticloadbalancing", "targetgroup/"+name+"/"+hexID(16)), Name: name, Protocol: f.String("Protocol"),
 		Port: int(port), TargetType: f.String("TargetType"), HealthPath: f.String("HealthCheckPath"), VpcID: f.String("VpcId"),
-		Interval: 30, Healthy: 5, Unhealthy: 2, world: w,
+		Interval: 30, Healthy: 5, Unhealthy: 2, world: w, attrs: defaultTargetGroupAttributes(),
 	}
 	if tg.TargetType == "" {
 		tg.TargetType = "instance"
@@ -635,92 +650,6 @@ func (w *World) modifyRule(f formT) (any, error) {
 		r.conditions = conditions
 	}
 	return rulesResult{Rules: []xmlRule{ruleOut(r)}}, nil
-}
-
-func (tg *targetGroup) add(id string, port int, at time.Time, taskDef string) {
-	for _, t := range tg.targets {
-		if t.id == id && t.port == port {
-			return
-		}
-	}
-	tg.targets = append(tg.targets, &target{id: id, port: port, registered: at, taskDef: taskDef})
-}
-
-func (tg *targetGroup) remove(id string, port int) {
-	for i, t := range tg.targets {
-		if t.id == id && (port == 0 || t.port == port) {
-			tg.targets = append(tg.targets[:i], tg.targets[i+1:]...)
-			return
-		}
-	}
-}
-
-func (w *World) registerTargets(f formT, register bool) (any, error) {
-	tg := w.targetGroups[f.String("TargetGroupArn")]
-	if tg == nil {
-		return nil, elbErr("TargetGroupNotFound", "Target group '%s' not found", f.String("TargetGroupArn"))
-	}
-	for _, t := range f.List("Targets") {
-		port := tg.Port
-		if n, ok := t.Int("Port"); ok {
-			port = int(n)
-		}
-		if register {
-			tg.add(t.String("Id"), port, w.now(), "")
-		} else {
-			tg.remove(t.String("Id"), port)
-		}
-	}
-	return struct{}{}, nil
-}
-
-// health is a target's state now: initial until the health check has passed
-// HealthyThresholdCount times, then healthy; targets of a task definition
-// marked unhealthy turn unhealthy after UnhealthyThresholdCount checks.
-func (tg *targetGroup) health(t *target, now time.Time) (state, reason, desc string) {
-	interval := time.Duration(tg.Interval) * time.Second
-	if tg.world.unhealthy[t.taskDef] {
-		if now.Sub(t.registered) < time.Duration(tg.Unhealthy)*interval {
-			return "initial", "Elb.InitialHealthChecking", "Initial health checks in progress"
-		}
-		return "unhealthy", "Target.ResponseCodeMismatch", "Health checks failed with these codes: [503]"
-	}
-	if now.Sub(t.registered) < time.Duration(tg.Healthy)*interval {
-		return "initial", "Elb.InitialHealthChecking", "Initial health checks in progress"
-	}
-	return "healthy", "", ""
-}
-
-// healthyCount counts targets passing health checks.
-func (tg *targetGroup) healthyCount(now time.Time) (healthy, unhealthy int) {
-	for _, t := range tg.targets {
-		switch s, _, _ := tg.health(t, now); s {
-		case "healthy":
-			healthy++
-		case "unhealthy":
-			unhealthy++
-		}
-	}
-	return healthy, unhealthy
-}
-
-func (w *World) describeTargetHealth(f formT) (any, error) {
-	tg := w.targetGroups[f.String("TargetGroupArn")]
-	if tg == nil {
-		return nil, elbErr("TargetGroupNotFound", "Target group '%s' not found", f.String("TargetGroupArn"))
-	}
-	type result struct {
-		Descriptions []xmlHealth `xml:"TargetHealthDescriptions>member"`
-	}
-	now := w.now()
-	var out []xmlHealth
-	for _, t := range tg.targets {
-		var h xmlHealth
-		h.Target.ID, h.Target.Port, h.HealthCheckPort = t.id, t.port, strconv.Itoa(t.port)
-		h.TargetHealth.State, h.TargetHealth.Reason, h.TargetHealth.Description = tg.health(t, now)
-		out = append(out, h)
-	}
-	return result{Descriptions: out}, nil
 }
 
 func (w *World) elbResourceExists(arn string) bool {

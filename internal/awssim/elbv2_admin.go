@@ -78,10 +78,8 @@ var (
 	}
 )
 
-type xmlAttribute struct {
-	Key   string `xml:"Key"`
-	Value string `xml:"Value"`
-}
+// xmlAttribute (targethealth.go) is the Key/Value shape of every ELBv2
+// attribute list.
 
 type attributesResult struct {
 	Attributes []xmlAttribute `xml:"Attributes>member"`
