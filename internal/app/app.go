@@ -16,6 +16,7 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/sandbox"
 )
 
 // Exit codes (DESIGN §3). The pipeline never lies: only a deployment that
@@ -58,7 +59,10 @@ func masked(env Env) (Env, func()) {
 		}
 	}
 	for _, n := range names {
-		if v, ok := lookup.Lookup(n); ok {
+		// The sandbox's published credentials are no secret: a shell that
+		// evaluated `sandbox serve`'s exports has them, and masking them
+		// would garble the next serve's export lines.
+		if v, ok := lookup.Lookup(n); ok && !sandbox.IsPublicCredential(v) {
 			m.Add(v)
 		}
 	}

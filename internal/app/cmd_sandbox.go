@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,6 +32,14 @@ func runSandbox(ctx context.Context, inv *invocation) error {
 	cfg := inv.settings["sandbox"].(*config.Sandbox)
 	serve := len(inv.args) > 0 && inv.args[0] == "serve"
 	scenarios := demoScenarios
+	var group sandbox.GroupOptions
+	if serve {
+		g, err := serveFlags(inv.args[1:])
+		if err != nil {
+			return err
+		}
+		group = g
+	}
 	if len(inv.args) > 0 && !serve {
 		scenarios = nil
 		for _, a := range inv.args {
@@ -49,15 +58,20 @@ func runSandbox(ctx context.Context, inv *invocation) error {
 		// The demo needs no fixed ports: it points its own commands at them.
 		addr, regAddr = "127.0.0.1:0", "127.0.0.1:0"
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Options{AWSAddr: addr, RegistryAddr: regAddr, Speed: cfg.Speed, Seed: true, Log: inv.log})
+	sb, err := sandbox.Start(ctx, sandbox.Options{AWSAddr: addr, RegistryAddr: regAddr, Speed: cfg.Speed, Seed: true, Group: group, Log: inv.log})
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
 	if serve {
 		fmt.Fprintf(inv.env.Stdout, "# ecs-bluegreen sandbox: %s; simulated time runs %gx real time.\n# Paste these lines into a shell (or eval them), then run ecs-bluegreen or the AWS CLI.\n", sb, cfg.Speed)
-		fmt.Fprintf(inv.env.Stdout, "# The BG_ lines drive the CodeDeploy service %s. The SANDBOX_SWITCH_ lines name the listener model (%s, %s) for switch and its component:\n#   %s ecs-bluegreen status\n",
-			sb.World.Service, sb.Switch.BlueService, sb.Switch.GreenService, switchCommandPrefix)
+		fmt.Fprintf(inv.env.Stdout, "# The BG_ lines drive the CodeDeploy service %s (application %s, deployment group %s). The SANDBOX_SWITCH_ lines name the listener model (%s, %s) for switch and its component:\n#   %s ecs-bluegreen status\n",
+			sb.World.Service, sb.World.Application, sb.World.Group, sb.Switch.BlueService, sb.Switch.GreenService, switchCommandPrefix)
+		fmt.Fprintf(inv.env.Stdout, "# %s\n", sb.Group.Describe())
+		if sb.Group.ReadyAction == "STOP_DEPLOYMENT" {
+			fmt.Fprintf(inv.env.Stdout, "# A tool that never calls ContinueDeployment (aws ecs deploy, ecspresso) needs: ecs-bluegreen sandbox serve --ready-action CONTINUE_DEPLOYMENT\n")
+		}
+		fmt.Fprintf(inv.env.Stdout, "# Every AWS call, with the caller's access key and user agent: curl %s%scalls\n", sb.AWSURL, sandbox.ControlPrefix)
 		for _, line := range sb.Exports() {
 			fmt.Fprintln(inv.env.Stdout, line)
 		}
@@ -302,4 +316,36 @@ func (l *demoLoad) stop() (total, failed int64, first string) {
 	}
 	l.wg.Wait()
 	return l.total.Load(), l.failed.Load(), l.first
+}
+
+// serveFlags reads `sandbox serve`'s flags: the seeded deployment group's
+// ready option, deployment configuration and termination wait, with
+// CodeDeploy's names.
+func serveFlags(args []string) (sandbox.GroupOptions, error) {
+	g := sandbox.DefaultGroup
+	fs := flag.NewFlagSet("sandbox serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&g.ReadyAction, "ready-action", g.ReadyAction, "STOP_DEPLOYMENT: wait at Ready until continued; CONTINUE_DEPLOYMENT: move production traffic at once")
+	ready := fs.Int("ready-wait", int(g.ReadyWaitMinutes), "minutes a deployment waits at Ready before it is stopped (STOP_DEPLOYMENT)")
+	fs.StringVar(&g.DeploymentConfig, "deployment-config", g.DeploymentConfig, "the group's deployment configuration (CodeDeployDefault.ECSAllAtOnce, ...Canary..., ...Linear...)")
+	term := fs.Int("termination-wait", int(g.TerminationWaitMinutes), "minutes the original task set stays after traffic moved")
+	hint := "usage: ecs-bluegreen sandbox serve [--ready-action STOP_DEPLOYMENT|CONTINUE_DEPLOYMENT] [--ready-wait MINUTES] [--deployment-config NAME] [--termination-wait MINUTES]"
+	if err := fs.Parse(args); err != nil {
+		return g, &usageError{msg: "sandbox serve: " + err.Error(), hint: hint}
+	}
+	if fs.NArg() > 0 {
+		return g, &usageError{msg: fmt.Sprintf("sandbox serve: unexpected argument %q", fs.Arg(0)), hint: hint}
+	}
+	g.ReadyAction = strings.ToUpper(g.ReadyAction)
+	if *ready < 0 || *ready > 7200 || *term < 0 || *term > 2880 {
+		return g, &usageError{msg: "sandbox serve: --ready-wait must be 0 to 7200 minutes and --termination-wait 0 to 2880", hint: hint}
+	}
+	g.ReadyWaitMinutes, g.TerminationWaitMinutes = int32(*ready), int32(*term) //nolint:gosec // bounded above
+	if g.ReadyAction == "CONTINUE_DEPLOYMENT" {
+		g.ReadyWaitMinutes = 0
+	}
+	if err := g.Validate(); err != nil {
+		return g, &usageError{msg: "sandbox serve: " + err.Error(), hint: hint}
+	}
+	return g, nil
 }

@@ -93,7 +93,7 @@ func commands() []*command {
 			families: with(awsFamilies, "codedeploy", "cleanup"), run: runCleanup,
 		},
 		{
-			name: "sandbox", summary: "Run the whole flow against the embedded AWS simulator; `sandbox serve` keeps it running", usage: "sandbox [serve]",
+			name: "sandbox", summary: "Run the whole flow against the embedded AWS simulator; `sandbox serve` keeps it running", usage: "sandbox [serve [--ready-action STOP_DEPLOYMENT|CONTINUE_DEPLOYMENT] [--ready-wait MINUTES] [--deployment-config NAME] [--termination-wait MINUTES]]",
 			families: []string{"sandbox", "output", "log"}, run: runSandbox,
 		},
 		{name: "version", summary: "Print the version", usage: "version [--json]", run: runVersion},

@@ -133,10 +133,17 @@ func TestAWSCLIScenario(t *testing.T) {
 				"--revision", `{"revisionType":"AppSpecContent","appSpecContent":{"content":`+strconvQuote(spec)+`}}`)
 			id2 := dep2["deploymentId"].(string)
 			stop := cli(t, bin, u, "deploy", "stop-deployment", "--deployment-id", id2, "--auto-rollback-enabled")
-			if stop["status"] != "Succeeded" {
-				t.Errorf("stop-deployment = %v", stop)
+			if stop["status"] != "Pending" {
+				t.Errorf("stop-deployment = %v, want Pending as CodeDeploy answers", stop)
 			}
-			info := cli(t, bin, u, "deploy", "get-deployment", "--deployment-id", id2)["deploymentInfo"].(map[string]any)
+			// Stopped follows a moment (2 simulated seconds) later.
+			var info map[string]any
+			for range 50 {
+				info = cli(t, bin, u, "deploy", "get-deployment", "--deployment-id", id2)["deploymentInfo"].(map[string]any)
+				if info["status"] == "Stopped" {
+					break
+				}
+			}
 			if info["status"] != "Stopped" || info["rollbackInfo"].(map[string]any)["rollbackDeploymentId"] == nil {
 				t.Errorf("stopped deployment = %v", info)
 			}

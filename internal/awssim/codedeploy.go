@@ -3,8 +3,6 @@ package awssim
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -24,9 +22,9 @@ const (
 	hookTimeout = time.Hour
 	// installTimeout bounds how long the replacement may take to become healthy.
 	installTimeout = 60 * time.Minute
-	// rollbackDuration is how long a rollback deployment takes to move
-	// traffic back and remove the replacement.
-	rollbackDuration = 5 * time.Second
+	// stopDelay is how long CodeDeploy takes from answering StopDeployment
+	// with Pending to the deployment being Stopped.
+	stopDelay = 2 * time.Second
 )
 
 type application struct {
@@ -88,8 +86,16 @@ type deployment struct {
 	continued, finish                            bool
 	blue, green                                  *taskSet
 	blueTG, greenTG                              string
-	greenWeight                                  float64
-	targetStatus                                 string
+	// blueTaskDef is what the original task set ran: a rollback starts it
+	// again when the original set is gone.
+	blueTaskDef  string
+	greenWeight  float64
+	weightAt     time.Time
+	targetStatus string
+	// stopAt is when StopDeployment was called (Stopped follows stopDelay
+	// later), stopRollback whether it asked for a rollback.
+	stopAt       time.Time
+	stopRollback bool
 }
 
 func predefinedConfigs(now time.Time) map[string]*deploymentConfig {
@@ -149,6 +155,9 @@ func (w *World) codeDeployOp(op string, body []byte) (any, error) {
 	case "PutLifecycleEventHookExecutionStatus":
 		return w.putHookStatus(body)
 	}
+	if out, err, ok := w.codeDeployAdminOp(op, body); ok {
+		return out, err
+	}
 	return nil, wire.Errorf("UnknownOperationException", "the CodeDeploy simulator does not implement %s", op)
 }
 
@@ -171,6 +180,7 @@ func (w *World) createApplication(body []byte) (any, error) {
 	}
 	a := &application{name: in.ApplicationName, id: hexID(8) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(12), created: w.now()}
 	w.applications[a.name] = a
+	w.keepApplicationExtras(a.name, body)
 	return map[string]string{"applicationId": a.id}, nil
 }
 
@@ -278,6 +288,9 @@ func (w *World) createDeploymentGroup(body []byte) (any, error) {
 	}
 	g := &deploymentGroup{app: in.ApplicationName, name: in.DeploymentGroupName, id: hexID(8) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(12)}
 	if err := w.applyGroup(g, in); err != nil {
+		return nil, err
+	}
+	if err := w.keepGroupExtras(g, body, true); err != nil {
 		return nil, err
 	}
 	w.groups[g.app+"/"+g.name] = g
@@ -449,6 +462,7 @@ func (w *World) groupOut(g *deploymentGroup) map[string]any {
 	if li := w.lastInfo(g.lastAttempted); li != nil {
 		out["lastAttemptedDeployment"] = li
 	}
+	w.groupExtOut(g, out)
 	return out
 }
 
@@ -677,6 +691,9 @@ func (w *World) createDeployment(body []byte) (any, error) {
 	if in.AutoRollback != nil {
 		d.rollbackEnabled, d.rollbackEvents = in.AutoRollback.Enabled, in.AutoRollback.Events
 	}
+	if err := w.keepDeploymentExtras(d, body); err != nil {
+		return nil, err
+	}
 	for _, e := range ecsEvents {
 		d.events[e] = &lifecycleEvent{status: "Pending"}
 	}
@@ -709,7 +726,7 @@ func (w *World) deploymentOut(d *deployment) map[string]any {
 		"deploymentStyle":                    map[string]string{"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
 		"revision":                           map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]string{"sha256": d.appspecSHA}},
 		"autoRollbackConfiguration":          map[string]any{"enabled": d.rollbackEnabled, "events": nonNilStrings(d.rollbackEvents)},
-		"instanceTerminationWaitTimeStarted": false,
+		"instanceTerminationWaitTimeStarted": !d.terminationSince.IsZero(),
 		"deploymentOverview":                 w.overview(d),
 	}
 	if d.description != "" {
@@ -741,6 +758,7 @@ func (w *World) deploymentOut(d *deployment) map[string]any {
 		out["blueGreenDeploymentConfiguration"] = w.groupOut(g)["blueGreenDeploymentConfiguration"]
 		out["loadBalancerInfo"] = w.groupOut(g)["loadBalancerInfo"]
 	}
+	w.deploymentExtOut(d, out)
 	return out
 }
 
@@ -894,7 +912,7 @@ func (w *World) ecsTargetOut(d *deployment) map[string]any {
 	return map[string]any{
 		"deploymentTargetType": "ECSTarget",
 		"ecsTarget": map[string]any{
-			"deploymentId": d.id, "targetId": id, "targetArn": arn, "lastUpdatedAt": wire.EpochSeconds(now),
+			"deploymentId": d.id, "targetId": id, "targetArn": arn, "lastUpdatedAt": wire.EpochSeconds(d.lastUpdated()),
 			"status": d.targetStatus, "lifecycleEvents": events, "taskSetsInfo": sets,
 		},
 	}
@@ -995,12 +1013,15 @@ func (w *World) stopDeployment(body []byte) (any, error) {
 	if !isActive(d.status) {
 		return nil, cdErr("DeploymentAlreadyCompletedException", "The deployment %s has already completed.", d.id)
 	}
-	rollback := d.rollbackEnabled && contains(d.rollbackEvents, "DEPLOYMENT_STOP_ON_REQUEST")
-	if in.AutoRollbackEnabled != nil {
-		rollback = *in.AutoRollbackEnabled
+	if d.stopAt.IsZero() {
+		d.stopRollback = d.rollbackEnabled && contains(d.rollbackEvents, "DEPLOYMENT_STOP_ON_REQUEST")
+		if in.AutoRollbackEnabled != nil {
+			d.stopRollback = *in.AutoRollbackEnabled
+		}
+		d.stopAt = w.now()
 	}
-	w.end(d, "Stopped", "MANUAL_STOP", "The deployment was stopped by the user.", rollback, w.now())
-	return map[string]string{"status": "Succeeded", "statusMessage": "Deployment of " + d.id + " stopped."}, nil
+	// As CodeDeploy does, the stop is accepted now and done a moment later.
+	return map[string]string{"status": "Pending", "statusMessage": "Stopping Pending. Stopping to schedule commands in the deployment instances"}, nil
 }
 
 func (w *World) putHookStatus(body []byte) (any, error) {
@@ -1031,307 +1052,4 @@ func (w *World) putHookStatus(body []byte) (any, error) {
 		return map[string]string{"lifecycleEventHookExecutionId": h.id}, nil
 	}
 	return nil, cdErr("InvalidLifecycleEventHookExecutionIdException", "The lifecycle event hook execution id %s is not valid.", in.ExecutionID)
-}
-
-// advanceDeployment moves a deployment through its lifecycle up to now.
-func (w *World) advanceDeployment(d *deployment, now time.Time) {
-	if d == nil || !isActive(d.status) {
-		return
-	}
-	g := w.groups[d.app+"/"+d.group]
-	svc, _ := w.service(g.cluster, g.service)
-	if g == nil || svc == nil {
-		w.end(d, "Failed", "INVALID_ECS_SERVICE", "The ECS service of the deployment group no longer exists.", false, now)
-		return
-	}
-	if d.rollbackOf != "" {
-		w.advanceRollback(d, g, svc, now)
-		return
-	}
-	if d.status == "Created" {
-		d.status, d.started, d.targetStatus = "InProgress", now, "InProgress"
-		d.phase = 0
-	}
-	for i := 0; i < 100 && isActive(d.status); i++ {
-		if name := w.alarmFiring(g); name != "" {
-			w.end(d, "Stopped", "ALARM_ACTIVE", fmt.Sprintf("One or more alarms have been activated according to the Amazon CloudWatch metrics. The alarm %s is in the ALARM state.", name), d.rollbackEnabled && contains(d.rollbackEvents, "DEPLOYMENT_STOP_ON_ALARM"), now)
-			return
-		}
-		if !w.step(d, g, svc, now) {
-			return
-		}
-	}
-}
-
-func (w *World) alarmFiring(g *deploymentGroup) string {
-	if !g.alarmsEnabled {
-		return ""
-	}
-	for _, name := range g.alarms {
-		if a := w.alarms[name]; a != nil && a.state == "ALARM" {
-			return name
-		}
-	}
-	return ""
-}
-
-// step makes one transition if it is due, and reports whether it did.
-func (w *World) step(d *deployment, g *deploymentGroup, svc *service, now time.Time) bool {
-	if d.phase >= len(ecsEvents) {
-		return w.stepTermination(d, svc, now)
-	}
-	name := ecsEvents[d.phase]
-	e := d.events[name]
-	if e.status == "Pending" {
-		e.status, e.start = "InProgress", now
-		if h := d.hooks[name]; h != nil {
-			h.status, h.started = "InProgress", now
-		}
-		w.startSystemEvent(d, g, svc, name, now)
-		return true
-	}
-	if e.status != "InProgress" {
-		return w.nextPhase(d, g, now)
-	}
-	if h := d.hooks[name]; h != nil && name != "Install" && name != "AllowTestTraffic" && name != "AllowTraffic" {
-		switch {
-		case h.status == "Succeeded":
-			e.status, e.end = "Succeeded", now
-		case h.status == "Failed":
-			e.status, e.end, e.errorCode, e.message = "Failed", now, "ScriptFailed", fmt.Sprintf("The lifecycle hook %s reported Failed.", h.lambda)
-			w.end(d, "Failed", "HOOK_EXECUTION_FAILURE", fmt.Sprintf("The deployment failed because the %s lifecycle hook %s reported Failed.", name, h.lambda), name != "BeforeInstall" && d.rollbackEnabled && contains(d.rollbackEvents, "DEPLOYMENT_FAILURE"), now)
-		case now.Sub(h.started) >= hookTimeout:
-			h.status = "Failed"
-			e.status, e.end, e.errorCode, e.message = "Failed", h.started.Add(hookTimeout), "ScriptTimedOut", "The lifecycle hook did not report a status within an hour."
-			w.end(d, "Failed", "HOOK_EXECUTION_FAILURE", fmt.Sprintf("The %s lifecycle hook %s did not report a status within an hour.", name, h.lambda), name != "BeforeInstall" && d.rollbackEnabled && contains(d.rollbackEvents, "DEPLOYMENT_FAILURE"), now)
-		default:
-			return false
-		}
-		return true
-	}
-	switch name {
-	case "Install":
-		return w.stepInstall(d, svc, e, now)
-	case "AllowTraffic":
-		return w.stepTraffic(d, g, e, now)
-	default:
-		e.status, e.end = "Succeeded", now
-		return true
-	}
-}
-
-// startSystemEvent does what CodeDeploy does when an event begins.
-func (w *World) startSystemEvent(d *deployment, g *deploymentGroup, svc *service, name string, now time.Time) {
-	switch name {
-	case "Install":
-		var primary *taskSet
-		for _, ts := range svc.taskSets {
-			if ts.status == "PRIMARY" {
-				primary = ts
-			}
-		}
-		d.blue = primary
-		if primary != nil && len(primary.loadBalancers) > 0 {
-			d.blueTG = primary.loadBalancers[0].TargetGroupArn
-		}
-		for _, n := range g.tgNames {
-			if tg := w.tgByName(n); tg != nil && tg.ARN != d.blueTG {
-				d.greenTG = tg.ARN
-			}
-		}
-		if d.blueTG == "" {
-			if tg := w.tgByName(g.tgNames[0]); tg != nil {
-				d.blueTG = tg.ARN
-			}
-		}
-		d.green = w.newTaskSet(svc, d.taskDef, []lbRef{{TargetGroupArn: d.greenTG, ContainerName: d.container, ContainerPort: d.port}}, "CODE_DEPLOY", d.id)
-		svc.taskSets = append(svc.taskSets, d.green)
-	case "AllowTestTraffic":
-		e := d.events[name]
-		if g.testListener == "" {
-			e.status, e.end = "Skipped", now
-			if x := d.events["AfterAllowTestTraffic"]; x != nil && d.hooks["AfterAllowTestTraffic"] == nil {
-				x.status = "Skipped"
-			}
-			return
-		}
-		w.forward(g.testListener, []weighted{{TargetGroupARN: d.greenTG, Weight: 1}})
-	case "AllowTraffic":
-		d.trafficStart = now
-	}
-}
-
-func (w *World) stepInstall(d *deployment, svc *service, e *lifecycleEvent, now time.Time) bool {
-	tg := w.targetGroups[d.greenTG]
-	if tg == nil {
-		return false
-	}
-	want := d.green.computedDesired(svc)
-	healthy, _ := tg.healthyCount(now)
-	switch {
-	case healthy >= want:
-		e.status, e.end = "Succeeded", now
-		return true
-	case d.green.healthStops >= want:
-		// ECS replaces tasks that fail their health checks; once as many have
-		// failed as the task set needs, it will not get steady.
-		e.status, e.end, e.errorCode, e.message = "Failed", now, "UnknownError", fmt.Sprintf("The replacement task set's tasks failed their health checks in target group %s.", tg.Name)
-		w.end(d, "Failed", "ECS_UPDATE_ERROR", "The ECS service cannot reach a steady state: the replacement tasks failed their load balancer health checks ("+tg.Name+").", d.rollbackEnabled && contains(d.rollbackEvents, "DEPLOYMENT_FAILURE"), now)
-		return true
-	case now.Sub(e.start) > installTimeout:
-		e.status, e.end, e.errorCode, e.message = "Failed", now, "UnknownError", "The replacement task set did not become healthy in time."
-		w.end(d, "Failed", "TIMEOUT", "The replacement task set did not become healthy in time.", d.rollbackEnabled && contains(d.rollbackEvents, "DEPLOYMENT_FAILURE"), now)
-		return true
-	}
-	return false
-}
-
-// stepTraffic shifts production traffic per the deployment configuration.
-func (w *World) stepTraffic(d *deployment, g *deploymentGroup, e *lifecycleEvent, now time.Time) bool {
-	c := w.configs[d.config]
-	target := 100.0
-	if c != nil && c.typ != "AllAtOnce" {
-		steps := int(now.Sub(d.trafficStart) / (time.Duration(c.interval) * time.Minute))
-		switch c.typ {
-		case "TimeBasedCanary":
-			if steps == 0 {
-				target = float64(c.percent)
-			}
-		case "TimeBasedLinear":
-			target = math.Min(100, float64(c.percent*(steps+1)))
-		}
-	}
-	if target != d.greenWeight {
-		d.greenWeight = target
-		if target >= 100 {
-			w.forward(g.prodListener, []weighted{{TargetGroupARN: d.greenTG, Weight: 1}})
-		} else {
-			w.forward(g.prodListener, []weighted{{TargetGroupARN: d.blueTG, Weight: int(100 - target)}, {TargetGroupARN: d.greenTG, Weight: int(target)}})
-		}
-		if target < 100 {
-			return true
-		}
-	}
-	if d.greenWeight >= 100 {
-		e.status, e.end = "Succeeded", now
-		return true
-	}
-	return false
-}
-
-// forward points a listener's default forward action at the given groups.
-func (w *World) forward(listenerARN string, to []weighted) {
-	l := w.listeners[listenerARN]
-	if l == nil {
-		return
-	}
-	a := action{Type: "forward", Forward: to}
-	if len(to) == 1 {
-		a.TargetGroupARN = to[0].TargetGroupARN
-	}
-	l.actions = []action{a}
-}
-
-func (w *World) nextPhase(d *deployment, g *deploymentGroup, now time.Time) bool {
-	// The Ready wait sits after the test traffic hook, before production moves.
-	if ecsEvents[d.phase] == "AfterAllowTestTraffic" && g.readyAction == "STOP_DEPLOYMENT" && !d.continued {
-		if !d.ready {
-			d.ready, d.readySince, d.status, d.targetStatus = true, now, "Ready", "Ready"
-			return true
-		}
-		if g.readyWait > 0 && now.Sub(d.readySince) >= time.Duration(g.readyWait)*time.Minute {
-			w.end(d, "Stopped", "TIMEOUT", "The deployment timed out waiting at Ready for ContinueDeployment.", true, d.readySince.Add(time.Duration(g.readyWait)*time.Minute))
-			return true
-		}
-		return false
-	}
-	if d.status == "Ready" {
-		d.status, d.targetStatus = "InProgress", "InProgress"
-	}
-	d.phase++
-	if d.phase >= len(ecsEvents) {
-		d.targetStatus, d.terminationSince = "Succeeded", now
-	}
-	return true
-}
-
-func (w *World) stepTermination(d *deployment, svc *service, now time.Time) bool {
-	g := w.groups[d.app+"/"+d.group]
-	if !d.finish && now.Sub(d.terminationSince) < time.Duration(g.terminationWait)*time.Minute {
-		return false
-	}
-	if d.blue != nil {
-		w.removeTaskSet(svc, d.blue)
-		d.blue = nil // gone: the target lists only the replacement from now on
-	}
-	d.green.status = "PRIMARY"
-	svc.taskDefinition = d.green.taskDefinition
-	w.forward(g.prodListener, []weighted{{TargetGroupARN: d.greenTG, Weight: 1}})
-	d.status, d.completed = "Succeeded", now
-	g.lastSuccessful = d.id
-	return true
-}
-
-// end finishes a deployment as Failed or Stopped, starting a rollback
-// deployment when asked and when there is something to roll back.
-func (w *World) end(d *deployment, status, code, message string, rollback bool, at time.Time) {
-	d.status, d.errorCode, d.errorMessage, d.completed = status, code, message, at
-	if d.targetStatus != "Succeeded" {
-		d.targetStatus = "Failed"
-	}
-	for _, name := range ecsEvents {
-		if e := d.events[name]; e.status == "InProgress" {
-			e.status, e.end = "Failed", at
-		}
-	}
-	if !rollback || d.green == nil {
-		return
-	}
-	r := &deployment{
-		id: "d-" + randomID(9, idAlphabet), app: d.app, group: d.group, config: d.config, creator: "codeDeployRollback",
-		description: "Rollback of " + d.id, status: "InProgress", created: at, started: at, appspecSHA: d.appspecSHA,
-		taskDef: d.taskDef, container: d.container, port: d.port, events: map[string]*lifecycleEvent{}, rollbackOf: d.id,
-		rollbackMessage: "Rollback of deployment " + d.id, blue: d.blue, green: d.green, blueTG: d.blueTG, greenTG: d.greenTG,
-		greenWeight: d.greenWeight, targetStatus: "InProgress", phase: 0,
-	}
-	for _, e := range ecsEvents {
-		r.events[e] = &lifecycleEvent{status: "Pending"}
-	}
-	d.rolledBackBy, d.rollbackMessage = r.id, "Deployment "+d.id+" was rolled back by "+r.id
-	w.deployments[r.id] = r
-	w.deployOrder = append(w.deployOrder, r.id)
-	if g := w.groups[d.app+"/"+d.group]; g != nil {
-		g.lastAttempted = r.id
-	}
-}
-
-// advanceRollback moves traffic back to the original task set and removes
-// the replacement.
-func (w *World) advanceRollback(d *deployment, g *deploymentGroup, svc *service, now time.Time) {
-	if now.Sub(d.started) < rollbackDuration {
-		e := d.events["AllowTraffic"]
-		if e.status == "Pending" {
-			e.status, e.start = "InProgress", now
-		}
-		return
-	}
-	w.forward(g.prodListener, []weighted{{TargetGroupARN: d.blueTG, Weight: 1}})
-	if g.testListener != "" {
-		w.forward(g.testListener, []weighted{{TargetGroupARN: d.blueTG, Weight: 1}})
-	}
-	if d.green != nil {
-		w.removeTaskSet(svc, d.green)
-	}
-	d.greenWeight = 0
-	for _, name := range ecsEvents {
-		e := d.events[name]
-		e.status = "Succeeded"
-		if e.start.IsZero() {
-			e.start = d.started
-		}
-		e.end = d.started.Add(rollbackDuration)
-	}
-	d.green = nil
-	d.status, d.completed, d.targetStatus = "Succeeded", d.started.Add(rollbackDuration), "Succeeded"
-	g.lastSuccessful = d.id
 }

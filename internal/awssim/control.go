@@ -9,6 +9,7 @@ func (w *World) SetTaskDefinitionHealthy(taskDefARN string, healthy bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.advance()
+	defer w.settle()
 	if healthy {
 		delete(w.unhealthy, taskDefARN)
 	} else {

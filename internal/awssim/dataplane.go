@@ -87,15 +87,37 @@ type TaskAnswer struct {
 
 func (d *DataPlane) handler(listenerARN string) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		status, body := d.route(listenerARN, r.URL.Path)
+		status, body := d.route(listenerARN, r)
+		if d.serverHeader(listenerARN) {
+			rw.Header().Set("Server", "awselb/2.0")
+		}
+		if loc, ok := body.(redirectTo); ok {
+			rw.Header().Set("Location", string(loc))
+			rw.WriteHeader(status)
+			return
+		}
+		if fr, ok := body.(fixedResponse); ok {
+			fr.write(rw, status)
+			return
+		}
 		rw.Header().Set("Content-Type", "application/json")
-		rw.Header().Set("Server", "awselb/2.0")
 		rw.WriteHeader(status)
 		_ = json.NewEncoder(rw).Encode(body)
 	})
 }
 
-func (d *DataPlane) route(listenerARN, path string) (int, any) {
+// serverHeader tells whether the listener sends "Server: awselb/2.0"
+// (attribute routing.http.response.server.enabled).
+func (d *DataPlane) serverHeader(listenerARN string) bool {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	return d.w.listenerAttribute(listenerARN, "routing.http.response.server.enabled") != "false"
+}
+
+// route answers a request as the listener's rules, then its default
+// action, say (routing.go).
+func (d *DataPlane) route(listenerARN string, r *http.Request) (int, any) {
+	path := r.URL.Path
 	w := d.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -104,9 +126,15 @@ func (d *DataPlane) route(listenerARN, path string) (int, any) {
 	if l == nil || len(l.actions) == 0 {
 		return http.StatusServiceUnavailable, map[string]string{"error": "listener not found"}
 	}
-	a := l.actions[len(l.actions)-1]
-	if a.Type == "fixed-response" {
-		return http.StatusNotFound, map[string]string{"error": "fixed response"}
+	a, _ := finalAction(w.routeActions(l, r))
+	switch a.Type {
+	case "fixed-response":
+		return a.fixed(r)
+	case "redirect":
+		return a.redirect(r)
+	case "forward":
+	default:
+		return http.StatusInternalServerError, map[string]string{"error": "the data plane cannot answer a " + a.Type + " action"}
 	}
 	d.next++
 	n := d.next

@@ -3,6 +3,7 @@ package awssim
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -66,6 +67,17 @@ type service struct {
 	// stopped are the service's tasks that ended, newest last, kept for
 	// stoppedTaskRetention as ECS keeps them (ListTasks desiredStatus STOPPED).
 	stopped []*stoppedTask
+	// gracePeriod is healthCheckGracePeriodSeconds: how long after a task
+	// starts ECS ignores its load balancer health checks.
+	gracePeriod time.Duration
+	// deployConfig is deploymentConfiguration as sent; breaker its circuit
+	// breaker.
+	deployConfig map[string]json.RawMessage
+	breaker      circuitBreaker
+	// events is events[], newest first; steadyNoted tells that the
+	// service's steady state has been reported since it last changed.
+	events      []serviceEvent
+	steadyNoted bool
 }
 
 // stoppedTask is a task ECS stopped, with the reason DescribeTasks gives.
@@ -89,6 +101,13 @@ type serviceDeployment struct {
 	source, target         string // task definition ARNs
 	created, started, done time.Time
 	taskSet                *taskSet
+	// The circuit breaker: its status, the failed tasks counted and the
+	// threshold; rollbackSet is the task set a rollback started, and
+	// rollbackAt when.
+	breakerStatus       string
+	failures, threshold int
+	rollbackSet         *taskSet
+	rollbackAt          time.Time
 }
 
 type taskSet struct {
@@ -102,10 +121,22 @@ type taskSet struct {
 	created        time.Time
 	updated        time.Time
 	tasks          []*task
-	stableAt       time.Time
+	// stableAt is when the set first got steady; stabilityAt when its
+	// stability last changed (stabilityStatusAt), wasSteady what it was.
+	stableAt, stabilityAt time.Time
+	wasSteady             bool
 	// healthStops counts tasks stopped for failing load balancer health
 	// checks; once every slot has failed, the task set cannot get steady.
 	healthStops int
+	// drainUntil is when a DRAINING set's targets have drained; removed
+	// tells that the set is gone; halted that ECS stopped launching its
+	// tasks (a failed rolling deployment without rollback).
+	drainUntil time.Time
+	removed    bool
+	halted     bool
+	// rollout and rolloutReason are an ECS-controller deployment's
+	// rolloutState and rolloutStateReason.
+	rollout, rolloutReason string
 }
 
 type task struct {
@@ -152,6 +183,9 @@ func (w *World) ecsOp(op string, body []byte) (any, error) {
 		return w.ecsTagResource(body)
 	case "ListTagsForResource":
 		return w.ecsListTags(body)
+	}
+	if out, err, ok := w.ecsAdminOp(op, body); ok {
+		return out, err
 	}
 	return nil, wire.Errorf("UnknownOperationException", "the ECS simulator does not implement %s", op)
 }
@@ -378,6 +412,19 @@ func (w *World) findTaskDef(ref string) (*taskDef, error) {
 	return nil, clientErr("Unable to describe task definition.")
 }
 
+// taskDefByARN is the revision an ARN names whatever its status: tasks keep
+// describing their containers after their task definition was deleted.
+func (w *World) taskDefByARN(arn string) *taskDef {
+	for _, revs := range w.taskDefs {
+		for _, td := range revs {
+			if td.arn == arn {
+				return td
+			}
+		}
+	}
+	return nil
+}
+
 func (w *World) describeTaskDefinition(body []byte) (any, error) {
 	var in struct {
 		TaskDefinition string   `json:"taskDefinition"`
@@ -570,6 +617,9 @@ func (w *World) createService(body []byte) (any, error) {
 	if s.launchType == "" {
 		s.launchType = "EC2"
 	}
+	if err := w.applyServiceSettings(s, body); err != nil {
+		return nil, err
+	}
 	if td != nil {
 		s.taskDefinition = td.arn
 		ts := w.newTaskSet(s, td.arn, in.LoadBalancers, "", "")
@@ -577,8 +627,12 @@ func (w *World) createService(body []byte) (any, error) {
 		s.taskSets = append(s.taskSets, ts)
 		s.deploymentID = "ecs-svc/" + randomID(19, "0123456789")
 		if controller == "ECS" {
+			ts.rollout = "IN_PROGRESS"
 			w.startServiceDeployment(s, "", td.arn, ts)
 		}
+	}
+	if err := w.keepServiceExtras(s, body); err != nil {
+		return nil, err
 	}
 	w.services[key] = s
 	if len(in.Tags) > 0 {
@@ -615,7 +669,7 @@ func (w *World) newTaskSet(s *service, taskDefARN string, lbs []lbRef, startedBy
 	now := w.now()
 	ts := &taskSet{
 		id: "ecs-svc/" + randomID(19, "0123456789"), status: "ACTIVE", taskDefinition: taskDefARN, scale: 100,
-		loadBalancers: lbs, startedBy: startedBy, externalID: externalID, created: now, updated: now,
+		loadBalancers: lbs, startedBy: startedBy, externalID: externalID, created: now, updated: now, stabilityAt: now,
 	}
 	ts.arn = w.arn("ecs", "task-set/"+s.cluster+"/"+s.name+"/"+ts.id)
 	w.scaleTaskSet(s, ts)
@@ -623,32 +677,93 @@ func (w *World) newTaskSet(s *service, taskDefARN string, lbs []lbRef, startedBy
 }
 
 func (ts *taskSet) computedDesired(s *service) int {
+	if ts.status == "DRAINING" {
+		return 0
+	}
 	return int(math.Ceil(float64(s.desired) * ts.scale / 100))
 }
 
-// scaleTaskSet starts or stops tasks to match the computed desired count.
-func (w *World) scaleTaskSet(s *service, ts *taskSet) {
-	want := ts.computedDesired(s)
-	if ts.status == "DRAINING" {
-		want = 0
+// setStatus changes a task set's status (PRIMARY, ACTIVE, DRAINING) and
+// stamps updatedAt.
+func (ts *taskSet) setStatus(status string, at time.Time) {
+	if ts.status != status {
+		ts.status, ts.updated = status, at
 	}
+}
+
+// scaleTaskSet starts or stops tasks to match the computed desired count. A
+// draining task set keeps its tasks until its targets have drained.
+func (w *World) scaleTaskSet(s *service, ts *taskSet) {
+	if ts.status == "DRAINING" || ts.halted {
+		return
+	}
+	want := ts.computedDesired(s)
 	now := w.now()
+	var started []string
 	for len(ts.tasks) < want {
 		w.nextIP++
 		t := &task{id: hexID(32), created: now, runningAt: now.Add(taskStartDelay), ip: fmt.Sprintf("10.0.%d.%d", w.nextIP/250, w.nextIP%250+2)}
 		t.arn = w.arn("ecs", "task/"+s.cluster+"/"+t.id)
 		ts.tasks = append(ts.tasks, t)
+		started = append(started, "(task "+t.id+")")
 	}
+	if len(started) > 0 {
+		w.serviceEvent(s, fmt.Sprintf("has started %d tasks: %s.", len(started), strings.Join(started, " ")))
+	}
+	var stopped []string
 	for len(ts.tasks) > want {
-		w.stopTask(s, ts, ts.tasks[len(ts.tasks)-1], "Scaling activity initiated by (deployment "+ts.id+")", 0, now)
+		t := ts.tasks[len(ts.tasks)-1]
+		w.stopTask(s, ts, t, "Scaling activity initiated by (deployment "+ts.id+")", 0, now)
+		stopped = append(stopped, "(task "+t.id+")")
 	}
+	if len(stopped) > 0 {
+		w.serviceEvent(s, fmt.Sprintf("has stopped %d running tasks: %s.", len(stopped), strings.Join(stopped, " ")))
+	}
+	if len(started)+len(stopped) > 0 {
+		ts.stabilityAt = now
+	}
+}
+
+// drainTaskSet starts taking a task set away as ECS does when CodeDeploy or
+// a rolling deployment is done with it: the set is DRAINING, its targets
+// drain for their groups' deregistration delay, and then its tasks stop and
+// the set is gone (settleDrained).
+func (w *World) drainTaskSet(s *service, ts *taskSet) {
+	now := w.now()
+	ts.setStatus("DRAINING", now)
+	ts.drainUntil = now
+	ids := map[string]bool{}
+	for _, t := range ts.tasks {
+		ids[t.ip] = true
+		w.deregisterTask(s, ts, t)
+	}
+	for _, lb := range ts.loadBalancers {
+		if tg := w.targetGroups[lb.TargetGroupArn]; tg != nil {
+			if end := tg.drainingUntil(ids); end.After(ts.drainUntil) {
+				ts.drainUntil = end
+			}
+		}
+	}
+	if len(ts.tasks) > 0 {
+		w.serviceEvent(s, fmt.Sprintf("has begun draining connections on %d tasks.", len(ts.tasks)))
+	}
+}
+
+// drained tells whether a draining task set has finished draining.
+func (ts *taskSet) drained(now time.Time) bool {
+	return ts.status == "DRAINING" && !now.Before(ts.drainUntil)
 }
 
 // removeTaskSet stops a task set's tasks and drops it.
 func (w *World) removeTaskSet(s *service, ts *taskSet) {
 	now := w.now()
+	var stopped []string
 	for len(ts.tasks) > 0 {
+		stopped = append(stopped, "(task "+ts.tasks[0].id+")")
 		w.stopTask(s, ts, ts.tasks[0], "Scaling activity initiated by (deployment "+ts.id+")", 0, now)
+	}
+	if len(stopped) > 0 {
+		w.serviceEvent(s, fmt.Sprintf("has stopped %d running tasks: %s.", len(stopped), strings.Join(stopped, " ")))
 	}
 	for i, x := range s.taskSets {
 		if x == ts {
@@ -656,12 +771,13 @@ func (w *World) removeTaskSet(s *service, ts *taskSet) {
 			break
 		}
 	}
+	ts.removed = true
 }
 
 // stopTask takes a task out of its task set and out of its target groups,
 // and keeps it, with why it stopped, among the service's stopped tasks.
 func (w *World) stopTask(s *service, ts *taskSet, t *task, reason string, exitCode int, now time.Time) {
-	w.deregisterTask(ts, t)
+	w.deregisterTask(s, ts, t)
 	for i, x := range ts.tasks {
 		if x == t {
 			ts.tasks = append(ts.tasks[:i], ts.tasks[i+1:]...)
@@ -680,54 +796,90 @@ func (w *World) stopTask(s *service, ts *taskSet, t *task, reason string, exitCo
 	})
 }
 
-func (w *World) deregisterTask(ts *taskSet, t *task) {
+// deregisterTask takes a task's targets out of its groups: they drain.
+func (w *World) deregisterTask(s *service, ts *taskSet, t *task) {
 	if !t.targets {
 		return
 	}
 	for _, lb := range ts.loadBalancers {
 		if tg := w.targetGroups[lb.TargetGroupArn]; tg != nil {
-			tg.remove(t.ip, lb.ContainerPort)
+			tg.remove(t.ip, lb.ContainerPort, w.now())
+			w.serviceEvent(s, fmt.Sprintf("deregistered 1 targets in (target-group %s)", tg.ARN))
 		}
 	}
 	t.targets = false
 }
 
 // advanceTaskSet registers running tasks as targets of the task set's target
-// groups (ECS does this for services with load balancers).
+// groups (ECS does this for services with load balancers), replaces tasks
+// the load balancer found unhealthy, and notes when the set gets steady.
 func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
+	if ts.drained(now) {
+		w.removeTaskSet(s, ts)
+		return
+	}
+	registered := map[string]int{}
 	for _, t := range ts.tasks {
-		if t.targets || now.Before(t.runningAt) {
+		if t.targets || now.Before(t.runningAt) || ts.status == "DRAINING" {
 			continue
 		}
 		for _, lb := range ts.loadBalancers {
 			if tg := w.targetGroups[lb.TargetGroupArn]; tg != nil {
 				tg.add(t.ip, lb.ContainerPort, t.runningAt, ts.taskDefinition)
+				registered[tg.ARN]++
 			}
 		}
 		t.targets = true
+		ts.stabilityAt = now
 	}
-	// ECS replaces a task its load balancer found unhealthy. The replacement
-	// starts now; a long jump of the clock does not replay its checks.
+	for _, arn := range slices.Sorted(maps.Keys(registered)) {
+		w.serviceEvent(s, fmt.Sprintf("registered %d targets in (target-group %s)", registered[arn], arn))
+	}
+	// ECS replaces a task its load balancer found unhealthy, once the
+	// service's health check grace period after the task started is over.
 	replace := false
 	for _, t := range slices.Clone(ts.tasks) {
-		if tg := w.failedHealthChecks(ts, t, now); tg != nil {
+		if tg := w.failedHealthChecks(s, ts, t, now); tg != nil {
+			w.serviceEvent(s, fmt.Sprintf("(port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", tg.Port, tg.ARN))
 			w.stopTask(s, ts, t, "Task failed ELB health checks in (target-group "+tg.ARN+")", 143, now)
+			w.serviceEvent(s, fmt.Sprintf("has stopped 1 running tasks: (task %s).", t.id))
 			ts.healthStops++
 			replace = true
 		}
 	}
 	if replace {
+		ts.stabilityAt = now
+		w.afterTaskFailure(s, ts)
 		w.scaleTaskSet(s, ts)
 	}
-	if ts.stableAt.IsZero() && ts.running(now) == ts.computedDesired(s) {
+	steady := ts.steady(s, now)
+	if steady && ts.stableAt.IsZero() {
 		ts.stableAt = now
 	}
+	if steady != ts.wasSteady {
+		ts.wasSteady = steady
+		ts.stabilityAt = now
+	}
+}
+
+// steady tells whether all of a task set's tasks run and are registered.
+func (ts *taskSet) steady(s *service, now time.Time) bool {
+	want := ts.computedDesired(s)
+	if len(ts.tasks) != want || ts.running(now) != want {
+		return false
+	}
+	for _, t := range ts.tasks {
+		if !t.targets && len(ts.loadBalancers) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // failedHealthChecks is the target group in which a registered task is
 // unhealthy, or nil.
-func (w *World) failedHealthChecks(ts *taskSet, t *task, now time.Time) *targetGroup {
-	if !t.targets {
+func (w *World) failedHealthChecks(s *service, ts *taskSet, t *task, now time.Time) *targetGroup {
+	if !t.targets || now.Before(t.runningAt.Add(s.gracePeriod)) {
 		return nil
 	}
 	for _, lb := range ts.loadBalancers {
@@ -739,14 +891,27 @@ func (w *World) failedHealthChecks(ts *taskSet, t *task, now time.Time) *targetG
 			if x.id == t.ip && x.port == lb.ContainerPort {
 				// ECS acts on the load balancer's verdict one health check
 				// later, so the unhealthy state can be seen before the task goes.
-				interval := time.Duration(tg.Interval) * time.Second
-				if state, _, _ := tg.health(x, now); state == "unhealthy" && now.Sub(x.registered) >= time.Duration(tg.Unhealthy+1)*interval {
+				if state, _, _ := tg.health(x, now); state == "unhealthy" && tg.checks(x, now) >= tg.Unhealthy+1 {
 					return tg
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// serviceDueTimes reports when a service's tasks change next: a task
+// starts, its grace period ends, a draining task set is done.
+func (w *World) serviceDueTimes(s *service, due func(time.Time)) {
+	for _, ts := range s.taskSets {
+		if ts.status == "DRAINING" {
+			due(ts.drainUntil)
+		}
+		for _, t := range ts.tasks {
+			due(t.runningAt)
+			due(t.runningAt.Add(s.gracePeriod))
+		}
+	}
 }
 
 func (ts *taskSet) running(now time.Time) int {
@@ -763,7 +928,7 @@ func (w *World) taskSetOut(s *service, ts *taskSet) map[string]any {
 	now := w.now()
 	running := ts.running(now)
 	stability := "STABILIZING"
-	if running == ts.computedDesired(s) && len(ts.tasks) == ts.computedDesired(s) {
+	if ts.steady(s, now) {
 		stability = "STEADY_STATE"
 	}
 	out := map[string]any{
@@ -772,7 +937,7 @@ func (w *World) taskSetOut(s *service, ts *taskSet) map[string]any {
 		"runningCount": running, "createdAt": wire.EpochSeconds(ts.created), "updatedAt": wire.EpochSeconds(ts.updated),
 		"launchType": s.launchType, "loadBalancers": ts.loadBalancers, "serviceRegistries": []any{},
 		"scale": map[string]any{"value": ts.scale, "unit": "PERCENT"}, "stabilityStatus": stability,
-		"stabilityStatusAt": wire.EpochSeconds(now),
+		"stabilityStatusAt": wire.EpochSeconds(ts.stabilityAt),
 	}
 	if ts.startedBy != "" {
 		out["startedBy"] = ts.startedBy
@@ -806,8 +971,11 @@ func (w *World) serviceOut(s *service) map[string]any {
 		"desiredCount": s.desired, "runningCount": running, "pendingCount": pending, "launchType": s.launchType,
 		"taskDefinition": s.taskDefinition, "loadBalancers": lbs, "serviceRegistries": []any{},
 		"deploymentController": map[string]string{"type": s.controller}, "createdAt": wire.EpochSeconds(s.created),
-		"schedulingStrategy": "REPLICA", "events": []any{}, "placementConstraints": []any{}, "placementStrategy": []any{},
-		"deploymentConfiguration": map[string]any{"maximumPercent": 200, "minimumHealthyPercent": 100},
+		"schedulingStrategy": "REPLICA", "events": s.eventsOut(), "placementConstraints": []any{}, "placementStrategy": []any{},
+		"deploymentConfiguration": s.deploymentConfigurationOut(),
+	}
+	if len(s.loadBalancers) > 0 {
+		out["healthCheckGracePeriodSeconds"] = int(s.gracePeriod / time.Second)
 	}
 	if s.platformVersion != "" {
 		out["platformVersion"] = s.platformVersion
@@ -825,23 +993,9 @@ func (w *World) serviceOut(s *service) map[string]any {
 		out["taskSets"] = sets
 		out["deployments"] = []any{}
 	default:
-		deps := []any{}
-		for i, ts := range s.taskSets {
-			status, rollout := "PRIMARY", "IN_PROGRESS"
-			if i < len(s.taskSets)-1 {
-				status, rollout = "ACTIVE", "COMPLETED"
-			} else if ts.running(now) == ts.computedDesired(s) {
-				rollout = "COMPLETED"
-			}
-			deps = append(deps, map[string]any{
-				"id": ts.id, "status": status, "taskDefinition": ts.taskDefinition, "desiredCount": ts.computedDesired(s),
-				"runningCount": ts.running(now), "pendingCount": len(ts.tasks) - ts.running(now), "rolloutState": rollout,
-				"failedTasks": ts.healthStops,
-				"createdAt":   wire.EpochSeconds(ts.created), "updatedAt": wire.EpochSeconds(ts.updated), "launchType": s.launchType,
-			})
-		}
-		out["deployments"] = deps
+		out["deployments"] = w.deploymentsOut(s, now)
 	}
+	w.serviceExtOut(s, out)
 	return out
 }
 
@@ -914,8 +1068,14 @@ func (w *World) updateService(body []byte) (any, error) {
 	if s.status != "ACTIVE" {
 		return nil, wire.Errorf("ServiceNotActiveException", "Service was not ACTIVE.")
 	}
+	if err := w.keepServiceExtras(s, body); err != nil {
+		return nil, err
+	}
 	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers != nil) {
 		return nil, invalidParam("Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.")
+	}
+	if err := w.applyServiceSettings(s, body); err != nil {
+		return nil, err
 	}
 	if in.DesiredCount != nil {
 		if *in.DesiredCount < 0 {
@@ -932,16 +1092,9 @@ func (w *World) updateService(body []byte) (any, error) {
 			return nil, err
 		}
 		if td.arn != s.taskDefinition {
-			// A rolling deployment: the new task set replaces the old at once;
-			// the old one's tasks stop.
-			for _, old := range append([]*taskSet(nil), s.taskSets...) {
-				w.removeTaskSet(s, old)
-			}
-			ts := w.newTaskSet(s, td.arn, s.loadBalancers, "", "")
-			ts.status = "PRIMARY"
-			s.taskSets = append(s.taskSets, ts)
-			w.startServiceDeployment(s, s.taskDefinition, td.arn, ts)
-			s.taskDefinition = td.arn
+			source := w.lastCompleted(s)
+			ts := w.startRolling(s, td.arn)
+			w.startServiceDeployment(s, source, td.arn, ts)
 		}
 	}
 	return map[string]any{"service": w.serviceOut(s)}, nil
@@ -992,6 +1145,9 @@ func (w *World) listTasks(body []byte) (any, error) {
 			}
 		}
 	}
+	if in.ServiceName == "" {
+		arns = w.runTaskArns(arns, c.Name, in.StartedBy, in.DesiredStatus, "")
+	}
 	return map[string]any{"taskArns": arns}, nil
 }
 
@@ -1024,7 +1180,7 @@ func (w *World) describeTasks(body []byte) (any, error) {
 	tasks, failures := []any{}, []any{}
 	for _, s := range w.sortedServices() {
 		for _, ts := range s.taskSets {
-			td, _ := w.findTaskDef(ts.taskDefinition)
+			td := w.taskDefByARN(ts.taskDefinition)
 			for _, t := range ts.tasks {
 				if !want[t.arn] && !want[t.id] {
 					continue
@@ -1063,6 +1219,7 @@ func (w *World) describeTasks(body []byte) (any, error) {
 			tasks = append(tasks, w.stoppedTaskOut(s, st))
 		}
 	}
+	tasks = w.describeRunTasks(want, tasks)
 	for ref := range want {
 		failures = append(failures, map[string]string{"arn": ref, "reason": "MISSING"})
 	}
@@ -1073,7 +1230,7 @@ func (w *World) describeTasks(body []byte) (any, error) {
 // stop code and each container's exit code.
 func (w *World) stoppedTaskOut(s *service, st *stoppedTask) map[string]any {
 	containers := []any{}
-	if td, _ := w.findTaskDef(st.taskDefinition); td != nil {
+	if td := w.taskDefByARN(st.taskDefinition); td != nil {
 		for _, c := range td.containers {
 			containers = append(containers, map[string]any{"name": c.Name, "image": c.Image, "lastStatus": "STOPPED", "exitCode": st.exitCode, "taskArn": st.arn})
 		}
@@ -1159,28 +1316,19 @@ func containerDefaults(raw json.RawMessage, awsvpc bool) any {
 	return defs
 }
 
-func (w *World) startServiceDeployment(s *service, source, target string, ts *taskSet) {
-	now := w.now()
-	for _, d := range s.serviceDeployments {
-		if d.status == "IN_PROGRESS" || d.status == "PENDING" {
-			d.status, d.reason, d.done = "STOPPED", "superseded by a newer deployment", now
+// lastCompleted is the task definition of the service's last completed
+// deployment: what the circuit breaker rolls back to.
+func (w *World) lastCompleted(s *service) string {
+	for i := len(s.serviceDeployments) - 1; i >= 0; i-- {
+		d := s.serviceDeployments[i]
+		switch d.status {
+		case "SUCCESSFUL":
+			return d.target
+		case "ROLLBACK_SUCCESSFUL":
+			return d.source
 		}
 	}
-	d := &serviceDeployment{
-		arn:    w.arn("ecs", "service-deployment/"+s.cluster+"/"+s.name+"/"+randomID(21, idAlphabet)),
-		status: "IN_PROGRESS", source: source, target: target, created: now, started: now, taskSet: ts,
-	}
-	s.serviceDeployments = append(s.serviceDeployments, d)
-}
-
-// advanceServiceDeployments marks rolling deployments done once the new
-// tasks run.
-func (w *World) advanceServiceDeployments(s *service, now time.Time) {
-	for _, d := range s.serviceDeployments {
-		if d.status == "IN_PROGRESS" && d.taskSet != nil && d.taskSet.running(now) == d.taskSet.computedDesired(s) {
-			d.status, d.done = "SUCCESSFUL", now
-		}
-	}
+	return s.taskDefinition
 }
 
 func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool) map[string]any {
@@ -1199,8 +1347,18 @@ func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool
 		if d.source != "" {
 			out["sourceServiceRevisions"] = []any{map[string]any{"arn": d.source}}
 		}
-		out["deploymentConfiguration"] = map[string]any{"strategy": "ROLLING", "maximumPercent": 200, "minimumHealthyPercent": 100}
-		out["updatedAt"] = wire.EpochSeconds(w.now())
+		out["deploymentConfiguration"] = s.deploymentConfigurationOut()
+		updated := d.started
+		for _, t := range []time.Time{d.rollbackAt, d.done} {
+			if t.After(updated) {
+				updated = t
+			}
+		}
+		out["updatedAt"] = wire.EpochSeconds(updated)
+		out["deploymentCircuitBreaker"] = map[string]any{"status": d.breakerStatus, "failureCount": d.failures, "threshold": d.threshold}
+		if d.rollbackSet != nil {
+			out["rollback"] = map[string]any{"reason": d.reason, "startedAt": wire.EpochSeconds(d.rollbackAt), "serviceRevisionArn": d.source}
+		}
 	}
 	return out
 }
@@ -1221,7 +1379,6 @@ func (w *World) listServiceDeployments(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.advanceServiceDeployments(s, w.now())
 	out := []any{}
 	for i := len(s.serviceDeployments) - 1; i >= 0; i-- {
 		d := s.serviceDeployments[i]
@@ -1261,7 +1418,6 @@ func (w *World) describeServiceDeployments(body []byte) (any, error) {
 			failures = append(failures, map[string]string{"arn": arn, "reason": "MISSING"})
 			continue
 		}
-		w.advanceServiceDeployments(s, w.now())
 		out = append(out, w.serviceDeploymentOut(s, d, true))
 	}
 	return map[string]any{"serviceDeployments": out, "failures": failures}, nil
@@ -1279,7 +1435,6 @@ func (w *World) stopServiceDeployment(body []byte) (any, error) {
 	if d == nil {
 		return nil, wire.Errorf("ServiceDeploymentNotFoundException", "The service deployment %s does not exist.", in.ARN)
 	}
-	w.advanceServiceDeployments(s, w.now())
 	if d.status != "IN_PROGRESS" && d.status != "PENDING" {
 		return nil, wire.Errorf("ConflictException", "The service deployment is %s and cannot be stopped.", d.status)
 	}
@@ -1288,14 +1443,7 @@ func (w *World) stopServiceDeployment(body []byte) (any, error) {
 		if d.source == "" {
 			return nil, wire.Errorf("ConflictException", "The first deployment of a service has nothing to roll back to.")
 		}
-		d.status, d.reason, d.done = "ROLLBACK_SUCCESSFUL", "stopped with rollback", w.now()
-		for _, old := range append([]*taskSet(nil), s.taskSets...) {
-			w.removeTaskSet(s, old)
-		}
-		ts := w.newTaskSet(s, d.source, s.loadBalancers, "", "")
-		ts.status = "PRIMARY"
-		s.taskSets = append(s.taskSets, ts)
-		s.taskDefinition = d.source
+		w.rollBackTo(s, d, "stopped with rollback")
 	case "ABORT":
 		d.status, d.reason, d.done = "STOPPED", "aborted", w.now()
 	default:

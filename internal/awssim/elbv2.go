@@ -23,6 +23,14 @@ type targetGroup struct {
 	Interval, Healthy, Unhealthy    int
 	targets                         []*target
 	world                           *World
+	// attrs are the group's attributes (DescribeTargetGroupAttributes),
+	// defaults filled in at creation.
+	attrs map[string]string
+	// inUse tells whether some listener or rule forwards to the group, and
+	// usedSince since when: the load balancer health-checks a group's
+	// targets only while it routes to it.
+	inUse     bool
+	usedSince time.Time
 }
 
 type target struct {
@@ -30,6 +38,9 @@ type target struct {
 	port       int
 	registered time.Time
 	taskDef    string // for health: tasks of an unhealthy task definition fail checks
+	// deregistered is when DeregisterTargets (or ECS) took the target out:
+	// it drains for the group's deregistration delay, then it is gone.
+	deregistered time.Time
 }
 
 type listener struct {
@@ -40,7 +51,7 @@ type listener struct {
 
 type rule struct {
 	ARN, ListenerARN, Priority string
-	conditions                 []xmlCondition
+	conditions                 []ruleCondition
 	actions                    []action
 }
 
@@ -51,6 +62,10 @@ type action struct {
 	Forward        []weighted // nil when the action has no ForwardConfig
 	Stickiness     bool
 	FixedStatus    string
+	// FixedType and FixedBody complete a fixed-response; Redirect is a
+	// redirect's config as sent.
+	FixedType, FixedBody string
+	Redirect             *xmlRedirect
 }
 
 type weighted struct {
@@ -113,13 +128,12 @@ type (
 		} `xml:"TargetGroupStickinessConfig"`
 	}
 	xmlAction struct {
-		Type           string      `xml:"Type"`
-		TargetGroupArn string      `xml:"TargetGroupArn,omitempty"`
-		Order          int         `xml:"Order,omitempty"`
-		ForwardConfig  *xmlForward `xml:"ForwardConfig,omitempty"`
-		Fixed          *struct {
-			StatusCode string `xml:"StatusCode"`
-		} `xml:"FixedResponseConfig,omitempty"`
+		Type           string       `xml:"Type"`
+		TargetGroupArn string       `xml:"TargetGroupArn,omitempty"`
+		Order          int          `xml:"Order,omitempty"`
+		ForwardConfig  *xmlForward  `xml:"ForwardConfig,omitempty"`
+		Fixed          *xmlFixed    `xml:"FixedResponseConfig,omitempty"`
+		Redirect       *xmlRedirect `xml:"RedirectConfig,omitempty"`
 	}
 	xmlListener struct {
 		ListenerArn     string      `xml:"ListenerArn"`
@@ -127,10 +141,6 @@ type (
 		Port            int         `xml:"Port"`
 		Protocol        string      `xml:"Protocol"`
 		DefaultActions  []xmlAction `xml:"DefaultActions>member"`
-	}
-	xmlCondition struct {
-		Field  string   `xml:"Field"`
-		Values []string `xml:"Values>member"`
 	}
 	xmlRule struct {
 		RuleArn    string         `xml:"RuleArn"`
@@ -193,12 +203,19 @@ func (w *World) elbOp(op string, f formT) (any, error) {
 		return w.registerTargets(f, false)
 	case "DescribeTargetHealth":
 		return w.describeTargetHealth(f)
+	case "DescribeTargetGroupAttributes":
+		return w.describeTargetGroupAttributes(f)
+	case "ModifyTargetGroupAttributes":
+		return w.modifyTargetGroupAttributes(f)
 	case "AddTags":
 		return w.addTags(f)
 	case "RemoveTags":
 		return w.removeTags(f)
 	case "DescribeTags":
 		return w.describeTags(f)
+	}
+	if out, err, ok := w.elbAdminOp(op, f); ok {
+		return out, err
 	}
 	return nil, (&wire.Error{Type: "InvalidAction", Message: "the ELBv2 simulator does not implement " + op}).WithCode("InvalidAction")
 }
@@ -307,7 +324,7 @@ func (w *World) createTargetGroup(f formT) (any, error) {
 	tg := &targetGroup{
 		ARN: w.arn("elasticloadbalancing", "targetgroup/"+name+"/"+hexID(16)), Name: name, Protocol: f.String("Protocol"),
 		Port: int(port), TargetType: f.String("TargetType"), HealthPath: f.String("HealthCheckPath"), VpcID: f.String("VpcId"),
-		Interval: 30, Healthy: 5, Unhealthy: 2, world: w,
+		Interval: 30, Healthy: 5, Unhealthy: 2, world: w, attrs: defaultTargetGroupAttributes(),
 	}
 	if tg.TargetType == "" {
 		tg.TargetType = "instance"
@@ -344,9 +361,10 @@ func (w *World) tgOut(tg *targetGroup) xmlTG {
 		HealthCheckEnabled: true, HealthCheckIntervalSeconds: tg.Interval, HealthyThresholdCount: tg.Healthy, UnhealthyThresholdCount: tg.Unhealthy,
 	}
 	x.Matcher.HTTPCode = "200"
+	w.tgHealthOut(tg, &x)
 	seen := map[string]bool{}
 	for _, l := range sortedByKey(w.listeners) {
-		if l.uses(tg.ARN) && !seen[l.LBARN] {
+		if w.listenerUses(l, tg.ARN) && !seen[l.LBARN] {
 			seen[l.LBARN] = true
 			x.LoadBalancerArns = append(x.LoadBalancerArns, l.LBARN)
 		}
@@ -431,8 +449,17 @@ func (w *World) parseActions(forms []formT) ([]action, error) {
 				a.Stickiness = b
 			}
 		case "fixed-response":
-			a.FixedStatus = m.String("FixedResponseConfig.StatusCode")
-		case "redirect", "authenticate-oidc", "authenticate-cognito", "jwt-validation":
+			a.FixedStatus, a.FixedType, a.FixedBody = m.String("FixedResponseConfig.StatusCode"), m.String("FixedResponseConfig.ContentType"), m.String("FixedResponseConfig.MessageBody")
+			if err := checkFixed(a); err != nil {
+				return nil, err
+			}
+		case "redirect":
+			r, err := parseRedirect(m.At("RedirectConfig."))
+			if err != nil {
+				return nil, err
+			}
+			a.Redirect = r
+		case "authenticate-oidc", "authenticate-cognito", "jwt-validation":
 		default:
 			return nil, elbErr("ValidationError", "Unknown action type '%s'", a.Type)
 		}
@@ -453,10 +480,9 @@ func actionsOut(as []action) []xmlAction {
 			x.ForwardConfig.Stickiness.Enabled = a.Stickiness
 		}
 		if a.FixedStatus != "" {
-			x.Fixed = &struct {
-				StatusCode string `xml:"StatusCode"`
-			}{a.FixedStatus}
+			x.Fixed = &xmlFixed{StatusCode: a.FixedStatus, ContentType: a.FixedType, MessageBody: a.FixedBody}
 		}
+		x.Redirect = a.Redirect
 		out = append(out, x)
 	}
 	return out
@@ -564,20 +590,18 @@ func (w *World) createRule(f formT) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &rule{ARN: w.arn("elasticloadbalancing", "listener-rule/app/"+lbARNTail(l.LBARN)+"/"+hexID(16)), ListenerARN: l.ARN, Priority: strconv.FormatInt(prio, 10), actions: actions}
-	for _, c := range f.List("Conditions") {
-		cond := xmlCondition{Field: c.String("Field"), Values: c.Strings("Values")}
-		if len(cond.Values) == 0 {
-			cond.Values = append(c.Strings("PathPatternConfig.Values"), c.Strings("HostHeaderConfig.Values")...)
-		}
-		r.conditions = append(r.conditions, cond)
+	conditions, err := parseConditions(f.List("Conditions"))
+	if err != nil {
+		return nil, err
 	}
+	r := &rule{ARN: w.arn("elasticloadbalancing", "listener-rule/app/"+lbARNTail(l.LBARN)+"/"+hexID(16)), ListenerARN: l.ARN, Priority: strconv.FormatInt(prio, 10), actions: actions, conditions: conditions}
+	w.elbTags[r.ARN] = tagsFromForm(f)
 	w.rules[r.ARN] = r
 	return rulesResult{Rules: []xmlRule{ruleOut(r)}}, nil
 }
 
 func ruleOut(r *rule) xmlRule {
-	return xmlRule{RuleArn: r.ARN, Priority: r.Priority, Conditions: r.conditions, Actions: actionsOut(r.actions)}
+	return xmlRule{RuleArn: r.ARN, Priority: r.Priority, Conditions: conditionsOut(r.conditions), Actions: actionsOut(r.actions)}
 }
 
 func (w *World) describeRules(f formT) (any, error) {
@@ -618,93 +642,14 @@ func (w *World) modifyRule(f formT) (any, error) {
 		}
 		r.actions = actions
 	}
+	if f.Has("Conditions") {
+		conditions, err := parseConditions(f.List("Conditions"))
+		if err != nil {
+			return nil, err
+		}
+		r.conditions = conditions
+	}
 	return rulesResult{Rules: []xmlRule{ruleOut(r)}}, nil
-}
-
-func (tg *targetGroup) add(id string, port int, at time.Time, taskDef string) {
-	for _, t := range tg.targets {
-		if t.id == id && t.port == port {
-			return
-		}
-	}
-	tg.targets = append(tg.targets, &target{id: id, port: port, registered: at, taskDef: taskDef})
-}
-
-func (tg *targetGroup) remove(id string, port int) {
-	for i, t := range tg.targets {
-		if t.id == id && (port == 0 || t.port == port) {
-			tg.targets = append(tg.targets[:i], tg.targets[i+1:]...)
-			return
-		}
-	}
-}
-
-func (w *World) registerTargets(f formT, register bool) (any, error) {
-	tg := w.targetGroups[f.String("TargetGroupArn")]
-	if tg == nil {
-		return nil, elbErr("TargetGroupNotFound", "Target group '%s' not found", f.String("TargetGroupArn"))
-	}
-	for _, t := range f.List("Targets") {
-		port := tg.Port
-		if n, ok := t.Int("Port"); ok {
-			port = int(n)
-		}
-		if register {
-			tg.add(t.String("Id"), port, w.now(), "")
-		} else {
-			tg.remove(t.String("Id"), port)
-		}
-	}
-	return struct{}{}, nil
-}
-
-// health is a target's state now: initial until the health check has passed
-// HealthyThresholdCount times, then healthy; targets of a task definition
-// marked unhealthy turn unhealthy after UnhealthyThresholdCount checks.
-func (tg *targetGroup) health(t *target, now time.Time) (state, reason, desc string) {
-	interval := time.Duration(tg.Interval) * time.Second
-	if tg.world.unhealthy[t.taskDef] {
-		if now.Sub(t.registered) < time.Duration(tg.Unhealthy)*interval {
-			return "initial", "Elb.InitialHealthChecking", "Initial health checks in progress"
-		}
-		return "unhealthy", "Target.ResponseCodeMismatch", "Health checks failed with these codes: [503]"
-	}
-	if now.Sub(t.registered) < time.Duration(tg.Healthy)*interval {
-		return "initial", "Elb.InitialHealthChecking", "Initial health checks in progress"
-	}
-	return "healthy", "", ""
-}
-
-// healthyCount counts targets passing health checks.
-func (tg *targetGroup) healthyCount(now time.Time) (healthy, unhealthy int) {
-	for _, t := range tg.targets {
-		switch s, _, _ := tg.health(t, now); s {
-		case "healthy":
-			healthy++
-		case "unhealthy":
-			unhealthy++
-		}
-	}
-	return healthy, unhealthy
-}
-
-func (w *World) describeTargetHealth(f formT) (any, error) {
-	tg := w.targetGroups[f.String("TargetGroupArn")]
-	if tg == nil {
-		return nil, elbErr("TargetGroupNotFound", "Target group '%s' not found", f.String("TargetGroupArn"))
-	}
-	type result struct {
-		Descriptions []xmlHealth `xml:"TargetHealthDescriptions>member"`
-	}
-	now := w.now()
-	var out []xmlHealth
-	for _, t := range tg.targets {
-		var h xmlHealth
-		h.Target.ID, h.Target.Port, h.HealthCheckPort = t.id, t.port, strconv.Itoa(t.port)
-		h.TargetHealth.State, h.TargetHealth.Reason, h.TargetHealth.Description = tg.health(t, now)
-		out = append(out, h)
-	}
-	return result{Descriptions: out}, nil
 }
 
 func (w *World) elbResourceExists(arn string) bool {

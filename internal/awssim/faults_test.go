@@ -115,6 +115,7 @@ func TestStopWithoutRollbackLeavesTheReplacement(t *testing.T) {
 	if _, err := e.cd.StopDeployment(context.Background(), &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(false)}); err != nil {
 		t.Fatal(err)
 	}
+	e.clk.Advance(2 * time.Second) // Stopped follows the Pending answer
 	d := e.status(t, id)
 	if d.Status != cdtypes.DeploymentStatusStopped || d.RollbackInfo != nil {
 		t.Errorf("stop without rollback = %s %+v", d.Status, d.RollbackInfo)

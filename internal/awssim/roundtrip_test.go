@@ -78,10 +78,10 @@ func TestRoundTripEveryOperation(t *testing.T) {
 			return err == nil && aws.ToString(o.LoadBalancers[0].DNSName) != "" && o.LoadBalancers[0].State.Code == elbtypes.LoadBalancerStateEnumActive, err
 		}},
 		{"elasticloadbalancing:DescribeTargetGroups", func() (bool, error) {
-			// After the deployment both listeners forward to green only, so only
-			// green is associated with the load balancer.
+			// After the deployment production forwards to green and to blue at
+			// weight 0, as CodeDeploy leaves it: both stay associated.
 			o, err := e.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(w.LoadBalancerARN)})
-			return err == nil && len(o.TargetGroups) == 1 && aws.ToString(o.TargetGroups[0].TargetGroupName) == w.GreenTargetGroup && o.TargetGroups[0].Matcher != nil, err
+			return err == nil && len(o.TargetGroups) == 2 && o.TargetGroups[0].Matcher != nil, err
 		}},
 		{"elasticloadbalancing:CreateRule+DescribeRules+ModifyRule", func() (bool, error) {
 			r, err := e.elb.CreateRule(ctx, &elb.CreateRuleInput{
@@ -104,7 +104,7 @@ func TestRoundTripEveryOperation(t *testing.T) {
 				return false, err
 			}
 			h, err := e.elb.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(w.GreenTargetGroupARN)})
-			if err != nil || len(h.TargetHealthDescriptions) == 0 || h.TargetHealthDescriptions[len(h.TargetHealthDescriptions)-1].TargetHealth.Reason != elbtypes.TargetHealthReasonEnumInitialHealthChecking {
+			if err != nil || len(h.TargetHealthDescriptions) == 0 || h.TargetHealthDescriptions[len(h.TargetHealthDescriptions)-1].TargetHealth.Reason != elbtypes.TargetHealthReasonEnumRegistrationInProgress {
 				return false, err
 			}
 			_, err = e.elb.DeregisterTargets(ctx, &elb.DeregisterTargetsInput{TargetGroupArn: aws.String(w.GreenTargetGroupARN), Targets: tgt})

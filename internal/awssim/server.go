@@ -231,6 +231,10 @@ func (p reply) errorCode(e *wire.Error) string {
 
 // ServeHTTP routes a request to its service and operation.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ControlPrefix) {
+		s.serveControl(w, r) // not an AWS call: not in the call log
+		return
+	}
 	rid := newRequestID()
 	body, err := readBody(r)
 	if err != nil {

@@ -15,6 +15,9 @@ type Env struct {
 	Account string
 	// RegistryHost, when set, is the registry ECR repositories live on.
 	RegistryHost string
+	// Images is the registry content ECR's image operations answer from
+	// (nil: an in-memory store).
+	Images ImageStore
 }
 
 // Service is one simulated AWS service as the router sees it. A service speaks

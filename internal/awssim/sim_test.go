@@ -55,6 +55,13 @@ func newEnv(t *testing.T, o seed.Options) *env {
 // deploy registers a new revision with image and starts a deployment.
 func (e *env) deploy(t *testing.T, image string, hooks string) (taskDef, id string) {
 	t.Helper()
+	return e.deployWith(t, image, hooks, "")
+}
+
+// deployWith is deploy with a deployment configuration other than the
+// group's (config "": the group's).
+func (e *env) deployWith(t *testing.T, image, hooks, config string) (taskDef, id string) {
+	t.Helper()
 	ctx := context.Background()
 	td, err := e.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(e.world.Service), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
@@ -67,10 +74,14 @@ func (e *env) deploy(t *testing.T, image string, hooks string) (taskDef, id stri
 	taskDef = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
 	spec := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: \"" + taskDef + "\"\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 8080\n" + hooks
 	sum := sha256.Sum256([]byte(spec))
-	out, err := e.cd.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
+	in := &codedeploy.CreateDeploymentInput{
 		ApplicationName: aws.String(e.world.Application), DeploymentGroupName: aws.String(e.world.Group),
 		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec), Sha256: aws.String(hex.EncodeToString(sum[:]))}},
-	})
+	}
+	if config != "" {
+		in.DeploymentConfigName = aws.String(config)
+	}
+	out, err := e.cd.CreateDeployment(ctx, in)
 	if err != nil {
 		t.Fatalf("CreateDeployment: %v", err)
 	}
@@ -132,8 +143,8 @@ func TestCanaryDeploymentLifecycle(t *testing.T) {
 		t.Fatalf("production weights during the canary = %v, want 90/10", w)
 	}
 	test, _ := e.elb.DescribeListeners(context.Background(), &elb.DescribeListenersInput{ListenerArns: []string{e.world.TestListenerARN}})
-	if got := aws.ToString(test.Listeners[0].DefaultActions[0].TargetGroupArn); got != e.world.GreenTargetGroupARN {
-		t.Errorf("test listener forwards to %s, want green", got)
+	if got := test.Listeners[0].DefaultActions[0].ForwardConfig.TargetGroups; len(got) != 2 || aws.ToString(got[1].TargetGroupArn) != e.world.GreenTargetGroupARN || aws.ToInt32(got[1].Weight) != 100 || aws.ToInt32(got[0].Weight) != 0 {
+		t.Errorf("test listener forwards to %+v, want green at 100 and blue at 0", got)
 	}
 	events := map[string]cdtypes.LifecycleEventStatus{}
 	for _, ev := range e.target(t, id).LifecycleEvents {
@@ -153,8 +164,9 @@ func TestCanaryDeploymentLifecycle(t *testing.T) {
 	if _, err := e.cd.ContinueDeployment(context.Background(), &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait}); err != nil {
 		t.Fatal(err)
 	}
+	e.clk.Advance(300 * time.Second) // the original task set drains
 	if got := e.status(t, id).Status; got != cdtypes.DeploymentStatusSucceeded {
-		t.Fatalf("after finishing: %s", got)
+		t.Fatalf("after finishing and draining: %s", got)
 	}
 	svc, _ := e.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
 	s := svc.Services[0]
@@ -203,6 +215,8 @@ func TestUnhealthyReplacementRollsBack(t *testing.T) {
 		t.Fatalf("deployment = %s %+v %+v, want Failed ECS_UPDATE_ERROR with a rollback", d.Status, d.ErrorInformation, d.RollbackInfo)
 	}
 	rb := aws.ToString(d.RollbackInfo.RollbackDeploymentId)
+	// Traffic is back on blue at once; the replacement's failed tasks left
+	// their group already, so it has nothing to drain.
 	e.clk.Advance(10 * time.Second)
 	r := e.status(t, rb)
 	if r.Status != cdtypes.DeploymentStatusSucceeded || r.Creator != cdtypes.DeploymentCreatorCodeDeployRollback || aws.ToString(r.RollbackInfo.RollbackTriggeringDeploymentId) != id {
@@ -263,8 +277,14 @@ func TestReadyWaitAndHooks(t *testing.T) {
 	if _, err := e.cd.ContinueDeployment(context.Background(), &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeReadyWait}); err != nil {
 		t.Fatal(err)
 	}
+	// All at once, no termination wait: the original task set drains for
+	// the deregistration delay (300 s), then the deployment is done.
+	if got := e.status(t, id).Status; got != cdtypes.DeploymentStatusInProgress {
+		t.Errorf("right after promote: %s, want InProgress while the original drains", got)
+	}
+	e.clk.Advance(300 * time.Second)
 	if got := e.status(t, id).Status; got != cdtypes.DeploymentStatusSucceeded {
-		t.Errorf("after promote (all at once, no termination wait): %s", got)
+		t.Errorf("after promote and the deregistration delay: %s", got)
 	}
 	var notReady *cdtypes.DeploymentAlreadyCompletedException
 	_, err = e.cd.ContinueDeployment(context.Background(), &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeReadyWait})
@@ -278,9 +298,15 @@ func TestStopWithRollback(t *testing.T) {
 	e := newEnv(t, seed.Options{ReadyWaitMinutes: 30})
 	_, id := e.deploy(t, "registry.example/web:4", "")
 	e.clk.Advance(time.Minute)
-	if _, err := e.cd.StopDeployment(context.Background(), &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)}); err != nil {
+	stop, err := e.cd.StopDeployment(context.Background(), &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)})
+	if err != nil {
 		t.Fatal(err)
 	}
+	// CodeDeploy answers Pending and is done a moment later.
+	if stop.Status != cdtypes.StopStatusPending || e.status(t, id).Status != cdtypes.DeploymentStatusReady {
+		t.Errorf("StopDeployment = %s, deployment %s; want Pending, still Ready", stop.Status, e.status(t, id).Status)
+	}
+	e.clk.Advance(2 * time.Second)
 	d := e.status(t, id)
 	if d.Status != cdtypes.DeploymentStatusStopped || d.ErrorInformation.Code != cdtypes.ErrorCodeManualStop || d.RollbackInfo == nil {
 		t.Errorf("stopped deployment = %s %+v %+v", d.Status, d.ErrorInformation, d.RollbackInfo)
@@ -350,8 +376,15 @@ func TestServiceDeploymentsOfAnECSControlledService(t *testing.T) {
 		t.Fatal(err)
 	}
 	desc, err := e.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(arn), "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/api/nope"}})
-	if err != nil || len(desc.ServiceDeployments) != 1 || desc.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || len(desc.Failures) != 1 {
+	if err != nil || len(desc.ServiceDeployments) != 1 || desc.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusRollbackInProgress || len(desc.Failures) != 1 {
 		t.Fatalf("DescribeServiceDeployments = %+v, %v", desc, err)
+	}
+	// The rollback's task starts (10 s); the service has no load balancer,
+	// so the replaced deployment's tasks stop at once.
+	e.clk.Advance(time.Minute)
+	desc, err = e.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(arn)}})
+	if err != nil || desc.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
+		t.Fatalf("DescribeServiceDeployments a minute after the rollback = %+v, %v", desc, err)
 	}
 	var conflict *ecstypes.ConflictException
 	if _, err := e.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: arn}); !errors.As(err, &conflict) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,12 +18,17 @@ import (
 // ELBv2 weights), and a simulated account is small.
 //
 // Time-driven state (tasks starting, health checks passing, deployments
-// moving on) advances lazily: every entry point first brings the world up to
-// the clock's now, so a manual clock gives deterministic tests and a sped-up
-// clock makes a 5-minute canary take seconds.
+// moving on) follows a schedule: every entry point first brings the world up
+// to the clock's now by stepping from one due time to the next, so each
+// transition happens at, and carries, its due simulated time whether or not
+// anybody called in between. A manual clock gives deterministic tests and a
+// sped-up clock makes a 5-minute canary take seconds.
 type World struct {
 	mu  sync.Mutex
 	env Env
+	// at is the simulated time the world has been brought to: the clock's
+	// now between calls, a transition's due time while advance steps to it.
+	at time.Time
 
 	// ECS
 	clusters  map[string]*cluster
@@ -55,6 +61,9 @@ type World struct {
 	repositories map[string]*repository
 	identities   []WebIdentityCall
 	stsSessions  map[string]stsSession // access key id -> the role session it was issued for
+
+	// ext is the state of the operations in the *_admin.go files.
+	ext extState
 }
 
 type tag struct {
@@ -71,6 +80,7 @@ func newWorld(env Env) *World {
 		applications: map[string]*application{}, groups: map[string]*deploymentGroup{}, configs: predefinedConfigs(env.Clock.Now()),
 		deployments: map[string]*deployment{},
 		alarms:      map[string]*alarm{}, repositories: map[string]*repository{},
+		at: env.Clock.Now(),
 	}
 	return w
 }
@@ -80,7 +90,7 @@ func (w *World) faces() []Service {
 	return []Service{
 		{Name: "ecs", JSONTargetPrefix: "AmazonEC2ContainerServiceV20141113", JSON: w.locked(w.ecsOp)},
 		{Name: "codedeploy", JSONTargetPrefix: "CodeDeploy_20141006", JSON: w.locked(w.codeDeployOp)},
-		{Name: "ecr", JSONTargetPrefix: "AmazonEC2ContainerRegistry_V20150921", JSON: w.locked(w.ecrOp)},
+		{Name: "ecr", JSONTargetPrefix: "AmazonEC2ContainerRegistry_V20150921", JSON: w.ecrFace(w.locked(w.ecrOp))},
 		{
 			Name: "monitoring", JSONTargetPrefix: "GraniteServiceVersion20100801", JSON: w.locked(w.cloudWatchJSON),
 			QueryVersion: "2010-08-01", XMLNamespace: "http://monitoring.amazonaws.com/doc/2010-08-01/", Query: w.lockedQuery(w.cloudWatchQuery),
@@ -95,6 +105,7 @@ func (w *World) locked(fn func(op string, body []byte) (any, error)) func(contex
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.advance()
+		defer w.settle() // what the call set off happens at the call's time
 		return fn(op, body)
 	}
 }
@@ -111,25 +122,85 @@ func (w *World) lockedQueryAs(fn func(c Caller, op string, f formT) (any, error)
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.advance()
+		defer w.settle()
 		return fn(c, op, f)
 	}
 }
 
-func (w *World) now() time.Time { return w.env.Clock.Now() }
+// now is the world's simulated time: everything a call or a transition
+// stamps carries it.
+func (w *World) now() time.Time { return w.at }
 
-// advance brings time-driven state up to now: tasks start, targets pass
-// health checks, deployments move on.
+// maxSteps bounds how many due times one advance steps through; a world
+// that keeps replacing failing tasks over a long jump of the clock could
+// otherwise take a long time to catch up.
+const maxSteps = 100000
+
+// advance brings the world from its time to the clock's now, stepping
+// through every due time in between in order, so a transition is made, and
+// stamped, at the moment it was due, and what it sets off (a task set
+// getting healthy ends Install, which moves test traffic) follows from there.
 func (w *World) advance() {
-	now := w.now()
-	for _, svc := range w.services {
-		for _, ts := range svc.taskSets {
-			w.advanceTaskSet(svc, ts, now)
+	target := w.env.Clock.Now()
+	if target.Before(w.at) {
+		target = w.at // a clock that went back would undo history
+	}
+	for range maxSteps {
+		w.settle()
+		next := w.nextDue()
+		if next.IsZero() || next.After(target) {
+			break
 		}
-		w.advanceServiceDeployments(svc, now)
+		w.at = next
+	}
+	w.at = target
+	w.settle()
+}
+
+// settle makes every transition due at the world's time, and those they set
+// off at once.
+func (w *World) settle() {
+	now := w.at
+	// Two rounds: a deployment that moved traffic changes which groups are
+	// health-checked, and a task set it drained may already be done.
+	for range 2 {
+		for _, tg := range sortedByKey(w.targetGroups) {
+			w.settleTargetGroup(tg, now)
+		}
+		for _, svc := range w.sortedServices() {
+			for _, ts := range slices.Clone(svc.taskSets) {
+				w.advanceTaskSet(svc, ts, now)
+			}
+			w.advanceServiceDeployments(svc, now)
+		}
+		for _, id := range w.deployOrder {
+			w.advanceDeployment(w.deployments[id], now)
+		}
+	}
+	for _, tg := range sortedByKey(w.targetGroups) {
+		w.settleTargetGroup(tg, now)
+	}
+}
+
+// nextDue is the earliest time after the world's time at which some
+// time-driven state changes, or zero when nothing is scheduled.
+func (w *World) nextDue() time.Time {
+	var next time.Time
+	due := func(t time.Time) {
+		if t.After(w.at) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, tg := range w.targetGroups {
+		tg.dueTimes(due)
+	}
+	for _, svc := range w.services {
+		w.serviceDueTimes(svc, due)
 	}
 	for _, id := range w.deployOrder {
-		w.advanceDeployment(w.deployments[id], now)
+		w.deploymentDueTimes(w.deployments[id], due)
 	}
+	return next
 }
 
 func (w *World) arn(service, resource string) string {

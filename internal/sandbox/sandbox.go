@@ -40,7 +40,81 @@ type Options struct {
 	// service web, and the listener model's services shop-blue and
 	// shop-green behind a load balancer of their own.
 	Seed bool
-	Log  *slog.Logger
+	// Group is how the seeded CodeDeploy deployment group deploys; the zero
+	// value is DefaultGroup.
+	Group GroupOptions
+	Log   *slog.Logger
+}
+
+// GroupOptions are the seeded deployment group's settings a user may choose
+// (`sandbox serve --ready-action ...`), with CodeDeploy's names.
+type GroupOptions struct {
+	// DeploymentConfig names the group's deployment configuration.
+	DeploymentConfig string
+	// ReadyAction is the deploymentReadyOption's actionOnTimeout:
+	// STOP_DEPLOYMENT waits at Ready until ContinueDeployment (and stops
+	// the deployment after ReadyWaitMinutes); CONTINUE_DEPLOYMENT moves
+	// production traffic as soon as the replacement is ready, for tools
+	// that never call ContinueDeployment.
+	ReadyAction      string
+	ReadyWaitMinutes int32
+	// TerminationWaitMinutes is how long the original task set stays after
+	// production traffic moved.
+	TerminationWaitMinutes int32
+}
+
+// DefaultGroup is what the sandbox seeds unless told otherwise: a canary
+// that waits at Ready for up to an hour until promoted (ecs-bluegreen deploy
+// promotes once the test listener's smoke check passed, unless
+// BG_PROMOTE=manual).
+var DefaultGroup = GroupOptions{
+	DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes", ReadyAction: "STOP_DEPLOYMENT",
+	ReadyWaitMinutes: 60, TerminationWaitMinutes: 5,
+}
+
+// withDefaults fills what o leaves empty from DefaultGroup.
+func (o GroupOptions) withDefaults() GroupOptions {
+	if o.DeploymentConfig == "" {
+		o.DeploymentConfig = DefaultGroup.DeploymentConfig
+	}
+	if o.ReadyAction == "" {
+		o.ReadyAction = DefaultGroup.ReadyAction
+	}
+	if o.ReadyAction == "STOP_DEPLOYMENT" && o.ReadyWaitMinutes == 0 {
+		o.ReadyWaitMinutes = DefaultGroup.ReadyWaitMinutes
+	}
+	if o.ReadyAction == "CONTINUE_DEPLOYMENT" {
+		o.ReadyWaitMinutes = 0
+	}
+	if o.TerminationWaitMinutes == 0 {
+		o.TerminationWaitMinutes = DefaultGroup.TerminationWaitMinutes
+	}
+	return o
+}
+
+// Describe says in one sentence what a deployment to the seeded group does.
+func (o GroupOptions) Describe() string {
+	o = o.withDefaults()
+	ready := fmt.Sprintf("waits at Ready until continued (ContinueDeployment, `ecs-bluegreen promote`, or `aws deploy continue-deployment`) and is stopped after %d minutes without it", o.ReadyWaitMinutes)
+	if o.ReadyAction == "CONTINUE_DEPLOYMENT" {
+		ready = "moves production traffic as soon as the replacement is ready (no ContinueDeployment needed)"
+	}
+	return fmt.Sprintf("A deployment to the seeded group %s, then shifts traffic by %s and keeps the original task set %d minutes before terminating it.", ready, o.DeploymentConfig, o.TerminationWaitMinutes)
+}
+
+// Validate checks the options before anything starts.
+func (o GroupOptions) Validate() error {
+	o = o.withDefaults()
+	if o.ReadyAction != "STOP_DEPLOYMENT" && o.ReadyAction != "CONTINUE_DEPLOYMENT" {
+		return fmt.Errorf("the ready action %q is neither STOP_DEPLOYMENT (wait at Ready until continued) nor CONTINUE_DEPLOYMENT (move traffic at once)", o.ReadyAction)
+	}
+	if o.ReadyWaitMinutes < 0 || o.ReadyWaitMinutes > 7200 {
+		return fmt.Errorf("the ready wait %d is not between 1 and 7200 minutes", o.ReadyWaitMinutes)
+	}
+	if o.TerminationWaitMinutes < 0 || o.TerminationWaitMinutes > 2880 {
+		return fmt.Errorf("the termination wait %d is not between 0 and 2880 minutes", o.TerminationWaitMinutes)
+	}
+	return nil
 }
 
 // Sandbox is a running simulator and registry.
@@ -56,7 +130,9 @@ type Sandbox struct {
 	Switch *seed.TwoServices
 	// SwitchProdURL and SwitchTestURL reach Switch's listeners.
 	SwitchProdURL, SwitchTestURL string
-	servers                      []*http.Server
+	// Group is how the seeded deployment group deploys.
+	Group   GroupOptions
+	servers []*http.Server
 }
 
 // SwitchService is the base name of the listener model's services
@@ -67,6 +143,9 @@ const SwitchService = "shop"
 const (
 	gitlabUser     = "gitlab-ci-token"
 	gitlabPassword = "sandbox-job-token"
+	// sandboxAWSSecret is the secret access key the exports give the AWS
+	// CLI and SDKs (the simulator accepts any).
+	sandboxAWSSecret = "sandbox"
 )
 
 // Start listens and serves until Close.
@@ -76,6 +155,9 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 	}
 	if o.Speed <= 0 {
 		o.Speed = 1
+	}
+	if err := o.Group.Validate(); err != nil {
+		return nil, err
 	}
 	var lc net.ListenConfig
 	regLn, err := lc.Listen(ctx, "tcp", defaultAddr(o.RegistryAddr))
@@ -87,8 +169,9 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 		_ = regLn.Close()
 		return nil, fmt.Errorf("listening for the AWS simulator: %w", err)
 	}
-	sb := &Sandbox{RegistryHost: regLn.Addr().String(), AWSURL: "http://" + awsLn.Addr().String()}
-	sb.Sim = awssim.New(awssim.WithClock(clock.NewScaled(o.Speed)), awssim.WithRegistryHost(sb.RegistryHost), awssim.WithLogger(o.Log))
+	sb := &Sandbox{RegistryHost: regLn.Addr().String(), AWSURL: "http://" + awsLn.Addr().String(), Group: o.Group.withDefaults()}
+	sb.Sim = awssim.New(awssim.WithClock(clock.NewScaled(o.Speed)), awssim.WithRegistryHost(sb.RegistryHost), awssim.WithLogger(o.Log),
+		awssim.WithImageStore(newRegistryImages(sb.RegistryHost)))
 	ecrUser, ecrPass := sb.Sim.ECRCredentials()
 	reg := &basicAuth{next: registry.New(registry.Logger(log.New(io.Discard, "", 0))), users: map[string]string{ecrUser: ecrPass, gitlabUser: gitlabPassword}}
 	sb.serve(regLn, reg)
@@ -109,11 +192,11 @@ func Start(ctx context.Context, o Options) (*Sandbox, error) {
 func (sb *Sandbox) seed(ctx context.Context) error {
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""), BaseEndpoint: aws.String(sb.AWSURL)}
 	clients := seed.Clients{ECS: ecs.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), CodeDeploy: codedeploy.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg)}
+	g := sb.Group
 	w, err := seed.Create(ctx, clients, seed.Options{
-		DeploymentConfig: "CodeDeployDefault.ECSCanary10Percent5Minutes", TerminationWaitMinutes: 5,
-		// Deployments wait at Ready until promoted (deploy promotes once the
-		// test listener's smoke check passed, unless BG_PROMOTE=manual).
-		ReadyWaitMinutes: 60,
+		DeploymentConfig: g.DeploymentConfig, TerminationWaitMinutes: g.TerminationWaitMinutes,
+		// seed waits at Ready (STOP_DEPLOYMENT) when the wait is above 0.
+		ReadyWaitMinutes: g.ReadyWaitMinutes,
 	})
 	if err != nil {
 		return err
@@ -220,7 +303,7 @@ func (sb *Sandbox) Exports() []string {
 		"export AWS_REGION=eu-west-1",
 		"export AWS_DEFAULT_REGION=eu-west-1",
 		"export AWS_ACCESS_KEY_ID=sandbox",
-		"export AWS_SECRET_ACCESS_KEY=sandbox",
+		"export AWS_SECRET_ACCESS_KEY=" + sandboxAWSSecret,
 		"export CI_REGISTRY=" + sb.RegistryHost,
 		"export CI_REGISTRY_IMAGE=" + sb.RegistryHost + "/sandbox/web",
 		"export CI_REGISTRY_USER=" + gitlabUser,
@@ -292,3 +375,17 @@ func (b *basicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (sb *Sandbox) String() string {
 	return strings.Join([]string{"AWS " + sb.AWSURL, "registry " + sb.RegistryHost}, ", ")
 }
+
+// IsPublicCredential tells whether a value is one of the credentials the
+// sandbox prints for shells to evaluate (its registry password, its AWS
+// keys). They are published, not secrets: a shell that evaluated the
+// exports carries them in CI_REGISTRY_PASSWORD and AWS_SECRET_ACCESS_KEY,
+// and masking them would turn the next `sandbox serve`'s export lines into
+// `[MASKED]`, which then fails every push with 401.
+func IsPublicCredential(v string) bool {
+	return v == gitlabPassword || v == sandboxAWSSecret
+}
+
+// ControlPrefix is the path of the simulator's control endpoint on AWSURL
+// (GET <AWSURL>/_awssim/calls: the call log).
+const ControlPrefix = awssim.ControlPrefix

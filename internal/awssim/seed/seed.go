@@ -117,7 +117,14 @@ func Create(ctx context.Context, c Clients, o Options) (*World, error) {
 	forward := func(tg string) []elbtypes.Action {
 		return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tg)}}
 	}
-	prod, err := c.ELB.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(w.LoadBalancerARN), Port: aws.Int32(80), Protocol: elbtypes.ProtocolEnumHttp, DefaultActions: forward(tgs[0])})
+	// Production forwards to blue, and to green at weight 0, as CodeDeploy
+	// leaves a listener after a deployment: the group traffic moved away
+	// from stays in the forward action, so the load balancer keeps
+	// health-checking it and the next replacement is checked during Install.
+	prodActions := []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: []elbtypes.TargetGroupTuple{
+		{TargetGroupArn: aws.String(tgs[0]), Weight: aws.Int32(100)}, {TargetGroupArn: aws.String(tgs[1]), Weight: aws.Int32(0)},
+	}}}}
+	prod, err := c.ELB.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(w.LoadBalancerARN), Port: aws.Int32(80), Protocol: elbtypes.ProtocolEnumHttp, DefaultActions: prodActions})
 	if err != nil {
 		return nil, fmt.Errorf("creating the production listener: %w", err)
 	}
