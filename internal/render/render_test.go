@@ -111,8 +111,8 @@ func TestParseErrorsPointIntoTheFile(t *testing.T) {
 		t.Fatal("unknown fields were accepted")
 	}
 	for _, want := range []string{
-		`testdata/unknown-field.json:7: containerDefinitions[0].portMapings: unknown field "portMapings"`,
-		`testdata/unknown-field.json:10: cpuUnits: unknown field "cpuUnits"`,
+		`testdata/unknown-field.json:7: containerDefinitions[0].portMapings: unknown member "portMapings"`,
+		`testdata/unknown-field.json:10: cpuUnits: unknown member "cpuUnits"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
