@@ -283,7 +283,7 @@ func TestAppSpecValidation(t *testing.T) {
 		{"wrong_type", strings.Replace(base, "AWS::ECS::Service", "AWS::Lambda::Function", 1), "must be AWS::ECS::Service"},
 		{"bad_hook", base + "Hooks:\n  - AfterInstal: fn\n", "AfterInstal is not an ECS lifecycle hook"},
 		{"partial_network", strings.Replace(base, "        LoadBalancerInfo:", "        NetworkConfiguration:\n          AwsvpcConfiguration:\n            Subnets: [a]\n        LoadBalancerInfo:", 1), "give Subnets, SecurityGroups and AssignPublicIp together"},
-		{"extra_section", base + "Files: []\n", "is not an AppSpec section"},
+		{"extra_section", base + "Files: []\n", `appspec.yml:10: Files: unknown member "Files"`},
 	} {
 		a, err := ParseAppSpec([]byte(tt.doc), "appspec.yml")
 		if err == nil {
