@@ -51,6 +51,12 @@ type Validator interface {
 	Validate() []Problem
 }
 
+// envValidator is implemented by families that also check variables they
+// do not hold (the AWS_* ones the SDK reads itself).
+type envValidator interface {
+	validateEnv(l envconfig.Lookuper) []Problem
+}
+
 // Load fills each target (a pointer to a family struct) from l, then runs the
 // families' Validate. Every problem is collected: the returned error is an
 // *Error listing them all, or nil.
@@ -81,6 +87,9 @@ func Load(ctx context.Context, l envconfig.Lookuper, targets ...any) error {
 				}
 			}
 		}
+		if ev, ok := target.(envValidator); ok {
+			problems = append(problems, ev.validateEnv(l)...)
+		}
 	}
 	if len(problems) == 0 {
 		return nil
@@ -107,6 +116,12 @@ func loadStruct(ctx context.Context, l envconfig.Lookuper, sv reflect.Value) []P
 			// Unset and without a default: leave the zero value. (envconfig would
 			// hand "" to the field's decoder, which is not a value.)
 			continue
+		}
+		if raw, found := l.Lookup(key); found && f.Tag.Get("secret") != "true" && f.Tag.Get("control") != "allow" {
+			if r, ok := controlFree(raw); !ok {
+				problems = append(problems, controlProblem(key, r, raw))
+				continue
+			}
 		}
 		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "V", Type: f.Type, Tag: f.Tag}}))
 		err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: one.Interface(), Lookuper: l})
