@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // FieldError is a problem at one place in a user's file.
@@ -21,9 +22,24 @@ func (e *FieldError) Error() string {
 		loc += ":" + strconv.Itoa(e.Line)
 	}
 	if e.Path != "" {
-		return fmt.Sprintf("%s: %s: %s", loc, e.Path, e.Msg)
+		return fmt.Sprintf("%s: %s: %s", loc, printable(e.Path), e.Msg)
 	}
 	return loc + ": " + e.Msg
+}
+
+// printable shows a path made of the user's member names so that it can
+// neither forge nor colour a log line (control characters are escaped) nor
+// flood it (long paths are cut).
+func printable(s string) string {
+	const maxLen = 160
+	if len(s) > maxLen {
+		s = s[:maxLen] + "..."
+	}
+	if !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return s
+	}
+	q := strconv.QuoteToASCII(s)
+	return q[1 : len(q)-1]
 }
 
 // checkFields walks raw JSON next to a Go type and reports every member the

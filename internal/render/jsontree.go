@@ -124,7 +124,11 @@ func parseJSON(data []byte, file string) (*jsonDoc, error) {
 			switch t {
 			case '{', '[':
 				if len(stack) >= maxDepth {
-					return nil, fail(line, childPath(), fmt.Sprintf("nests deeper than %d levels", maxDepth))
+					// The top-level member is enough to find it; the full
+					// path would be 64 segments long.
+					top, _, _ := strings.Cut(childPath(), "[")
+					top, _, _ = strings.Cut(top, ".")
+					return nil, fail(line, top, fmt.Sprintf("nests deeper than %d levels", maxDepth))
 				}
 				f := &jsonFrame{path: childPath()}
 				if t == '{' {

@@ -353,46 +353,6 @@ func TestAppSpecRevisionHash(t *testing.T) {
 	}
 }
 
-func FuzzParseTaskDef(f *testing.F) {
-	for _, name := range []string{"fargate-sidecars.json", "describe-output.json", "codepipeline-placeholder.json", "unknown-field.json"} {
-		data, _ := os.ReadFile(filepath.Join("testdata", name))
-		f.Add(data)
-	}
-	f.Add([]byte(`{"taskDefinition": []}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		td, err := ParseTaskDef(data, "taskdef.json")
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "taskdef.json") {
-				t.Errorf("error does not name the file: %v", err)
-			}
-			return
-		}
-		if _, err := td.JSON(); err != nil {
-			t.Errorf("a parsed task definition does not render: %v", err)
-		}
-	})
-}
-
-func FuzzParseAppSpec(f *testing.F) {
-	for _, name := range []string{"appspec-hooks.yml", "appspec.json"} {
-		data, _ := os.ReadFile(filepath.Join("testdata", name))
-		f.Add(data)
-	}
-	f.Add([]byte("version: 0.0\nResources: x\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := ParseAppSpec(data, "appspec.yml")
-		if err != nil {
-			return
-		}
-		_ = a.Validate(nil)
-		_, _, _, _ = a.Target()
-		if a.Set("arn:x", "c", 80) == nil {
-			if _, err := a.YAML(); err != nil {
-				t.Errorf("a set AppSpec does not render: %v", err)
-			}
-		}
-	})
-}
 
 func TestFromDescribeRoundTrips(t *testing.T) {
 	t.Parallel()
