@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -22,10 +23,28 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
+	// Messages may quote the value (a decoder's own error does): escape
+	// control characters so no value can forge or colour a log line.
+	msg := escapeControl(p.Message)
 	if p.Value != "" {
-		return fmt.Sprintf("%s %s (got %q)", p.Var, p.Message, p.Value)
+		return fmt.Sprintf("%s %s (got %q)", p.Var, msg, p.Value)
 	}
-	return p.Var + " " + p.Message
+	return p.Var + " " + msg
+}
+
+func escapeControl(s string) string {
+	if _, clean := controlFree(s); clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Error lists every problem found in one pass, so a user fixes them all at once
