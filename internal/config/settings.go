@@ -150,8 +150,8 @@ func (c *CodeDeploy) Validate() []Problem {
 
 // Render locates the task definition and appspec files.
 type Render struct {
-	TaskdefFile   string `env:"BG_TASKDEF_FILE,default=taskdef.json" desc:"Task definition file (RegisterTaskDefinition input or describe-task-definition output); the live one when the file is absent."`
-	AppspecFile   string `env:"BG_APPSPEC_FILE,default=appspec.yml" desc:"AppSpec file (YAML or JSON); generated from the service when absent."`
+	TaskdefFile   string `env:"BG_TASKDEF_FILE,default=taskdef.json" desc:"Task definition file (RegisterTaskDefinition input or describe-task-definition output), at most 1 MiB; the live one when the file is absent."`
+	AppspecFile   string `env:"BG_APPSPEC_FILE,default=appspec.yml" desc:"AppSpec file (one YAML or JSON document), at most 1 MiB; generated from the service when absent."`
 	ContainerName string `env:"BG_CONTAINER_NAME" desc:"Container that receives the new image and the load balancer traffic (the only container when unset)."`
 	ContainerPort Port   `env:"BG_CONTAINER_PORT" desc:"Container port the load balancer sends traffic to (from the service when unset)."`
 	// Placeholders are CodePipeline-style image names written as <NAME>.
