@@ -12,6 +12,7 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -83,14 +84,12 @@ func TestHostileSettingsAreRefused(t *testing.T) {
 			slices.Sort(got)
 			want := slices.Clone(tt.Want)
 			slices.Sort(want)
-			if diff := cmp.Diff(want, got, cmpEmpty); diff != "" {
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("variables reported (-want +got):\n%s\n%v", diff, err)
 			}
 		})
 	}
 }
-
-var cmpEmpty = cmp.FilterValues(func(a, b []string) bool { return len(a) == 0 && len(b) == 0 }, cmp.Ignore())
 
 // TestOutputDirMustBeWritable covers the folder checks the JSON corpus
 // cannot express.

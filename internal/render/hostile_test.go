@@ -115,7 +115,7 @@ func TestHugeInputsAreRefusedBeforeReading(t *testing.T) {
 		}
 		return path
 	}
-	real := func(name string, data []byte) string {
+	written := func(name string, data []byte) string {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
@@ -125,8 +125,8 @@ func TestHugeInputsAreRefusedBeforeReading(t *testing.T) {
 	for _, tt := range []struct{ name, path, want string }{
 		{"taskdef_300MB_whitespace", sparse("taskdef.json", []byte("{}"+strings.Repeat(" ", 4096)), 300<<20), "is 300.0 MiB"},
 		{"appspec_300MB_comment", sparse("appspec.yml", []byte("version: 0.0\n# "), 300<<20), "is 300.0 MiB"},
-		{"taskdef_2MiB_whitespace", real("ws.json", append([]byte(`{"family":"web"}`), bytes.Repeat([]byte(" \n\t"), 700_000)...)), "is 2.0 MiB"},
-		{"appspec_2MiB_comment", real("comment.yml", append([]byte("version: 0.0\n#"), bytes.Repeat([]byte("x"), 2<<20)...)), "is 2.0 MiB"},
+		{"taskdef_2MiB_whitespace", written("ws.json", append([]byte(`{"family":"web"}`), bytes.Repeat([]byte(" \n\t"), 700_000)...)), "is 2.0 MiB"},
+		{"appspec_2MiB_comment", written("comment.yml", append([]byte("version: 0.0\n#"), bytes.Repeat([]byte("x"), 2<<20)...)), "is 2.0 MiB"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

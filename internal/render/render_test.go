@@ -353,7 +353,6 @@ func TestAppSpecRevisionHash(t *testing.T) {
 	}
 }
 
-
 func TestFromDescribeRoundTrips(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(awssim.New())
