@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
@@ -72,7 +71,7 @@ func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rende
 	}
 
 	container, port := rs.ContainerName, int(rs.ContainerPort)
-	data, err := os.ReadFile(rs.AppspecFile)
+	data, err := render.ReadFile(rs.AppspecFile) // bounded: render.MaxFileSize
 	switch {
 	case err == nil:
 		if r.appSpec, err = render.ParseAppSpec(data, rs.AppspecFile); err != nil {
@@ -90,7 +89,7 @@ func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rende
 		inv.log.Info("no AppSpec file: generating one from the service", "file", rs.AppspecFile, "container", spec.Container, "port", spec.Port)
 		r.appSpec = render.NewAppSpec(render.TaskDefinitionPlaceholder, spec)
 	default:
-		return nil, err
+		return nil, &usageError{msg: err.Error(), hint: "fix the AppSpec file"}
 	}
 	if err := r.appSpec.Set(render.TaskDefinitionPlaceholder, rs.ContainerName, int(rs.ContainerPort)); err != nil {
 		return nil, &usageError{msg: err.Error(), hint: "fix the AppSpec file"}

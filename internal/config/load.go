@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -22,10 +23,28 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
+	// Messages may quote the value (a decoder's own error does): escape
+	// control characters so no value can forge or colour a log line.
+	msg := escapeControl(p.Message)
 	if p.Value != "" {
-		return fmt.Sprintf("%s %s (got %q)", p.Var, p.Message, p.Value)
+		return fmt.Sprintf("%s %s (got %q)", p.Var, msg, p.Value)
 	}
-	return p.Var + " " + p.Message
+	return p.Var + " " + msg
+}
+
+func escapeControl(s string) string {
+	if _, clean := controlFree(s); clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Error lists every problem found in one pass, so a user fixes them all at once
@@ -49,6 +68,12 @@ func (e *Error) Error() string {
 // Validator is implemented by families with rules across fields.
 type Validator interface {
 	Validate() []Problem
+}
+
+// envValidator is implemented by families that also check variables they
+// do not hold (the AWS_* ones the SDK reads itself).
+type envValidator interface {
+	validateEnv(l envconfig.Lookuper) []Problem
 }
 
 // Load fills each target (a pointer to a family struct) from l, then runs the
@@ -81,6 +106,9 @@ func Load(ctx context.Context, l envconfig.Lookuper, targets ...any) error {
 				}
 			}
 		}
+		if ev, ok := target.(envValidator); ok {
+			problems = append(problems, ev.validateEnv(l)...)
+		}
 	}
 	if len(problems) == 0 {
 		return nil
@@ -107,6 +135,12 @@ func loadStruct(ctx context.Context, l envconfig.Lookuper, sv reflect.Value) []P
 			// Unset and without a default: leave the zero value. (envconfig would
 			// hand "" to the field's decoder, which is not a value.)
 			continue
+		}
+		if raw, found := l.Lookup(key); found && f.Tag.Get("secret") != "true" && f.Tag.Get("control") != "allow" {
+			if r, ok := controlFree(raw); !ok {
+				problems = append(problems, controlProblem(key, r, raw))
+				continue
+			}
 		}
 		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "V", Type: f.Type, Tag: f.Tag}}))
 		err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: one.Interface(), Lookuper: l})

@@ -2,6 +2,7 @@ package config
 
 import (
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -85,6 +86,10 @@ func (t *Target) Validate() []Problem {
 	} else if t.Service == "" {
 		ps = append(ps, Problem{Var: "BG_SERVICE", Message: "is required: the ECS service to deploy (or BG_BLUE_SERVICE and BG_GREEN_SERVICE for the listener model)"})
 	}
+	ps = append(ps, checkECSName("BG_CLUSTER", t.Cluster, "cluster")...)
+	ps = append(ps, checkECSName("BG_SERVICE", t.Service, "service")...)
+	ps = append(ps, checkECSName("BG_BLUE_SERVICE", t.BlueService, "service")...)
+	ps = append(ps, checkECSName("BG_GREEN_SERVICE", t.GreenService, "service")...)
 	if !t.ListenerARN.IsZero() && t.ListenerARN == t.TestListenerARN {
 		// deploy points the test route at the idle colour: on the production
 		// route that would send production to a version not yet checked.
@@ -110,12 +115,16 @@ type Switch struct {
 	Alarms   []string      `env:"BG_ALARMS" desc:"CloudWatch alarms, comma-separated, that must be OK before each switch step and during the pause (the listener model has no deployment group to hold them)."`
 }
 
-// Validate checks the interval.
+// Validate checks the interval and the alarm names.
 func (s *Switch) Validate() []Problem {
+	var ps []Problem
 	if s.Interval < 0 {
-		return []Problem{{Var: "BG_SWITCH_INTERVAL", Message: "must not be negative", Value: s.Interval.String()}}
+		ps = append(ps, Problem{Var: "BG_SWITCH_INTERVAL", Message: "must not be negative", Value: s.Interval.String()})
 	}
-	return nil
+	for _, a := range s.Alarms {
+		ps = append(ps, checkFreeName("BG_ALARMS", strings.TrimSpace(a), "CloudWatch alarm", 255)...)
+	}
+	return ps
 }
 
 // CodeDeploy names the CodeDeploy application and deployment group; when left
@@ -126,23 +135,37 @@ type CodeDeploy struct {
 	DeploymentConfig string `env:"BG_DEPLOYMENT_CONFIG" desc:"Deployment configuration for this deployment, such as CodeDeployDefault.ECSCanary10Percent5Minutes (the group's when unset)."`
 }
 
-// Validate checks that a deployment group is not named without its application.
+// Validate checks the names and that a deployment group is not named
+// without its application.
 func (c *CodeDeploy) Validate() []Problem {
+	var ps []Problem
 	if c.DeploymentGroup != "" && c.Application == "" {
-		return []Problem{{Var: "BG_CODEDEPLOY_APPLICATION", Message: "is required when BG_CODEDEPLOY_DEPLOYMENT_GROUP is set"}}
+		ps = append(ps, Problem{Var: "BG_CODEDEPLOY_APPLICATION", Message: "is required when BG_CODEDEPLOY_DEPLOYMENT_GROUP is set"})
 	}
-	return nil
+	ps = append(ps, checkFreeName("BG_CODEDEPLOY_APPLICATION", c.Application, "CodeDeploy application", 100)...)
+	ps = append(ps, checkFreeName("BG_CODEDEPLOY_DEPLOYMENT_GROUP", c.DeploymentGroup, "CodeDeploy deployment group", 100)...)
+	ps = append(ps, checkFreeName("BG_DEPLOYMENT_CONFIG", c.DeploymentConfig, "CodeDeploy deployment configuration", 100)...)
+	return ps
 }
 
 // Render locates the task definition and appspec files.
 type Render struct {
-	TaskdefFile   string `env:"BG_TASKDEF_FILE,default=taskdef.json" desc:"Task definition file (RegisterTaskDefinition input or describe-task-definition output); the live one when the file is absent."`
-	AppspecFile   string `env:"BG_APPSPEC_FILE,default=appspec.yml" desc:"AppSpec file (YAML or JSON); generated from the service when absent."`
+	TaskdefFile   string `env:"BG_TASKDEF_FILE,default=taskdef.json" desc:"Task definition file (RegisterTaskDefinition input or describe-task-definition output), at most 1 MiB; the live one when the file is absent."`
+	AppspecFile   string `env:"BG_APPSPEC_FILE,default=appspec.yml" desc:"AppSpec file (one YAML or JSON document), at most 1 MiB; generated from the service when absent."`
 	ContainerName string `env:"BG_CONTAINER_NAME" desc:"Container that receives the new image and the load balancer traffic (the only container when unset)."`
 	ContainerPort Port   `env:"BG_CONTAINER_PORT" desc:"Container port the load balancer sends traffic to (from the service when unset)."`
 	// Placeholders are CodePipeline-style image names written as <NAME>.
 	Placeholders []string `env:"BG_IMAGE_PLACEHOLDERS,default=IMAGE1_NAME" desc:"Image placeholders (written <NAME> in taskdef.json) that receive the image, comma-separated."`
 	Substitute   bool     `env:"BG_TASKDEF_SUBSTITUTE" desc:"Replace ${VAR} in taskdef.json string values with environment variables; an unset variable is an error."`
+}
+
+// Validate checks the container name against ECS's character set.
+func (r *Render) Validate() []Problem {
+	var ps []Problem
+	if r.ContainerName != "" && !ecsName.MatchString(r.ContainerName) {
+		ps = append(ps, Problem{Var: "BG_CONTAINER_NAME", Message: "is not a valid ECS container name: up to 255 letters, numbers, underscores and hyphens", Value: r.ContainerName})
+	}
+	return ps
 }
 
 // Checks are the URLs smoke-tested during and after a deployment, and what
@@ -151,7 +174,7 @@ type Checks struct {
 	TestURL        URL           `env:"BG_TEST_URL" desc:"URL served by the test listener: checked before production traffic moves."`
 	ProdURL        URL           `env:"BG_PROD_URL" desc:"Production URL: checked after production traffic has moved, and by verify."`
 	SmokeStatus    StatusSet     `env:"BG_SMOKE_STATUS,default=200" desc:"HTTP statuses that pass: codes and classes, comma-separated, such as 200,204 or 2xx."`
-	SmokeBody      Regexp        `env:"BG_SMOKE_BODY" desc:"Regular expression (RE2) the response body must match."`
+	SmokeBody      Regexp        `env:"BG_SMOKE_BODY" control:"allow" desc:"Regular expression (RE2) the response body must match."`
 	SmokeHost      string        `env:"BG_SMOKE_HOST" desc:"Host header to send, for listeners that route by host name."`
 	SmokeSuccesses int           `env:"BG_SMOKE_SUCCESSES,default=3" desc:"Consecutive passing requests needed."`
 	SmokeFailures  int           `env:"BG_SMOKE_MAX_FAILURES,default=5" desc:"Consecutive failing requests after which the check fails without waiting for its timeout."`
@@ -177,6 +200,11 @@ func (c *Checks) Validate() []Problem {
 	}
 	if c.StuckAfter <= 0 {
 		ps = append(ps, Problem{Var: "BG_STUCK_AFTER", Message: "must be positive"})
+	}
+	if strings.ContainsAny(c.SmokeHost, " /@") {
+		ps = append(ps, Problem{Var: "BG_SMOKE_HOST", Message: "must be a host name, optionally with :port (a Host header)", Value: c.SmokeHost})
+	} else {
+		ps = append(ps, checkHostPort("BG_SMOKE_HOST", c.SmokeHost)...)
 	}
 	return ps
 }
@@ -216,7 +244,17 @@ func (d *Deployment) Validate() []Problem {
 
 // Output is where reports and dotenv files are written.
 type Output struct {
-	Dir string `env:"BG_OUTPUT_DIR,default=.ecs-bluegreen" desc:"Folder for deploy.env, status.json/md/html and junit.xml."`
+	Dir string `env:"BG_OUTPUT_DIR,default=.ecs-bluegreen" desc:"Folder for deploy.env, status.json/md/html and junit.xml; it must be a folder that can be written (or created), which is checked before anything changes."`
+}
+
+// Validate checks that the folder can be written, or created, now: a
+// report that cannot be written after the deployment started would leave
+// it unwatched.
+func (o *Output) Validate() []Problem {
+	if msg := writableDir(o.Dir); msg != "" {
+		return []Problem{{Var: "BG_OUTPUT_DIR", Message: msg, Value: o.Dir}}
+	}
+	return nil
 }
 
 // Log controls the tool's own log.

@@ -44,9 +44,8 @@ func (r *Registries) Validate() []Problem {
 			out = append(out, Problem{Var: t.env, Message: "is not a valid image tag (letters, digits, _ . -, at most 128, not starting with . or -)"})
 		}
 	}
-	if strings.ContainsAny(r.ECRRepository, " \t@") {
-		out = append(out, Problem{Var: "BG_ECR_REPOSITORY", Message: "must be a repository name or URI without tag or digest"})
-	}
+	out = append(out, checkECRRepository("BG_ECR_REPOSITORY", r.ECRRepository)...)
+	out = append(out, checkHostPort("BG_REGISTRY", r.Registry)...)
 	return out
 }
 
@@ -55,7 +54,7 @@ func (r *Registries) Validate() []Problem {
 type Build struct {
 	Context    string   `env:"BG_BUILD_CONTEXT,default=." desc:"Build context folder: COPY and ADD sources are relative to it, and its .dockerignore applies."`
 	Dockerfile string   `env:"BG_DOCKERFILE" desc:"Dockerfile to build (default: Dockerfile in BG_BUILD_CONTEXT). Supported: FROM, COPY, ADD of local files, ENV, ARG, WORKDIR, USER, EXPOSE, LABEL, ENTRYPOINT, CMD."`
-	Args       []string `env:"BG_BUILD_ARGS" desc:"Build arguments for ARG instructions, as NAME=value, comma-separated."`
+	Args       []string `env:"BG_BUILD_ARGS" control:"allow" desc:"Build arguments for ARG instructions, as NAME=value, comma-separated."`
 	// The epoch makes layers and config reproducible; the commit time is the
 	// fallback so that two pipelines of one commit build one digest.
 	SourceDateEpoch string `env:"BG_SOURCE_DATE_EPOCH,default=$SOURCE_DATE_EPOCH" desc:"Timestamp (Unix seconds) of every file and of the image; default SOURCE_DATE_EPOCH, else the commit time (CI_COMMIT_TIMESTAMP), else 1970-01-01."`

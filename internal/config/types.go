@@ -63,6 +63,9 @@ func (r *ImageRef) EnvDecode(v string) error {
 	if err != nil {
 		return fmt.Errorf("is not an image reference (%s): want <registry>/<repository>[:tag|@sha256:digest]", strings.TrimPrefix(err.Error(), "could not parse reference: "))
 	}
+	if err := registryPort(ref.Context().RegistryStr()); err != nil {
+		return err
+	}
 	r.Ref = ref
 	return nil
 }
@@ -92,6 +95,9 @@ func (r *Repository) EnvDecode(v string) error {
 	if err != nil {
 		return fmt.Errorf("is not an image repository: want <registry>/<path> without tag or digest")
 	}
+	if err := registryPort(repo.RegistryStr()); err != nil {
+		return err
+	}
 	r.Repo = repo
 	return nil
 }
@@ -104,6 +110,17 @@ func (r Repository) String() string {
 		return ""
 	}
 	return r.Repo.String()
+}
+
+// registryPort refuses a registry port outside 1-65535, which the reference
+// parser lets through and only the first connection would notice.
+func registryPort(host string) error {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		if err := portOK(host[i+1:]); err != nil {
+			return fmt.Errorf("names registry %s, whose port %v", host, err)
+		}
+	}
+	return nil
 }
 
 // URL is an absolute http or https URL.
@@ -125,6 +142,9 @@ func (u *URL) EnvDecode(v string) error {
 	}
 	if parsed.Host == "" {
 		return errors.New("must be an absolute URL with a host")
+	}
+	if p := parsed.Port(); p != "" && portOK(p) != nil {
+		return errors.New("has a port outside 1-65535")
 	}
 	u.URL = parsed
 	return nil

@@ -25,12 +25,16 @@ type AppSpec struct {
 	doc  yaml.Node
 }
 
-// ParseAppSpec reads an AppSpec in YAML or JSON.
+// ParseAppSpec reads an AppSpec in YAML or JSON: one document, each key
+// once, only the members CodeDeploy's ECS AppSpec defines. Every problem
+// names the file, line and member. ReadFile bounds the size of data.
 func ParseAppSpec(data []byte, file string) (*AppSpec, error) {
 	a := &AppSpec{File: file}
-	if err := yaml.Unmarshal(data, &a.doc); err != nil {
-		return nil, &FieldError{File: file, Msg: "not valid YAML or JSON: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	doc, err := decodeAppSpec(data, file)
+	if err != nil {
+		return nil, err
 	}
+	a.doc = doc
 	if a.doc.Kind != yaml.DocumentNode || len(a.doc.Content) == 0 || a.doc.Content[0].Kind != yaml.MappingNode {
 		return nil, &FieldError{File: file, Line: 1, Msg: "an AppSpec must be a mapping with version, Resources and optionally Hooks"}
 	}

@@ -1,88 +1,12 @@
 package render
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode"
 )
-
-// keyLines maps each object key's JSON path (containerDefinitions[0].image)
-// to the line it starts on, so errors can point into the user's file.
-func keyLines(data []byte) map[string]int {
-	out := map[string]int{}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	type frame struct {
-		path    string
-		isArray bool
-		index   int
-		key     string
-		wantKey bool
-	}
-	var stack []*frame
-	line := func(off int64) int { return bytes.Count(data[:off], []byte("\n")) + 1 }
-	child := func() string {
-		if len(stack) == 0 {
-			return ""
-		}
-		f := stack[len(stack)-1]
-		if f.isArray {
-			return f.path + "[" + strconv.Itoa(f.index) + "]"
-		}
-		if f.path == "" {
-			return f.key
-		}
-		return f.path + "." + f.key
-	}
-	afterValue := func() {
-		if len(stack) == 0 {
-			return
-		}
-		f := stack[len(stack)-1]
-		if f.isArray {
-			f.index++
-		} else {
-			f.wantKey = true
-		}
-	}
-	for {
-		off := dec.InputOffset()
-		tok, err := dec.Token()
-		if err != nil {
-			return out
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, &frame{path: child(), wantKey: true})
-			case '[':
-				stack = append(stack, &frame{path: child(), isArray: true})
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-				afterValue()
-			}
-		default:
-			if len(stack) > 0 && !stack[len(stack)-1].isArray && stack[len(stack)-1].wantKey {
-				f := stack[len(stack)-1]
-				f.key, f.wantKey = fmt.Sprint(t), false
-				// The offset before a key token may sit on the preceding comma.
-				rest := data[off:]
-				skip := bytes.IndexByte(rest, '"')
-				if skip < 0 {
-					skip = 0
-				}
-				out[child()] = line(off + int64(skip))
-				continue
-			}
-			afterValue()
-		}
-	}
-}
 
 // FieldError is a problem at one place in a user's file.
 type FieldError struct {
@@ -98,14 +22,30 @@ func (e *FieldError) Error() string {
 		loc += ":" + strconv.Itoa(e.Line)
 	}
 	if e.Path != "" {
-		return fmt.Sprintf("%s: %s: %s", loc, e.Path, e.Msg)
+		return fmt.Sprintf("%s: %s: %s", loc, printable(e.Path), e.Msg)
 	}
 	return loc + ": " + e.Msg
 }
 
+// printable shows a path made of the user's member names so that it can
+// neither forge nor colour a log line (control characters are escaped) nor
+// flood it (long paths are cut).
+func printable(s string) string {
+	const maxLen = 160
+	if len(s) > maxLen {
+		s = s[:maxLen] + "..."
+	}
+	if !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return s
+	}
+	q := strconv.QuoteToASCII(s)
+	return q[1 : len(q)-1]
+}
+
 // checkFields walks raw JSON next to a Go type and reports every member the
-// type does not have (matching names case-insensitively, as encoding/json
-// does), so a field is never dropped without a word.
+// type does not have, so a field is never dropped without a word. Member
+// names are matched exactly, as ECS reads them: encoding/json would take
+// "Image" for "image" (and let the last of the two win), which ECS does not.
 func checkFields(v any, t reflect.Type, path string, lines map[string]int, file string) []error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -120,10 +60,14 @@ func checkFields(v any, t reflect.Type, path string, lines map[string]int, file 
 			}
 		case reflect.Struct:
 			for k, e := range x {
-				f, ok := fieldByJSONName(t, k)
+				f, ok := fieldByMemberName(t, k)
 				p := join(path, k)
 				if !ok {
-					errs = append(errs, &FieldError{File: file, Line: lines[p], Path: p, Msg: fmt.Sprintf("unknown field %q: RegisterTaskDefinition in this version of ecs-bluegreen does not take it, and it would be lost", k)})
+					msg := fmt.Sprintf("unknown member %q: RegisterTaskDefinition in this version of ecs-bluegreen does not take it, and it would be lost", k)
+					if alt, ok := memberNameFold(t, k); ok {
+						msg = fmt.Sprintf("unknown member %q: member names are case-sensitive, did you mean %q?", k, alt)
+					}
+					errs = append(errs, &FieldError{File: file, Line: lines[p], Path: p, Msg: msg})
 					continue
 				}
 				errs = append(errs, checkFields(e, f.Type, p, lines, file)...)
@@ -141,46 +85,37 @@ func checkFields(v any, t reflect.Type, path string, lines map[string]int, file 
 	return errs
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
+// memberName is the wire name of an SDK field: ECS's members are the Go
+// field names with a lower-case first letter (containerDefinitions,
+// sizeInGiB), which a test checks against the SDK's schemas.
+func memberName(f reflect.StructField) string {
+	return strings.ToLower(f.Name[:1]) + f.Name[1:]
 }
 
-func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
+func fieldByMemberName(t reflect.Type, name string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.IsExported() && strings.EqualFold(f.Name, name) {
+		if f.IsExported() && memberName(f) == name {
 			return f, true
 		}
 	}
 	return reflect.StructField{}, false
 }
 
-// decodeStrict decodes JSON, naming the line of a syntax or type error.
-func decodeStrict(data []byte, v any, file string) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case asErr(err, &se):
-			return &FieldError{File: file, Line: bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n")) + 1, Msg: "not valid JSON: " + se.Error()}
-		case asErr(err, &te):
-			return &FieldError{File: file, Line: bytes.Count(data[:min(int(te.Offset), len(data))], []byte("\n")) + 1, Path: te.Field, Msg: fmt.Sprintf("expected %s, found a JSON %s", te.Type, te.Value)}
-		case errors.Is(err, io.EOF):
-			return &FieldError{File: file, Msg: "the file is empty"}
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return &FieldError{File: file, Line: bytes.Count(data, []byte("\n")) + 1, Msg: "not valid JSON: the document ends too early (a missing } or ])"}
+// memberNameFold finds the member a wrongly-cased name meant.
+func memberNameFold(t reflect.Type, name string) (string, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.IsExported() && strings.EqualFold(f.Name, name) {
+			return memberName(f), true
 		}
-		return &FieldError{File: file, Msg: err.Error()}
 	}
-	if dec.More() {
-		return &FieldError{File: file, Msg: "extra data after the JSON document"}
-	}
-	return nil
+	return "", false
 }
 
-func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}

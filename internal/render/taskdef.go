@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -26,60 +27,60 @@ var readOnlyFields = []string{"taskDefinitionArn", "revision", "status", "requir
 type TaskDef struct {
 	File string
 	raw  map[string]any
+	// lines maps member paths to their line in File.
+	lines map[string]int
 }
 
 // ParseTaskDef reads a task definition file: a RegisterTaskDefinition input,
 // or describe-task-definition output ({"taskDefinition": ..., "tags": ...}).
-// Read-only members are dropped; an unknown member is an error naming it.
+// Read-only members are dropped. Everything ECS would refuse, or that would
+// silently mean something else, is an error naming the file, line and
+// member: unknown or wrongly-cased members, a member given twice, two
+// containers of one name, names outside ECS's character set. Parsing is
+// linear in the size of data; ReadTaskDef bounds that size.
 func ParseTaskDef(data []byte, file string) (*TaskDef, error) {
-	var doc any
-	if err := decodeStrict(data, &doc, file); err != nil {
+	doc, err := parseJSON(data, file)
+	if err != nil {
 		return nil, err
 	}
-	top, ok := doc.(map[string]any)
+	top, ok := doc.value.(map[string]any)
 	if !ok {
 		return nil, &FieldError{File: file, Line: 1, Msg: "a task definition must be a JSON object"}
 	}
-	raw, wrapped := top, false
+	raw, lines := top, doc.lines
 	if inner, ok := top["taskDefinition"].(map[string]any); ok {
-		wrapped = true
 		// describe-task-definition output: tags sit beside the definition.
-		raw = inner
 		for k := range top {
 			if k != "taskDefinition" && k != "tags" && k != "ResponseMetadata" {
-				return nil, &FieldError{File: file, Line: keyLines(data)[k], Path: k, Msg: "unexpected member next to taskDefinition in describe-task-definition output"}
+				return nil, &FieldError{File: file, Line: lines[k], Path: k, Msg: "unexpected member next to taskDefinition in describe-task-definition output"}
 			}
 		}
+		raw = inner
 		if tags, ok := top["tags"]; ok {
+			if _, both := inner["tags"]; both {
+				return nil, &FieldError{File: file, Line: lines["tags"], Path: "tags", Msg: "given both inside taskDefinition and beside it: keep one"}
+			}
 			raw["tags"] = tags
 		}
+		lines = unwrapLines(lines)
 	}
 	for _, f := range readOnlyFields {
 		delete(raw, f)
 	}
-	lines := keyLines(data)
-	prefix := ""
-	if wrapped {
-		prefix = "taskDefinition."
-		shifted := map[string]int{}
-		for k, v := range lines {
-			shifted[strings.TrimPrefix(k, prefix)] = v
-		}
-		if l, ok := lines["tags"]; ok {
-			shifted["tags"] = l
-		}
-		lines = shifted
+	td := &TaskDef{File: file, raw: raw, lines: lines}
+	errs := checkFields(raw, reflect.TypeOf(ecs.RegisterTaskDefinitionInput{}), "", lines, file)
+	if len(errs) == 0 {
+		errs = td.checkNames(false)
 	}
-	if errs := checkFields(raw, reflect.TypeOf(ecs.RegisterTaskDefinitionInput{}), "", lines, file); len(errs) > 0 {
+	if len(errs) > 0 {
 		sortErrors(errs)
 		return nil, errors.Join(errs...)
 	}
-	td := &TaskDef{File: file, raw: raw}
 	if td.Family() == "" {
-		return nil, &FieldError{File: file, Path: "family", Msg: "is required"}
+		return nil, &FieldError{File: file, Line: lines["family"], Path: "family", Msg: "is required"}
 	}
 	if len(td.containers()) == 0 {
-		return nil, &FieldError{File: file, Path: "containerDefinitions", Msg: "must list at least one container"}
+		return nil, &FieldError{File: file, Line: lines["containerDefinitions"], Path: "containerDefinitions", Msg: "must list at least one container"}
 	}
 	if _, err := td.Input(); err != nil {
 		var te *json.UnmarshalTypeError
@@ -90,6 +91,88 @@ func ParseTaskDef(data []byte, file string) (*TaskDef, error) {
 		return nil, &FieldError{File: file, Msg: err.Error()}
 	}
 	return td, nil
+}
+
+// unwrapLines re-keys the member lines of describe-task-definition output
+// to paths inside the task definition; the tags beside it keep theirs.
+func unwrapLines(lines map[string]int) map[string]int {
+	const prefix = "taskDefinition."
+	out := make(map[string]int, len(lines))
+	for k, v := range lines {
+		switch {
+		case strings.HasPrefix(k, prefix):
+			out[k[len(prefix):]] = v
+		case k == "tags" || strings.HasPrefix(k, "tags["):
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// awsName is ECS's rule for a task definition family, a container name and
+// a volume name: up to 255 letters, numbers, underscores and hyphens.
+var awsName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// checkNames checks the family and the container and volume names against
+// ECS's character set, and that no two containers share a name (ECS would
+// refuse the registration, or a later step would pick the wrong one). With
+// final false, a name holding a ${VAR} for BG_TASKDEF_SUBSTITUTE is only
+// checked for control characters: its real value comes later.
+func (td *TaskDef) checkNames(final bool) []error {
+	var errs []error
+	check := func(v any, path string) (string, bool) {
+		s, isString := v.(string)
+		if !isString {
+			return "", false // a missing or mistyped name is reported elsewhere
+		}
+		switch {
+		case awsName.MatchString(s):
+			return s, true
+		case !final && varRef.MatchString(s) && !hasControl(s):
+			return s, true
+		}
+		errs = append(errs, &FieldError{File: td.File, Line: td.lines[path], Path: path, Msg: fmt.Sprintf("%s is not a valid ECS name: up to 255 letters, numbers, underscores and hyphens", quoteName(s))})
+		return "", false
+	}
+	if f, ok := td.raw["family"]; ok {
+		check(f, "family")
+	}
+	seen := map[string]int{}
+	list, _ := td.raw["containerDefinitions"].([]any)
+	for i, c := range list {
+		m, _ := c.(map[string]any)
+		path := fmt.Sprintf("containerDefinitions[%d].name", i)
+		n, ok := check(m["name"], path)
+		if !ok {
+			continue
+		}
+		if first, dup := seen[n]; dup {
+			errs = append(errs, &FieldError{File: td.File, Line: td.lines[path], Path: path, Msg: fmt.Sprintf("container name %q is used twice (also containerDefinitions[%d]): container names must be unique", n, first)})
+			continue
+		}
+		seen[n] = i
+	}
+	vols, _ := td.raw["volumes"].([]any)
+	for i, v := range vols {
+		m, _ := v.(map[string]any)
+		if n, ok := m["name"]; ok {
+			check(n, fmt.Sprintf("volumes[%d].name", i))
+		}
+	}
+	return errs
+}
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// quoteName shows a name with its control characters escaped, so a newline
+// or an escape sequence in it cannot break or colour the job log.
+func quoteName(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return strconv.QuoteToASCII(s)
 }
 
 // goPathToJSON turns encoding/json's Go field path (ContainerDefinitions.Memory)
@@ -181,7 +264,14 @@ type ImageRule struct {
 }
 
 // SetImage points the chosen containers at image and returns their names.
+//
+// It is the last step before registration, so the names are checked in full
+// here, after BG_TASKDEF_SUBSTITUTE has filled in any ${VAR}.
 func (td *TaskDef) SetImage(image string, rule ImageRule) ([]string, error) {
+	if errs := td.checkNames(true); len(errs) > 0 {
+		sortErrors(errs)
+		return nil, errors.Join(errs...)
+	}
 	cs := td.containers()
 	var chosen []map[string]any
 	nameOf := func(c map[string]any) string { s, _ := c["name"].(string); return s }
@@ -269,7 +359,7 @@ func (td *TaskDef) Substitute(lookup func(string) (string, bool)) error {
 				name := varRef.FindStringSubmatch(m)[1]
 				val, ok := lookup(name)
 				if !ok {
-					errs = append(errs, &FieldError{File: td.File, Path: path, Msg: fmt.Sprintf("${%s} is not set in the environment", name)})
+					errs = append(errs, &FieldError{File: td.File, Line: td.lines[path], Path: path, Msg: fmt.Sprintf("${%s} is not set in the environment", name)})
 					return m
 				}
 				return val
@@ -291,9 +381,10 @@ func (td *TaskDef) Tags() []ecstypes.Tag {
 	return in.Tags
 }
 
-// ReadTaskDef reads and parses a task definition file.
+// ReadTaskDef reads and parses a task definition file of at most
+// MaxFileSize bytes.
 func ReadTaskDef(path string) (*TaskDef, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
