@@ -66,6 +66,7 @@ func masked(env Env) (Env, func()) {
 			m.Add(v)
 		}
 	}
+	m.Add(gitlab.FindSecrets(env.Environ, names...).Values()...)
 	out, errw := m.Writer(env.Stdout), m.Writer(env.Stderr)
 	env.Stdout, env.Stderr = out, errw
 	return env, func() {

@@ -329,63 +329,6 @@ func TestPromoteUnderThrottlingAndServerErrors(t *testing.T) {
 	}
 }
 
-// TestIAMPolicyCoversEveryCall runs the commands against one simulator and
-// checks that every action they called is in the README's IAM policy.
-func TestIAMPolicyCoversEveryCall(t *testing.T) {
-	t.Parallel()
-	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440, TerminationWaitMinutes: 600, Alarms: []string{"web-5xx"}})
-	before := len(s.srv.Calls())
-	runs := [][]string{{"status"}, {"verify"}}
-	for _, args := range runs {
-		runIn(t, s.environ(), args...)
-	}
-	runIn(t, s.environ("BG_KEEP=1", "BG_DELETE_INACTIVE=true"), "cleanup")
-	// deploy stops at Ready (manual promote); promote moves traffic and ends
-	// in the termination wait; finish ends it.
-	if code, _, stderr := runIn(t, deployEnv(s, "BG_PROMOTE=manual"), "deploy"); code != ExitOK {
-		t.Fatalf("deploy: exit %d\n%s", code, stderr)
-	}
-	runIn(t, s.environ("BG_WAIT_FOR=traffic"), "promote")
-	runIn(t, s.environ(), "finish")
-	id := s.startDeployment(t, "registry.example/web:9")
-	s.waitFor(t, "Ready", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady })
-	runIn(t, s.environ(), "rollback")
-
-	if n := checkCallsAllowed(t, s.srv.Calls()[before:]); n < 10 {
-		t.Errorf("only %d distinct actions were called: the commands did not run", n)
-	}
-}
-
-// checkCallsAllowed fails the test for every action in calls that the
-// README's IAM policy does not allow, and returns how many distinct actions
-// it saw.
-func checkCallsAllowed(t *testing.T, calls []awssim.Call) int {
-	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(readme)
-	i, j := strings.Index(text, "<!-- BEGIN iam-policy -->"), strings.Index(text, "<!-- END iam-policy -->")
-	if i < 0 || j < i {
-		t.Fatal("README.md has no IAM policy section")
-	}
-	policy := text[i:j]
-	iamPrefix := map[string]string{"ecs": "ecs", "codedeploy": "codedeploy", "elasticloadbalancing": "elasticloadbalancing", "monitoring": "cloudwatch", "ecr": "ecr", "sts": "sts"}
-	seen := map[string]bool{}
-	for _, c := range calls {
-		action := iamPrefix[c.Service] + ":" + c.Operation
-		if seen[action] {
-			continue
-		}
-		seen[action] = true
-		if !strings.Contains(policy, `"`+action+`"`) {
-			t.Errorf("the tool called %s, which the README's IAM policy does not allow", action)
-		}
-	}
-	return len(seen)
-}
-
 func deployEnv(s *sim, extra ...string) []string {
 	return s.environ(append([]string{
 		"BG_IMAGE=registry.example/web@sha256:" + strings.Repeat("c", 64),

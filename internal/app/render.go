@@ -7,6 +7,7 @@ import (
 	"io/fs"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 )
 
@@ -47,8 +48,7 @@ func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rende
 		return nil, &usageError{msg: err.Error(), hint: "fix the task definition file"}
 	}
 	if rs.Substitute {
-		lookup := config.EnvironLookuper(inv.env.Environ)
-		if err := td.Substitute(lookup.Lookup); err != nil {
+		if err := gitlab.Substitute(td.Substitute, inv.env.Environ); err != nil {
 			return nil, &usageError{msg: err.Error(), hint: "set the variables, or unset BG_TASKDEF_SUBSTITUTE"}
 		}
 	}

@@ -1,6 +1,7 @@
 // Package awsclient builds the AWS clients ecs-bluegreen uses from one
 // aws.Config: the region, GitLab OIDC web identity, endpoint overrides,
-// adaptive retries, the user agent and per-operation call accounting.
+// retries per operation class within the job's time, the user agent and
+// per-operation call accounting.
 package awsclient
 
 import (
@@ -12,10 +13,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -26,10 +27,6 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
-
-// defaultMaxAttempts is how many times a call is tried when AWS_MAX_ATTEMPTS
-// is unset.
-const defaultMaxAttempts = 5
 
 // Options configure Load.
 type Options struct {
@@ -64,6 +61,7 @@ type Clients struct {
 	CloudWatch *cloudwatch.Client
 	// Calls counts the API calls made through these clients.
 	Calls *Counter
+	retry *retryPolicy
 }
 
 // serviceEnv are the AWS_ENDPOINT_URL_<SERVICE> suffixes: the SDK ServiceID
@@ -86,9 +84,10 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 	if o.Region == "" {
 		return nil, errors.New("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)")
 	}
-	// Five attempts rather than the SDK's three: a deployment tool polls for
-	// many minutes, and one unlucky run of throttles must not fail the job.
-	attempts := defaultMaxAttempts
+	// AWS_MAX_ATTEMPTS caps the attempts of every call when set; otherwise a
+	// call that AWS throttles, or cannot answer for a while, is retried for
+	// as long as the job has time (see retryPolicy).
+	attempts := 0
 	if v := getenv("AWS_MAX_ATTEMPTS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -96,19 +95,18 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 		}
 		attempts = n
 	}
+	var jobTimeout time.Duration
+	if secs, err := strconv.Atoi(strings.TrimSpace(getenv("CI_JOB_TIMEOUT"))); err == nil && secs > 0 {
+		jobTimeout = time.Duration(secs) * time.Second
+	}
+	policy := newRetryPolicy(attempts, jobTimeout, o.Logger)
 	counter := NewCounter()
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(o.Region),
-		config.WithRetryer(func() aws.Retryer {
-			// Adaptive mode adds client-side rate limiting on top of the
-			// standard retries, which suits a tool that polls.
-			return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
-				ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) { so.MaxAttempts = attempts })
-			})
-		}),
 		config.WithAPIOptions([]func(*smithyStack) error{
 			awsmiddleware.AddUserAgentKeyValue("ecs-bluegreen", versionOr(o.Version)),
 			counter.register,
+			policy.install,
 		}),
 	}
 	if o.HTTPClient != nil {
@@ -148,6 +146,7 @@ func Load(ctx context.Context, o Options) (*Clients, error) {
 		STS:        stsClient,
 		CloudWatch: cloudwatch.NewFromConfig(cfg, func(so *cloudwatch.Options) { so.BaseEndpoint = ep.For(envCloudWatch) }),
 		Calls:      counter,
+		retry:      policy,
 	}, nil
 }
 

@@ -28,6 +28,7 @@ func (s Sections) Start(name, header string, collapsed bool) (end func()) {
 	if now == nil {
 		now = time.Now
 	}
+	header = EscapeLine(header)
 	if !s.InCI {
 		fmt.Fprintf(s.W, "== %s\n", header)
 		return func() {}
@@ -37,8 +38,12 @@ func (s Sections) Start(name, header string, collapsed bool) (end func()) {
 	if collapsed {
 		opts = "[collapsed=true]"
 	}
-	fmt.Fprintf(s.W, "\x1b[0Ksection_start:%d:%s%s\r\x1b[0K%s\n", now().Unix(), name, opts, header)
+	// The markers go through WriteControl: a masking writer escapes control
+	// characters in everything else.
+	_ = WriteControl(s.W, fmt.Sprintf("\x1b[0Ksection_start:%d:%s%s\r\x1b[0K", now().Unix(), name, opts))
+	fmt.Fprintf(s.W, "%s\n", header)
 	return func() {
-		fmt.Fprintf(s.W, "\x1b[0Ksection_end:%d:%s\r\x1b[0K\n", now().Unix(), name)
+		_ = WriteControl(s.W, fmt.Sprintf("\x1b[0Ksection_end:%d:%s\r\x1b[0K", now().Unix(), name))
+		fmt.Fprint(s.W, "\n")
 	}
 }

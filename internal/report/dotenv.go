@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 )
 
 // DotenvFile is the name of the dotenv report in the output folder; the
@@ -46,10 +48,9 @@ func MergeDotenv(path string, vars map[string]string) error {
 		if !dotenvKey.MatchString(k) {
 			return fmt.Errorf("dotenv key %q is not a variable name", k)
 		}
-		if strings.ContainsAny(v, "\r\n") {
-			return fmt.Errorf("dotenv value of %s spans several lines, which GitLab's dotenv report does not allow", k)
-		}
-		merged[k] = v
+		// A value is one line (GitLab's dotenv report allows no other), and
+		// text from AWS in it shows its control characters escaped.
+		merged[k] = gitlab.EscapeLine(v)
 	}
 	keys := make([]string, 0, len(merged))
 	for k := range merged {

@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"time"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 )
 
 // Case is one JUnit test case: a check of verify.
@@ -52,9 +54,13 @@ type junitMessage struct {
 // JUnit renders cases as junit.xml for GitLab's test report: one suite named
 // after the service, one case per check, the reason in the failure message.
 func JUnit(suite string, at time.Time, cases []Case) ([]byte, error) {
+	suite = gitlab.EscapeLine(suite)
 	s := junitSuite{Name: suite, Timestamp: at.UTC().Format(time.RFC3339)}
 	var total time.Duration
 	for _, c := range cases {
+		// Messages carry AWS's words (alarm reasons, error messages): control
+		// characters are shown escaped, as in the job log.
+		c.Name, c.Message = gitlab.EscapeLine(c.Name), gitlab.EscapeLog(c.Message)
 		jc := junitCase{Name: c.Name, ClassName: suite, Time: seconds(c.Duration)}
 		switch {
 		case c.Skipped:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
@@ -18,10 +19,12 @@ func StatusJSON(s *snapshot.Snapshot) ([]byte, error) {
 }
 
 // StatusMarkdown is status.md, also printed in the job log: blue and green
-// side by side, which one is live, and the deployment in progress.
+// side by side, which one is live, and the deployment in progress. Every
+// string read from AWS is escaped (md, gitlab.MarkdownCode): a description
+// or a name written by someone else cannot add HTML, links or table cells.
 func StatusMarkdown(s *snapshot.Snapshot) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s on %s: %s\n\n", s.Service, s.Cluster, Headline(s))
+	fmt.Fprintf(&b, "### %s on %s: %s\n\n", md(s.Service), md(s.Cluster), md(Headline(s)))
 	blue, green := s.Colour(snapshot.Blue), s.Colour(snapshot.Green)
 	row := func(name string, f func(c *snapshot.ColourState) string) {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, f(blue), f(green))
@@ -38,13 +41,13 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 		row("test traffic", func(c *snapshot.ColourState) string { return percent(c.TestWeight) })
 	}
 	if s.Routes != nil {
-		row("service", func(c *snapshot.ColourState) string { return "`" + c.Service + "`" })
+		row("service", func(c *snapshot.ColourState) string { return gitlab.MarkdownCode(c.Service) })
 	}
-	row("task definition", func(c *snapshot.ColourState) string { return orDash(shortTaskDef(c.TaskDefinition)) })
+	row("task definition", func(c *snapshot.ColourState) string { return orDash(md(shortTaskDef(c.TaskDefinition))) })
 	row("image", func(c *snapshot.ColourState) string {
 		var imgs []string
 		for _, ct := range c.Containers {
-			imgs = append(imgs, "`"+ct.Name+"`: `"+ct.Image+"`")
+			imgs = append(imgs, gitlab.MarkdownCode(ct.Name)+": "+gitlab.MarkdownCode(ct.Image))
 		}
 		return orDash(strings.Join(imgs, "<br>"))
 	})
@@ -56,23 +59,23 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 		if c.TaskSet.Pending > 0 {
 			s += fmt.Sprintf(", %d pending", c.TaskSet.Pending)
 		}
-		return s + " (" + strings.ToLower(c.TaskSet.Status) + ")"
+		return s + " (" + md(strings.ToLower(c.TaskSet.Status)) + ")"
 	})
-	row("targets", health)
-	row("target group", func(c *snapshot.ColourState) string { return "`" + c.TargetGroup + "`" })
+	row("targets", func(c *snapshot.ColourState) string { return md(health(c)) })
+	row("target group", func(c *snapshot.ColourState) string { return gitlab.MarkdownCode(c.TargetGroup) })
 	if s.Routes != nil {
-		row("IsProduction tag", func(c *snapshot.ColourState) string { return orDash(c.IsProduction) })
+		row("IsProduction tag", func(c *snapshot.ColourState) string { return orDash(md(c.IsProduction)) })
 	}
 	b.WriteString("\n")
 	if d := s.InFlight; d != nil {
-		fmt.Fprintf(&b, "Deployment in progress: `%s` (%s)", d.ID, d.Status)
+		fmt.Fprintf(&b, "Deployment in progress: %s (%s)", gitlab.MarkdownCode(d.ID), md(d.Status))
 		if d.Description != "" {
-			fmt.Fprintf(&b, ": %s", d.Description)
+			fmt.Fprintf(&b, ": %s", md(d.Description))
 		}
 		b.WriteString("\n\n")
 	}
 	if d := s.LastSuccessful; d != nil {
-		fmt.Fprintf(&b, "Last successful deployment: `%s`", d.ID)
+		fmt.Fprintf(&b, "Last successful deployment: %s", gitlab.MarkdownCode(d.ID))
 		if !d.Ended.IsZero() {
 			fmt.Fprintf(&b, ", ended %s", d.Ended.UTC().Format("2006-01-02 15:04 UTC"))
 		}
@@ -81,13 +84,16 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 	if len(s.Registry) > 0 {
 		b.WriteString("Registry tags:\n\n")
 		for _, t := range s.Registry {
-			fmt.Fprintf(&b, "- `%s:%s`: %s\n", t.Repository, t.Tag, registryTagText(t))
+			fmt.Fprintf(&b, "- %s: %s\n", gitlab.MarkdownCode(t.Repository+":"+t.Tag), registryTagText(t))
 		}
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "_Read %s._\n", s.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
 	return b.String()
 }
+
+// md escapes text for status.md.
+func md(s string) string { return gitlab.EscapeMarkdown(s) }
 
 // Headline says in a few words which colour is live.
 func Headline(s *snapshot.Snapshot) string {
@@ -156,10 +162,10 @@ func shortTaskDef(arn string) string {
 func registryTagText(t snapshot.RegistryTag) string {
 	switch {
 	case t.Error != "":
-		return "cannot be read (" + t.Error + ")"
+		return "cannot be read (" + md(t.Error) + ")"
 	case t.Digest == "":
 		return "not set"
 	default:
-		return "`" + t.Digest + "`"
+		return gitlab.MarkdownCode(t.Digest)
 	}
 }
