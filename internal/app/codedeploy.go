@@ -32,9 +32,6 @@ const (
 
 func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 	target := inv.settings["target"].(*config.Target)
-	if target.Mode == config.ModeListener || target.BlueService != "" {
-		return nil, &usageError{msg: "the listener model (BG_BLUE_SERVICE/BG_GREEN_SERVICE) is not implemented yet in this release", hint: "use a CODE_DEPLOY service with BG_SERVICE"}
-	}
 	if target.Mode == config.ModeECS {
 		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
 	}
