@@ -535,6 +535,8 @@ func TestSandboxDemo(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "sandbox", "junit.xml")); err != nil {
 		t.Errorf("the demo's verify left no junit.xml: %v", err)
 	}
+	// Every scenario of the demo, one log: no line names another live colour.
+	checkColourStory(t, stdout, filepath.Join(dir, "sandbox"))
 }
 
 // TestSandboxScenarios: naming scenarios runs only those, in the demo's

@@ -147,6 +147,7 @@ func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application,
 		}
 		t.Plan, t.ShiftTime = plan, shift
 	}
+	t.Plan.TargetGroups = groupTargetGroups(t.GroupInfo)
 	return t, nil
 }
 
@@ -177,6 +178,21 @@ func (c *CodeDeploy) findGroup(ctx context.Context, t *Target, svc ecstypes.Serv
 	if t.Group == "" {
 		t.Group = "DgpECS-" + clusterName + "-" + t.Service
 	}
+}
+
+// groupTargetGroups are the group's blue and green target group names, in
+// the group's order: the colours the snapshot names.
+func groupTargetGroups(g *cdtypes.DeploymentGroupInfo) [2]string {
+	var out [2]string
+	if g == nil || g.LoadBalancerInfo == nil || len(g.LoadBalancerInfo.TargetGroupPairInfoList) == 0 {
+		return out
+	}
+	for i, tg := range g.LoadBalancerInfo.TargetGroupPairInfoList[0].TargetGroups {
+		if i < 2 {
+			out[i] = aws.ToString(tg.Name)
+		}
+	}
+	return out
 }
 
 func groupDeploysService(g *cdtypes.DeploymentGroupInfo, cluster, service string) bool {
