@@ -78,6 +78,10 @@ type invocation struct {
 	log      *slog.Logger
 	settings map[string]any // family name -> pointer to the loaded family struct
 	aws      *awsclient.Clients
+	cd       *codeDeployRun // resolved once per run
+	// observed is true once the first snapshot was read: later snapshots
+	// re-read the service, whose state the command changed.
+	observed bool
 }
 
 // Run runs the command named by args[0] and returns the process exit code.

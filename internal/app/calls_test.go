@@ -111,6 +111,73 @@ func startRecordedSim(tb testing.TB, o seed.Options) (*sim, *callRecorder, strin
 	return s, rec, host
 }
 
+// observations splits a command's calls where the world may have changed:
+// at each call that changes something, and at each poll of a deployment
+// (GetDeployment starts one). Within one observation no resource is read twice.
+func observations(calls []recordedCall) [][]recordedCall {
+	var out [][]recordedCall
+	var cur []recordedCall
+	for _, c := range calls {
+		if changes(c.Op) || c.Op == "GetDeployment" {
+			out = append(out, cur)
+			cur = nil
+			if changes(c.Op) {
+				continue
+			}
+		}
+		cur = append(cur, c)
+	}
+	return append(out, cur)
+}
+
+func changes(op string) bool {
+	for _, p := range []string{"Create", "Register", "Modify", "Add", "Continue", "Stop", "Put", "Set", "Deregister", "Delete", "Update"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// callBudget is what a command may read.
+type callBudget struct {
+	max int // calls in all
+	// most are the operations a command may call more than once, and how
+	// often; every other operation at most once.
+	most map[string]int
+	// never are operations the command has no use for.
+	never []string
+}
+
+func (b callBudget) check(t *testing.T, name string, calls []recordedCall) {
+	t.Helper()
+	t.Logf("%s: %d calls: %s", name, len(calls), perOperation(calls))
+	if len(calls) > b.max {
+		t.Errorf("%s made %d AWS calls, budget %d: %s", name, len(calls), b.max, perOperation(calls))
+	}
+	n := map[string]int{}
+	for _, c := range calls {
+		n[c.Op]++
+	}
+	for op, k := range n {
+		limit := 1
+		if m, ok := b.most[op]; ok {
+			limit = m
+		}
+		if k > limit {
+			t.Errorf("%s called %s %d times, at most %d", name, op, k, limit)
+		}
+		if slices.Contains(b.never, op) {
+			t.Errorf("%s called %s, which it does not use", name, op)
+		}
+	}
+	for i, o := range observations(calls) {
+		if d := duplicates(o); len(d) > 0 {
+			t.Errorf("%s read the same resource twice in observation %d: %q", name, i, d)
+		}
+	}
+}
+
 // TestCallsPerCommand counts the AWS calls of each command from the
 // simulator's side and fails when a command reads a resource twice or more
 // often than it needs.
@@ -124,16 +191,15 @@ func TestCallsPerCommand(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("status exit %d\n%s", code, stderr)
 		}
-		calls := rec.since(m)
-		t.Logf("status: %d calls: %s", len(calls), perOperation(calls))
+		// DESIGN: status with the registry tags in at most 10 calls.
+		callBudget{max: 10, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "status", rec.since(m))
 	})
 	t.Run("verify", func(t *testing.T) {
 		t.Parallel()
 		s, rec, host := startRecordedSim(t, seed.Options{})
 		m := rec.mark()
 		runIn(t, s.environ("BG_ECR_REPOSITORY=web", "BG_REGISTRY_IMAGE="+host+"/group/web"), "verify")
-		calls := rec.since(m)
-		t.Logf("verify: %d calls: %s", len(calls), perOperation(calls))
+		callBudget{max: 10, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "verify", rec.since(m))
 	})
 	t.Run("deploy_all_at_once", func(t *testing.T) {
 		t.Parallel()
@@ -143,8 +209,12 @@ func TestCallsPerCommand(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("deploy exit %d\n%s", code, stderr)
 		}
-		calls := rec.since(m)
-		t.Logf("deploy: %d calls: %s", len(calls), perOperation(calls))
+		// Polls repeat GetDeployment and BatchGetDeploymentTargets; the
+		// rest is one resolution, one render and one closing snapshot.
+		callBudget{max: 26, most: map[string]int{
+			"GetDeployment": 4, "BatchGetDeploymentTargets": 4, "DescribeTargetHealth": 3, "DescribeTargetGroups": 2,
+			"DescribeServices": 2, "DescribeTaskDefinition": 3, "DescribeListeners": 2, "ListDeployments": 2,
+		}}.check(t, "deploy", rec.since(m))
 	})
 	t.Run("promote", func(t *testing.T) {
 		t.Parallel()
@@ -156,8 +226,9 @@ func TestCallsPerCommand(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("promote exit %d\n%s", code, stderr)
 		}
-		calls := rec.since(m)
-		t.Logf("promote: %d calls: %s", len(calls), perOperation(calls))
+		callBudget{max: 20, most: map[string]int{
+			"GetDeployment": 5, "BatchGetDeploymentTargets": 4, "DescribeTargetHealth": 2, "DescribeServices": 2,
+		}, never: []string{"DescribeLoadBalancers"}}.check(t, "promote", rec.since(m))
 	})
 	t.Run("switch", func(t *testing.T) {
 		t.Parallel()
@@ -174,7 +245,11 @@ func TestCallsPerCommand(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("switch: exit %d\n%s", code, stderr)
 		}
-		calls := rec.since(m)
-		t.Logf("switch: %d calls: %s", len(calls), perOperation(calls))
+		// Two observations (before and after), each reading both colours,
+		// then one rewrite of the production listener and of the test one.
+		callBudget{max: 22, most: map[string]int{
+			"DescribeServices": 2, "DescribeTargetGroups": 2, "DescribeRules": 4, "DescribeTaskDefinition": 4,
+			"DescribeTargetHealth": 4, "DescribeTags": 2, "ModifyListener": 2, "AddTags": 2,
+		}, never: []string{"DescribeListeners"}}.check(t, "switch", rec.since(m))
 	})
 }

@@ -52,7 +52,7 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	}
 	sections := gitlab.Sections{W: inv.env.Stderr, InCI: ci.InCI}
 	endRender := sections.Start("ecs_bluegreen_render", "Rendering and registering the task definition", true)
-	r, err := inv.renderFiles(ctx, &serviceSource{api: clients.ECS, cluster: run.target.Cluster, service: run.target.Service})
+	r, err := inv.renderFiles(ctx, &serviceSource{api: clients.ECS, cluster: run.target.Cluster, service: run.target.Service, svc: run.target.ServiceState})
 	if err != nil {
 		endRender()
 		return err
@@ -161,6 +161,9 @@ type serviceSource struct {
 	}
 	cluster, service string
 	svc              *ecstypes.Service
+	// liveOut is the live task definition as read, once: render and the
+	// diff each parse their own copy (render changes its copy).
+	liveOut *ecs.DescribeTaskDefinitionOutput
 }
 
 func (s *serviceSource) describe(ctx context.Context) (*ecstypes.Service, error) {
@@ -189,11 +192,14 @@ func (s *serviceSource) taskDefinition(ctx context.Context) (*render.TaskDef, er
 			arn = aws.ToString(ts.TaskDefinition)
 		}
 	}
-	out, err := s.api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
-	if err != nil {
-		return nil, fmt.Errorf("reading the live task definition %s: %w", arn, err)
+	if s.liveOut == nil {
+		out, err := s.api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+		if err != nil {
+			return nil, fmt.Errorf("reading the live task definition %s: %w", arn, err)
+		}
+		s.liveOut = out
 	}
-	return render.FromDescribe(out, "live task definition "+arn)
+	return render.FromDescribe(s.liveOut, "live task definition "+arn)
 }
 
 // spec is what a generated AppSpec takes from the service. A CODE_DEPLOY

@@ -30,7 +30,21 @@ const (
 	jobTimeoutMargin = 5 * time.Minute
 )
 
+// codeDeploy resolves the service and its group once per run: the status
+// a command ends with uses the same resolution and reads only what changed.
 func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
+	if inv.cd != nil {
+		return inv.cd, nil
+	}
+	run, err := inv.resolveCodeDeploy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inv.cd = run
+	return run, nil
+}
+
+func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, error) {
 	target := inv.settings["target"].(*config.Target)
 	if target.Mode == config.ModeECS {
 		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
@@ -45,6 +59,11 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 	t, err := cd.Resolve(ctx, target.Cluster, target.Service, cdSettings.Application, cdSettings.DeploymentGroup, cdSettings.DeploymentConfig)
 	if err != nil {
 		return nil, err
+	}
+	if inv.cmd.watches() {
+		if err := cd.LoadPlan(ctx, t); err != nil {
+			return nil, err
+		}
 	}
 	inv.log.Info("resolved service", "cluster", t.Cluster, "service", t.Service, "application", t.Application, "deployment_group", t.Group, "deployment_config", t.Config)
 

@@ -50,9 +50,13 @@ type Target struct {
 	Group            string
 	// GroupInfo is the deployment group as CodeDeploy describes it.
 	GroupInfo *cdtypes.DeploymentGroupInfo
+	// ServiceState is the service as Resolve read it: the first observation's
+	// service, so the snapshot of the same moment does not read it again.
+	ServiceState *ecstypes.Service
 	// Config is the deployment configuration a new deployment would use.
 	Config string
-	// Plan is the traffic timing of that configuration.
+	// Plan is the traffic timing of that configuration, once LoadPlan read
+	// it (only the commands that watch a deployment need it).
 	Plan monitor.Plan
 	// ShiftTime is how long that configuration takes to move all production
 	// traffic: the canary's bake, or every linear step but the last.
@@ -113,7 +117,7 @@ func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application,
 			Hint: "the codedeploy model needs a service created with deploymentController CODE_DEPLOY; for two services behind one listener set BG_BLUE_SERVICE and BG_GREEN_SERVICE",
 		}
 	}
-	t := &Target{Cluster: cluster, Service: aws.ToString(svc.ServiceName), ServiceARN: aws.ToString(svc.ServiceArn), Application: application, Group: group}
+	t := &Target{Cluster: cluster, Service: aws.ToString(svc.ServiceName), ServiceARN: aws.ToString(svc.ServiceArn), Application: application, Group: group, ServiceState: &svc}
 	if t.Application == "" || t.Group == "" {
 		c.findGroup(ctx, t, svc)
 	}
@@ -140,15 +144,25 @@ func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application,
 	if t.Config == "" {
 		t.Config = aws.ToString(t.GroupInfo.DeploymentConfigName)
 	}
-	if t.Config != "" {
-		plan, shift, err := c.plan(ctx, t.Config)
-		if err != nil {
-			return nil, err
-		}
-		t.Plan, t.ShiftTime = plan, shift
-	}
 	t.Plan.TargetGroups = groupTargetGroups(t.GroupInfo)
 	return t, nil
+}
+
+// LoadPlan reads the deployment configuration's traffic timing into the
+// target: the commands that watch or estimate a deployment need it, status
+// and verify do not. A configuration that does not exist is a ResolveError,
+// found before anything changes.
+func (c *CodeDeploy) LoadPlan(ctx context.Context, t *Target) error {
+	if t.Config == "" {
+		return nil
+	}
+	plan, shift, err := c.plan(ctx, t.Config)
+	if err != nil {
+		return err
+	}
+	plan.TargetGroups = t.Plan.TargetGroups
+	t.Plan, t.ShiftTime = plan, shift
+	return nil
 }
 
 func (c *CodeDeploy) findGroup(ctx context.Context, t *Target, svc ecstypes.Service) {

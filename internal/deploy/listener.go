@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"time"
 
@@ -49,6 +50,10 @@ type Listener struct {
 	Progress func(line string)
 	// Poll is how often waits look again (default 3 s).
 	Poll time.Duration
+	// known are the routes' actions as last observed or written: the
+	// snapshot's at first, then what each step wrote, so a step never reads
+	// back the route it just rewrote.
+	known map[string][]elbtypes.Action
 }
 
 // SwitchError is a switch that was refused or undone: exit 1.
@@ -112,6 +117,7 @@ func (l *Listener) Switch(ctx context.Context, s *snapshot.Snapshot, req SwitchR
 		from = to.Other()
 	}
 	res := SwitchResult{From: from, To: to}
+	l.known = maps.Clone(s.Routes.Actions)
 	// old is always the other colour: when production is already on to,
 	// from is to, and the test route and tags must go to the other one.
 	target, old := s.Colour(to), s.Colour(to.Other())
@@ -129,7 +135,8 @@ func (l *Listener) Switch(ctx context.Context, s *snapshot.Snapshot, req SwitchR
 			return res, fmt.Errorf("switch steps %v: want rising percentages from 1 to 100, ending at 100", steps)
 		}
 	}
-	if err := l.gate(ctx, target); err != nil {
+	// The first gate is the snapshot's own reading of this moment.
+	if err := l.observedGate(ctx, target); err != nil {
 		return res, &SwitchError{Msg: fmt.Sprintf("refusing to switch production to %s: %v", to, err)}
 	}
 	for i, pct := range steps {
@@ -219,6 +226,22 @@ func (l *Listener) gate(ctx context.Context, c *snapshot.ColourState) error {
 	return l.alarmsOK(ctx)
 }
 
+// observedGate is gate on the snapshot's health of the colour, read in the
+// same observation as the routes.
+func (l *Listener) observedGate(ctx context.Context, c *snapshot.ColourState) error {
+	if len(c.Unhealthy) > 0 {
+		bad := make([]string, 0, len(c.Unhealthy))
+		for _, t := range c.Unhealthy {
+			bad = append(bad, fmt.Sprintf("%s:%d %s (%s)", t.ID, t.Port, t.State, t.Reason))
+		}
+		return fmt.Errorf("%s has unhealthy targets: %s", c.Colour, strings.Join(bad, "; "))
+	}
+	if c.Healthy == 0 {
+		return fmt.Errorf("%s (target group %s) has no healthy targets", c.Colour, c.TargetGroup)
+	}
+	return l.alarmsOK(ctx)
+}
+
 func (l *Listener) alarmsOK(ctx context.Context) error {
 	if len(l.Alarms) == 0 || l.CloudWatch == nil {
 		return nil
@@ -268,9 +291,12 @@ func (l *Listener) clock() monitor.Clock {
 // target group and the rest to the other, in one call, keeping every other
 // action (authentication before the forward) and the stickiness setting.
 func (l *Listener) setWeights(ctx context.Context, route, toTG, otherTG string, pct int32) error {
-	actions, err := snapshot.RouteActions(ctx, l.ELB, route)
-	if err != nil {
-		return err
+	actions, ok := l.known[route]
+	if !ok {
+		var err error
+		if actions, err = snapshot.RouteActions(ctx, l.ELB, route); err != nil {
+			return err
+		}
 	}
 	forward := elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{
 		TargetGroups: []elbtypes.TargetGroupTuple{
@@ -295,13 +321,18 @@ func (l *Listener) setWeights(ctx context.Context, route, toTG, otherTG string, 
 	if !replaced {
 		return fmt.Errorf("route %s has no forward action to move: it must forward to the colours' target groups", route)
 	}
+	var err error
 	if snapshot.IsRule(route) {
 		_, err = l.ELB.ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: aws.String(route), Actions: out})
 	} else {
 		_, err = l.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(route), DefaultActions: out})
 	}
 	if err != nil {
+		delete(l.known, route) // what the route holds now is unknown
 		return fmt.Errorf("rewriting route %s: %w", route, err)
+	}
+	if l.known != nil {
+		l.known[route] = out
 	}
 	return nil
 }
@@ -328,6 +359,7 @@ func trafficBar(to snapshot.Colour, toPct int) string {
 // test route is pointed at it first, so the smoke check that follows sees
 // the new version. It returns the idle colour.
 func (l *Listener) DeployIdle(ctx context.Context, s *snapshot.Snapshot, taskDefARN string) (snapshot.Colour, error) {
+	l.known = maps.Clone(s.Routes.Actions)
 	if s.Live == "" {
 		return "", &SwitchError{Msg: fmt.Sprintf("production traffic is split (%s): finish or undo that switch before deploying", split(s))}
 	}
