@@ -16,6 +16,7 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
 )
 
 // Exit codes (DESIGN §3). The pipeline never lies: only a deployment that
@@ -35,6 +36,10 @@ type Env struct {
 	Environ []string
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// Clock paces every wait of the run: polls, smoke-check intervals, the
+	// wait behind another deployment, switch steps. nil is the wall clock;
+	// tests pass one that runs as fast as their simulator.
+	Clock monitor.Clock
 }
 
 // OSEnv is the process's own environment and standard streams.
@@ -152,6 +157,14 @@ func (inv *invocation) loadSettings(ctx context.Context) error {
 		return &config.Error{Problems: problems}
 	}
 	return nil
+}
+
+// clock is the run's one clock.
+func (inv *invocation) clock() monitor.Clock {
+	if inv.env.Clock != nil {
+		return inv.env.Clock
+	}
+	return monitor.RealClock{}
 }
 
 func (inv *invocation) logSettings() *config.Log {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -69,7 +68,6 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		Origin:      origin,
 		Description: deploy.Describe(origin, ci.PipelineURL, ci.JobURL, ci.CommitSHA),
 		OnBusy:      deploy.BusyPolicy(run.dep.OnBusy),
-		BusyPoll:    15 * time.Second,
 	}
 	started, err := run.cd.Start(ctx, run.target, req, func(b *deploy.BusyError) {
 		inv.log.Warn("another deployment holds the deployment group: waiting for it", "deployment_id", b.DeploymentID, "description", b.Description)

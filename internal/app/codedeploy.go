@@ -55,7 +55,7 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 	}
 	cdSettings := inv.settings["codedeploy"].(*config.CodeDeploy)
 	cdClient := clients.CodeDeploy
-	cd := &deploy.CodeDeploy{ECS: clients.ECS, CD: cdClient}
+	cd := &deploy.CodeDeploy{ECS: clients.ECS, CD: cdClient, Clock: inv.clock()}
 	t, err := cd.Resolve(ctx, target.Cluster, target.Service, cdSettings.Application, cdSettings.DeploymentGroup, cdSettings.DeploymentConfig)
 	if err != nil {
 		return nil, err
@@ -80,11 +80,11 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 	s := &deploy.Session{
 		CD: cd,
 		Watcher: monitor.Watcher{
-			API: cdClient, Clock: monitor.RealClock{}, Plan: t.Plan,
+			API: cdClient, Clock: inv.clock(), Plan: t.Plan,
 			OnEvent:   func(e monitor.Event) { inv.progress(e.At, e.String()) },
 			OnWarning: func(msg string) { inv.log.Warn(msg) },
 		},
-		Smoke:       verify.NewChecker(inv.log, nil),
+		Smoke:       verify.NewChecker(inv.log, nil).WithClock(inv.clock()),
 		Promote:     deploy.PromotePolicy(run.dep.Promote),
 		WaitFor:     deploy.WaitFor(run.dep.WaitFor),
 		OnInterrupt: deploy.InterruptPolicy(run.dep.OnInterrupt),

@@ -40,6 +40,9 @@ type codeDeployAPI interface {
 type CodeDeploy struct {
 	ECS ecsAPI
 	CD  codeDeployAPI
+	// Clock paces the wait behind another deployment (the run's clock;
+	// the wall clock when nil).
+	Clock monitor.Clock
 }
 
 // Target is a resolved ECS service with the CodeDeploy group that deploys it.
@@ -373,9 +376,16 @@ func (c *CodeDeploy) waitOrFail(ctx context.Context, r Request, busy *BusyError,
 	select {
 	case <-ctx.Done():
 		return context.Cause(ctx)
-	case <-time.After(poll):
+	case <-c.clock().After(poll):
 		return nil
 	}
+}
+
+func (c *CodeDeploy) clock() monitor.Clock {
+	if c.Clock != nil {
+		return c.Clock
+	}
+	return monitor.RealClock{}
 }
 
 // activeDeploymentID finds the id in DeploymentLimitExceededException's
