@@ -18,6 +18,8 @@ type verifyFailedError struct {
 	failed []verify.CheckResult
 }
 
+func (e *verifyFailedError) ExitCode() int { return ExitVerify }
+
 func (e *verifyFailedError) Error() string {
 	lines := make([]string, 0, len(e.failed)+1)
 	lines = append(lines, fmt.Sprintf("verify found %d problems:", len(e.failed)))

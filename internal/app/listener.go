@@ -319,6 +319,7 @@ var errIdleTimeout = errors.New("timed out")
 type timeoutError struct{ msg string }
 
 func (e *timeoutError) Error() string { return e.msg }
+func (e *timeoutError) ExitCode() int  { return ExitTimeout }
 
 // interrupted tells a signal apart from a failure: when the job was
 // cancelled, the error carries the signal (exit 130/143) after what the

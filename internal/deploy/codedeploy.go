@@ -84,6 +84,13 @@ type ResolveError struct {
 
 func (e *ResolveError) Error() string { return e.Msg }
 
+// ExitCode is 2: the service or group is not as the settings say, and
+// nothing was changed (DESIGN §3).
+func (e *ResolveError) ExitCode() int { return 2 }
+
+// ErrorHint says what to change.
+func (e *ResolveError) ErrorHint() string { return e.Hint }
+
 // Resolve finds the service and its CodeDeploy application and group. When
 // application or group are empty they are found from the service itself: the
 // PRIMARY task set of a CODE_DEPLOY service was created by a deployment whose
@@ -313,6 +320,14 @@ const (
 // BusyError is another pipeline's deployment holding the group.
 type BusyError struct {
 	DeploymentID, Description string
+}
+
+// ExitCode is 1: this pipeline's deployment did not happen (DESIGN §3).
+func (e *BusyError) ExitCode() int { return 1 }
+
+// ErrorHint says how to get past the other deployment.
+func (e *BusyError) ErrorHint() string {
+	return "set BG_ON_BUSY=wait to queue behind it, or stop it first"
 }
 
 func (e *BusyError) Error() string {

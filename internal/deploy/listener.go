@@ -56,14 +56,28 @@ type Listener struct {
 	known map[string][]elbtypes.Action
 }
 
-// SwitchError is a switch that was refused or undone: exit 1.
+// SwitchError is a switch that was refused or undone: exit 1, unless what
+// caused it carries its own exit code (a signal: 130 or 143).
 type SwitchError struct {
 	Msg string
+	// Err is the cause, when there is one: errors.As and errors.Is see it.
+	Err error
 	// Returned is true when traffic had started moving and was sent back.
 	Returned bool
 }
 
 func (e *SwitchError) Error() string { return e.Msg }
+
+func (e *SwitchError) Unwrap() error { return e.Err }
+
+// ExitCode is the cause's exit code when it has one, else 1.
+func (e *SwitchError) ExitCode() int {
+	var coded interface{ ExitCode() int }
+	if errors.As(e.Err, &coded) {
+		return coded.ExitCode()
+	}
+	return 1
+}
 
 // SwitchRequest says where production traffic goes, and how.
 type SwitchRequest struct {
@@ -137,26 +151,26 @@ func (l *Listener) Switch(ctx context.Context, s *snapshot.Snapshot, req SwitchR
 	}
 	// The first gate is the snapshot's own reading of this moment.
 	if err := l.observedGate(ctx, target); err != nil {
-		return res, &SwitchError{Msg: fmt.Sprintf("refusing to switch production to %s: %v", to, err)}
+		return res, &SwitchError{Msg: fmt.Sprintf("refusing to switch production to %s: %v", to, err), Err: err}
 	}
 	for i, pct := range steps {
 		if i > 0 {
 			if err := l.gate(ctx, target); err != nil {
-				return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("before the %d%% step, %v", pct, err))
+				return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("before the %d%% step, %v", pct, err), err)
 			}
 		}
 		if err := l.setWeights(ctx, s.Routes.Production, target.TargetGroupARN, old.TargetGroupARN, int32(pct)); err != nil { //nolint:gosec // steps are checked to be 1..100 above
 			if i == 0 {
 				return res, err
 			}
-			return res, errors.Join(err, l.returnTraffic(ctx, s, old, target, "the step failed"))
+			return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("the step failed: %v", err), err)
 		}
 		l.progress("production traffic %s", trafficBar(to, pct))
 		if i == len(steps)-1 {
 			break
 		}
 		if err := l.bake(ctx, target, req.Interval); err != nil {
-			return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("at %d%%, %v", pct, err))
+			return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("at %d%%, %v", pct, err), err)
 		}
 	}
 	return res, l.settle(ctx, s, target, old)
@@ -185,16 +199,16 @@ func (l *Listener) settle(ctx context.Context, s *snapshot.Snapshot, live, idle 
 }
 
 // returnTraffic sends all production traffic back to the old colour.
-func (l *Listener) returnTraffic(ctx context.Context, s *snapshot.Snapshot, old, target *snapshot.ColourState, why string) error {
+func (l *Listener) returnTraffic(ctx context.Context, s *snapshot.Snapshot, old, target *snapshot.ColourState, why string, cause error) error {
 	l.Log.Error("switch failed: sending production traffic back", "to", string(old.Colour), "reason", why)
 	// The job may be ending: the way back must not die with its context.
 	backCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
 	defer cancel()
 	if err := l.setWeights(backCtx, s.Routes.Production, old.TargetGroupARN, target.TargetGroupARN, 100); err != nil {
-		return &SwitchError{Msg: fmt.Sprintf("switch to %s failed (%s) and sending production traffic back to %s failed too: %v; fix the production route by hand", target.Colour, why, old.Colour, err)}
+		return &SwitchError{Msg: fmt.Sprintf("switch to %s failed (%s) and sending production traffic back to %s failed too: %v; fix the production route by hand", target.Colour, why, old.Colour, err), Err: errors.Join(cause, err)}
 	}
 	l.progress("production traffic %s", trafficBar(old.Colour, 100))
-	return &SwitchError{Msg: fmt.Sprintf("switch to %s failed %s; production traffic is back on %s", target.Colour, why, old.Colour), Returned: true}
+	return &SwitchError{Msg: fmt.Sprintf("switch to %s failed %s; production traffic is back on %s", target.Colour, why, old.Colour), Err: cause, Returned: true}
 }
 
 // gate is the check before each step: the new colour has healthy targets
