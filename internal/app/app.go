@@ -14,8 +14,8 @@ import (
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awsclient"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/sandbox"
 )
 
@@ -36,6 +36,10 @@ type Env struct {
 	Environ []string
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// Clock paces every wait of the run: polls, smoke-check intervals, the
+	// wait behind another deployment, switch steps. nil is the wall clock;
+	// tests pass one that runs as fast as their simulator.
+	Clock monitor.Clock
 }
 
 // OSEnv is the process's own environment and standard streams.
@@ -83,6 +87,10 @@ type invocation struct {
 	log      *slog.Logger
 	settings map[string]any // family name -> pointer to the loaded family struct
 	aws      *awsclient.Clients
+	cd       *codeDeployRun // resolved once per run
+	// observed is true once the first snapshot was read: later snapshots
+	// re-read the service, whose state the command changed.
+	observed bool
 }
 
 // Run runs the command named by args[0] and returns the process exit code.
@@ -150,9 +158,18 @@ func (inv *invocation) loadSettings(ctx context.Context) error {
 		problems = append(problems, ce.Problems...)
 	}
 	if len(problems) > 0 {
-		return &config.Error{Problems: problems}
+		ce := &config.Error{Problems: problems}
+		return &usageError{msg: ce.Error(), hint: "run `ecs-bluegreen env` to see every setting with its default", err: ce}
 	}
 	return nil
+}
+
+// clock is the run's one clock.
+func (inv *invocation) clock() monitor.Clock {
+	if inv.env.Clock != nil {
+		return inv.env.Clock
+	}
+	return monitor.RealClock{}
 }
 
 func (inv *invocation) logSettings() *config.Log {
@@ -175,9 +192,13 @@ func newLogger(w io.Writer, l *config.Log) *slog.Logger {
 // usageError is a mistake in how the tool was called: exit 2, nothing changed.
 type usageError struct {
 	msg, hint string
+	err       error // the cause, when there is one
 }
 
-func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Error() string     { return e.msg }
+func (e *usageError) Unwrap() error     { return e.err }
+func (e *usageError) ExitCode() int     { return ExitUsage }
+func (e *usageError) ErrorHint() string { return e.hint }
 
 // Interrupted is the cancellation cause when a signal stops the run.
 type Interrupted struct {
@@ -186,64 +207,43 @@ type Interrupted struct {
 
 func (i Interrupted) Error() string { return "interrupted by " + i.Signal.String() }
 
-// exitCode prints the outcome and maps it to an exit code.
+// ExitCode is 143 for SIGTERM (GitLab's cancel), 130 for SIGINT.
+func (i Interrupted) ExitCode() int {
+	if i.Signal == syscall.SIGTERM {
+		return 143
+	}
+	return ExitInterrupted
+}
+
+// The behaviours an error may carry, as go-containerregistry's transport
+// errors carry theirs: its exit code, a hint line, and lines that explain it.
+// The outermost error in the chain that has one decides.
+type (
+	exitCoder interface{ ExitCode() int }
+	hinter    interface{ ErrorHint() string }
+	explainer interface{ Explain() []string }
+)
+
+// exitCode prints the outcome (one error line, then what explains it and a
+// hint) and maps it to an exit code: the error's own, else 1.
 func exitCode(w io.Writer, err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	var (
-		ce   *config.Error
-		ue   *usageError
-		re   *deploy.ResolveError
-		de   *deploy.DeploymentError
-		te   *deploy.TimeoutError
-		lt   *timeoutError
-		busy *deploy.BusyError
-		vf   *verifyFailedError
-		sig  Interrupted
-	)
-	switch {
-	case errors.As(err, &ce):
-		fmt.Fprintf(w, "error: %v\nhint: run `ecs-bluegreen env` to see every setting with its default\n", ce)
-		return ExitUsage
-	case errors.As(err, &ue):
-		fmt.Fprintf(w, "error: %s\n", ue.msg)
-		if ue.hint != "" {
-			fmt.Fprintf(w, "hint: %s\n", ue.hint)
+	fmt.Fprintf(w, "error: %v\n", err)
+	var ex explainer
+	if errors.As(err, &ex) {
+		for _, line := range ex.Explain() {
+			fmt.Fprintln(w, line)
 		}
-		return ExitUsage
-	case errors.As(err, &re):
-		fmt.Fprintf(w, "error: %s\nhint: %s\n", re.Msg, re.Hint)
-		return ExitUsage
-	case errors.As(err, &de):
-		fmt.Fprintf(w, "error: %v\n", de)
-		for _, d := range de.Details {
-			fmt.Fprintf(w, "  - %s\n", d)
-		}
-		if de.ConsoleURL != "" {
-			fmt.Fprintf(w, "see: %s\n", de.ConsoleURL)
-		}
-		return ExitFailed
-	case errors.As(err, &te):
-		fmt.Fprintf(w, "error: %v\n", te)
-		return ExitTimeout
-	case errors.As(err, &lt):
-		fmt.Fprintf(w, "error: %v\n", lt)
-		return ExitTimeout
-	case errors.As(err, &busy):
-		fmt.Fprintf(w, "error: %v\nhint: set BG_ON_BUSY=wait to queue behind it, or stop it first\n", busy)
-		return ExitFailed
-	case errors.As(err, &vf):
-		fmt.Fprintf(w, "error: %v\n", vf)
-		return ExitVerify
-	case errors.As(err, &sig):
-		fmt.Fprintf(w, "error: %v\n", err)
-		if sig.Signal == syscall.SIGTERM {
-			return 143
-		}
-		return ExitInterrupted
-	default:
-		fmt.Fprintf(w, "error: %v\n", err)
-		return ExitFailed
 	}
+	var h hinter
+	if errors.As(err, &h) && h.ErrorHint() != "" {
+		fmt.Fprintf(w, "hint: %s\n", h.ErrorHint())
+	}
+	var coded exitCoder
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
+	return ExitFailed
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
 )
 
 func run(t *testing.T, environ []string, args ...string) (code int, stdout, stderr string) {
@@ -129,6 +131,9 @@ func TestReportExitCodes(t *testing.T) {
 		{name: "verify_failed", err: &verifyFailedError{}, want: ExitVerify},
 		{name: "busy", err: &deploy.BusyError{DeploymentID: "d-A1B2C3D4E"}, want: ExitFailed},
 		{name: "interrupted_while_deploying", err: &deploy.InterruptedError{ID: "d-A1B2C3D4E", Cause: Interrupted{Signal: syscall.SIGTERM}, Applied: "rollback"}, want: 143},
+		{name: "switch_refused", err: &deploy.SwitchError{Msg: "refusing", Err: errors.New("no healthy targets")}, want: ExitFailed},
+		{name: "switch_undone_by_a_signal", err: &deploy.SwitchError{Msg: "sent back", Err: Interrupted{Signal: syscall.SIGTERM}, Returned: true}, want: 143},
+		{name: "wrapped_timeout", err: fmt.Errorf("deploying web: %w", &deploy.TimeoutError{ID: "d-A1B2C3D4E"}), want: ExitTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,6 +142,39 @@ func TestReportExitCodes(t *testing.T) {
 				t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestReportExitCodes_explain: the lines under the error come from the
+// error itself, and errors.As sees through a SwitchError to its cause.
+func TestReportExitCodes_explain(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{name: "resolve", err: &deploy.ResolveError{Msg: "ECS service web not found", Hint: "check BG_SERVICE"}, want: []string{"error: ECS service web not found", "hint: check BG_SERVICE"}},
+		{name: "deployment", err: &deploy.DeploymentError{ID: "d-A1B2C3D4E", Status: "Failed", Details: []string{"task stopped"}, ConsoleURL: "https://console"}, want: []string{"  - task stopped", "see: https://console"}},
+		{name: "busy", err: &deploy.BusyError{DeploymentID: "d-A1B2C3D4E"}, want: []string{"hint: set BG_ON_BUSY=wait"}},
+		{name: "usage", err: &usageError{msg: "bad", hint: "fix it"}, want: []string{"error: bad", "hint: fix it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b bytes.Buffer
+			exitCode(&b, tt.err)
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+	smoke := &verify.SmokeError{Reason: "3 requests in a row failed"}
+	var got *verify.SmokeError
+	if !errors.As(&deploy.SwitchError{Msg: "refusing", Err: fmt.Errorf("gate: %w", smoke)}, &got) || got != smoke {
+		t.Error("errors.As does not see the SmokeError inside a SwitchError")
 	}
 }
 

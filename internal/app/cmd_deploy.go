@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -52,7 +51,7 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	}
 	sections := gitlab.Sections{W: inv.env.Stderr, InCI: ci.InCI}
 	endRender := sections.Start("ecs_bluegreen_render", "Rendering and registering the task definition", true)
-	r, err := inv.renderFiles(ctx, &serviceSource{api: clients.ECS, cluster: run.target.Cluster, service: run.target.Service})
+	r, err := inv.renderFiles(ctx, &serviceSource{api: clients.ECS, cluster: run.target.Cluster, service: run.target.Service, svc: run.target.ServiceState})
 	if err != nil {
 		endRender()
 		return err
@@ -69,7 +68,6 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		Origin:      origin,
 		Description: deploy.Describe(origin, ci.PipelineURL, ci.JobURL, ci.CommitSHA),
 		OnBusy:      deploy.BusyPolicy(run.dep.OnBusy),
-		BusyPoll:    15 * time.Second,
 	}
 	started, err := run.cd.Start(ctx, run.target, req, func(b *deploy.BusyError) {
 		inv.log.Warn("another deployment holds the deployment group: waiting for it", "deployment_id", b.DeploymentID, "description", b.Description)
@@ -161,6 +159,9 @@ type serviceSource struct {
 	}
 	cluster, service string
 	svc              *ecstypes.Service
+	// liveOut is the live task definition as read, once: render and the
+	// diff each parse their own copy (render changes its copy).
+	liveOut *ecs.DescribeTaskDefinitionOutput
 }
 
 func (s *serviceSource) describe(ctx context.Context) (*ecstypes.Service, error) {
@@ -189,11 +190,14 @@ func (s *serviceSource) taskDefinition(ctx context.Context) (*render.TaskDef, er
 			arn = aws.ToString(ts.TaskDefinition)
 		}
 	}
-	out, err := s.api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
-	if err != nil {
-		return nil, fmt.Errorf("reading the live task definition %s: %w", arn, err)
+	if s.liveOut == nil {
+		out, err := s.api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+		if err != nil {
+			return nil, fmt.Errorf("reading the live task definition %s: %w", arn, err)
+		}
+		s.liveOut = out
 	}
-	return render.FromDescribe(out, "live task definition "+arn)
+	return render.FromDescribe(s.liveOut, "live task definition "+arn)
 }
 
 // spec is what a generated AppSpec takes from the service. A CODE_DEPLOY

@@ -92,5 +92,5 @@ func redeployPrevious(ctx context.Context, inv *invocation) error {
 	}
 	inv.log.Warn("no deployment in progress: redeploying the previous image", "image", prev.String())
 	env := append(append([]string{}, inv.env.Environ...), "BG_IMAGE="+prev.String(), "BG_DEPLOYMENT_ID=")
-	return runCommand(ctx, lookup("deploy"), nil, Env{Environ: env, Stdout: inv.env.Stdout, Stderr: inv.env.Stderr})
+	return runCommand(ctx, lookup("deploy"), nil, Env{Environ: env, Stdout: inv.env.Stdout, Stderr: inv.env.Stderr, Clock: inv.env.Clock})
 }

@@ -63,7 +63,15 @@ func (inv *invocation) snapshot(ctx context.Context) (*snapshot.Snapshot, error)
 		return nil, err
 	}
 	r := &snapshot.Reader{ECS: c.ECS, ELB: c.ELB, CD: c.CodeDeploy}
-	return r.ReadCodeDeploy(ctx, run.target.Cluster, run.target.Service, run.target.Application, run.target.Group)
+	t := run.target
+	in := snapshot.CodeDeployService{Cluster: t.Cluster, Service: t.Service, Application: t.Application, Group: t.Group, GroupInfo: t.GroupInfo}
+	if !inv.observed && !inv.cmd.watches() {
+		// The service Resolve read is this observation's: status and verify
+		// change nothing between the two.
+		in.State = t.ServiceState
+	}
+	inv.observed = true
+	return r.ReadCodeDeploy(ctx, in)
 }
 
 // readRegistryTags adds the registries' live and previous tags to the

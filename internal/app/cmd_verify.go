@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
@@ -18,6 +17,8 @@ import (
 type verifyFailedError struct {
 	failed []verify.CheckResult
 }
+
+func (e *verifyFailedError) ExitCode() int { return ExitVerify }
 
 func (e *verifyFailedError) Error() string {
 	lines := make([]string, 0, len(e.failed)+1)
@@ -36,7 +37,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	}
 	inv.readRegistryTags(ctx, s)
 	checks := inv.settings["checks"].(*config.Checks)
-	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: checks.StuckAfter, Now: time.Now()})
+	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: checks.StuckAfter, Now: inv.clock().Now()})
 	c, err := inv.clients(ctx)
 	if err != nil {
 		return err
@@ -48,7 +49,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, sw.Alarms))
 	}
 	results = append(results, inv.checkLiveTag(s)...)
-	checker := verify.NewChecker(inv.log, nil)
+	checker := verify.NewChecker(inv.log, nil).WithClock(inv.clock())
 	for _, u := range []struct {
 		name string
 		url  config.URL

@@ -30,11 +30,22 @@ const (
 	jobTimeoutMargin = 5 * time.Minute
 )
 
+// codeDeploy resolves the service and its group once per run: the status
+// a command ends with uses the same resolution and reads only what changed.
 func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
-	target := inv.settings["target"].(*config.Target)
-	if target.Mode == config.ModeListener || target.BlueService != "" {
-		return nil, &usageError{msg: "the listener model (BG_BLUE_SERVICE/BG_GREEN_SERVICE) is not implemented yet in this release", hint: "use a CODE_DEPLOY service with BG_SERVICE"}
+	if inv.cd != nil {
+		return inv.cd, nil
 	}
+	run, err := inv.resolveCodeDeploy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inv.cd = run
+	return run, nil
+}
+
+func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, error) {
+	target := inv.settings["target"].(*config.Target)
 	if target.Mode == config.ModeECS {
 		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
 	}
@@ -44,10 +55,15 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 	}
 	cdSettings := inv.settings["codedeploy"].(*config.CodeDeploy)
 	cdClient := clients.CodeDeploy
-	cd := &deploy.CodeDeploy{ECS: clients.ECS, CD: cdClient}
+	cd := &deploy.CodeDeploy{ECS: clients.ECS, CD: cdClient, Clock: inv.clock()}
 	t, err := cd.Resolve(ctx, target.Cluster, target.Service, cdSettings.Application, cdSettings.DeploymentGroup, cdSettings.DeploymentConfig)
 	if err != nil {
 		return nil, err
+	}
+	if inv.cmd.watches() {
+		if err := cd.LoadPlan(ctx, t); err != nil {
+			return nil, err
+		}
 	}
 	inv.log.Info("resolved service", "cluster", t.Cluster, "service", t.Service, "application", t.Application, "deployment_group", t.Group, "deployment_config", t.Config)
 
@@ -64,11 +80,11 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 	s := &deploy.Session{
 		CD: cd,
 		Watcher: monitor.Watcher{
-			API: cdClient, Clock: monitor.RealClock{}, Plan: t.Plan,
+			API: cdClient, Clock: inv.clock(), Plan: t.Plan,
 			OnEvent:   func(e monitor.Event) { inv.progress(e.At, e.String()) },
 			OnWarning: func(msg string) { inv.log.Warn(msg) },
 		},
-		Smoke:       verify.NewChecker(inv.log, nil),
+		Smoke:       verify.NewChecker(inv.log, nil).WithClock(inv.clock()),
 		Promote:     deploy.PromotePolicy(run.dep.Promote),
 		WaitFor:     deploy.WaitFor(run.dep.WaitFor),
 		OnInterrupt: deploy.InterruptPolicy(run.dep.OnInterrupt),

@@ -30,6 +30,12 @@ type command struct {
 	run func(ctx context.Context, inv *invocation) error
 }
 
+// watches reports whether the command follows a deployment (and so needs
+// the deployment configuration's timing).
+func (c *command) watches() bool {
+	return c.reads("watch")
+}
+
 func (c *command) reads(family string) bool {
 	return slices.Contains(c.families, family) || slices.Contains(c.optional, family)
 }

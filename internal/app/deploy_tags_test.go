@@ -25,6 +25,13 @@ func TestDeployMovesLiveTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sb.Close)
+	// The commands' own waits (smoke-check intervals above all) run on a
+	// clock 100 times faster than the wall clock, as the simulator runs 600.
+	clk := newFastClock(100)
+	runIn := func(tb testing.TB, environ []string, args ...string) (int, string, string) {
+		tb.Helper()
+		return runClocked(tb, clk, environ, args...)
+	}
 	env := map[string]string{}
 	base := []string{"HOME=" + t.TempDir(), "BG_TASKDEF_FILE=" + filepath.Join(t.TempDir(), "none.json"), "BG_APPSPEC_FILE=" + filepath.Join(t.TempDir(), "none.yml"), "BG_ECR_REPOSITORY=web"}
 	for _, l := range sb.Exports() {
@@ -73,6 +80,7 @@ func TestDeployMovesLiveTags(t *testing.T) {
 		}
 		pinned := strings.TrimSpace(stdout)
 		code, _, stderr = runIn(t, append(environ, "BG_IMAGE="+pinned), "deploy")
+
 		if code != ExitOK {
 			t.Fatalf("deploy %d: exit %d\n%s", i, code, stderr)
 		}

@@ -31,6 +31,7 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/seed"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
 )
 
 // simSpeed runs simulated time 600 times faster than the wall clock: a
@@ -119,11 +120,35 @@ func (s *sim) statusOf(t *testing.T, id string) cdtypes.DeploymentStatus {
 
 func runIn(tb testing.TB, environ []string, args ...string) (int, string, string) {
 	tb.Helper()
+	return runClocked(tb, nil, environ, args...)
+}
+
+// runClocked is runIn with the run's clock given.
+func runClocked(tb testing.TB, clk monitor.Clock, environ []string, args ...string) (int, string, string) {
+	tb.Helper()
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	code := Run(ctx, args, Env{Environ: environ, Stdout: &out, Stderr: &errb})
+	code := Run(ctx, args, Env{Environ: environ, Stdout: &out, Stderr: &errb, Clock: clk})
 	return code, out.String(), errb.String()
+}
+
+// fastClock is the run's clock running speed times faster than the wall
+// clock: every wait of the command (polls, smoke-check intervals, the wait
+// behind another deployment) shrinks with it, as the simulator's do.
+type fastClock struct {
+	start time.Time
+	speed float64
+}
+
+func newFastClock(speed float64) fastClock { return fastClock{start: time.Now(), speed: speed} }
+
+func (c fastClock) Now() time.Time {
+	return c.start.Add(time.Duration(float64(time.Since(c.start)) * c.speed))
+}
+
+func (c fastClock) After(d time.Duration) <-chan time.Time {
+	return time.After(time.Duration(float64(d) / c.speed))
 }
 
 func TestStatusAgainstSimulator(t *testing.T) {
@@ -478,6 +503,8 @@ func TestSandboxDemo(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "sandbox", "junit.xml")); err != nil {
 		t.Errorf("the demo's verify left no junit.xml: %v", err)
 	}
+	// Every scenario of the demo, one log: no line names another live colour.
+	checkColourStory(t, stdout, filepath.Join(dir, "sandbox"))
 }
 
 // TestSandboxScenarios: naming scenarios runs only those, in the demo's

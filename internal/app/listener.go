@@ -11,7 +11,6 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awsclient"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
@@ -46,8 +45,8 @@ func (inv *invocation) listener(ctx context.Context) (*listenerRun, error) {
 	}
 	run := &listenerRun{target: t}
 	run.l = &deploy.Listener{
-		ECS: c.ECS, ELB: c.ELB, CloudWatch: c.CloudWatch, Clock: monitor.RealClock{}, Log: inv.log,
-		Progress: func(line string) { inv.progress(monitor.RealClock{}.Now(), line) },
+		ECS: c.ECS, ELB: c.ELB, CloudWatch: c.CloudWatch, Clock: inv.clock(), Log: inv.log,
+		Progress: func(line string) { inv.progress(inv.clock().Now(), line) },
 	}
 	if sw, ok := inv.settings["switch"].(*config.Switch); ok {
 		run.l.Alarms = sw.Alarms
@@ -235,7 +234,7 @@ func deployListener(ctx context.Context, inv *invocation) error {
 	checks := inv.settings["checks"].(*config.Checks)
 	if sm := smokeFor(checks, checks.TestURL); sm != nil {
 		inv.log.Info("smoke check of the idle colour through the test route", "colour", string(idle), "url", sm.URL.Redacted())
-		if _, err := verify.NewChecker(inv.log, nil).Run(ctx, *sm); err != nil {
+		if _, err := verify.NewChecker(inv.log, nil).WithClock(inv.clock()).Run(ctx, *sm); err != nil {
 			_ = report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{envOutcome: "smoke-failed"})
 			return &deploy.SwitchError{Msg: fmt.Sprintf("%v; production is untouched on %s", err, s.Live)}
 		}
@@ -320,6 +319,7 @@ var errIdleTimeout = errors.New("timed out")
 type timeoutError struct{ msg string }
 
 func (e *timeoutError) Error() string { return e.msg }
+func (e *timeoutError) ExitCode() int  { return ExitTimeout }
 
 // interrupted tells a signal apart from a failure: when the job was
 // cancelled, the error carries the signal (exit 130/143) after what the

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,14 +29,16 @@ type routeAPI interface {
 }
 
 // environmentURLs returns the dotenv entries for the production and test
-// URLs: the settings' values, or addresses worked out from the routes. A
-// route that cannot be read leaves its URL out; it never fails a deploy.
+// URLs: the settings' values, or addresses worked out from the routes (one
+// DescribeListeners and one DescribeLoadBalancers for both). A route that
+// cannot be read leaves its URL out; it never fails a deploy.
 func (inv *invocation) environmentURLs(ctx context.Context, api routeAPI, prodRoute, testRoute string) map[string]string {
 	out := map[string]string{}
 	var prodSet, testSet config.URL
 	if c, ok := inv.settings["checks"].(*config.Checks); ok {
 		prodSet, testSet = c.ProdURL, c.TestURL
 	}
+	wanted := map[string]string{} // dotenv key -> listener ARN
 	for _, u := range []struct {
 		key, route string
 		set        config.URL
@@ -43,40 +47,66 @@ func (inv *invocation) environmentURLs(ctx context.Context, api routeAPI, prodRo
 		case !u.set.IsZero():
 			out[u.key] = u.set.String()
 		case u.route != "":
-			if v, err := listenerURL(ctx, api, u.route); err == nil {
-				out[u.key] = v
-			} else {
-				inv.log.Debug("no URL for the environment", "route", u.route, "error", err.Error())
-			}
+			wanted[u.key] = listenerOf(u.route)
+		}
+	}
+	if len(wanted) == 0 {
+		return out
+	}
+	urls, err := listenerURLs(ctx, api, slices.Sorted(maps.Values(wanted)))
+	if err != nil {
+		inv.log.Debug("no URL for the environments", "error", err.Error())
+	}
+	for key, listener := range wanted {
+		if u, ok := urls[listener]; ok {
+			out[key] = u
 		}
 	}
 	return out
 }
 
-// listenerURL is the address a listener (or a listener rule's listener)
-// answers on: its load balancer's DNS name, with the port unless it is the
-// protocol's default.
-func listenerURL(ctx context.Context, api routeAPI, route string) (string, error) {
-	listener := listenerOf(route)
-	ls, err := api.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{listener}})
-	if err != nil || len(ls.Listeners) == 0 {
-		return "", fmt.Errorf("reading listener %s: %w", listener, err)
+// listenerURLs are the addresses listeners answer on: their load balancer's
+// DNS name, with the port unless it is the protocol's default.
+func listenerURLs(ctx context.Context, api routeAPI, listeners []string) (map[string]string, error) {
+	listeners = slices.Compact(listeners)
+	ls, err := api.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: listeners})
+	if err != nil {
+		return nil, fmt.Errorf("reading listeners %s: %w", strings.Join(listeners, ", "), err)
 	}
-	l := ls.Listeners[0]
-	lbs, err := api.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{aws.ToString(l.LoadBalancerArn)}})
-	if err != nil || len(lbs.LoadBalancers) == 0 {
-		return "", fmt.Errorf("reading load balancer %s: %w", aws.ToString(l.LoadBalancerArn), err)
+	var lbARNs []string
+	for _, l := range ls.Listeners {
+		if !slices.Contains(lbARNs, aws.ToString(l.LoadBalancerArn)) {
+			lbARNs = append(lbARNs, aws.ToString(l.LoadBalancerArn))
+		}
 	}
-	scheme := strings.ToLower(string(l.Protocol))
-	if scheme != "https" {
-		scheme = "http"
+	if len(lbARNs) == 0 {
+		return nil, fmt.Errorf("listeners %s not found", strings.Join(listeners, ", "))
 	}
-	host := aws.ToString(lbs.LoadBalancers[0].DNSName)
-	defaultPort := map[string]int32{"http": 80, "https": 443}[scheme]
-	if port := aws.ToInt32(l.Port); port != defaultPort {
-		host = fmt.Sprintf("%s:%d", host, port)
+	lbs, err := api.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: lbARNs})
+	if err != nil {
+		return nil, fmt.Errorf("reading load balancers %s: %w", strings.Join(lbARNs, ", "), err)
 	}
-	return scheme + "://" + host + "/", nil
+	dns := map[string]string{}
+	for _, lb := range lbs.LoadBalancers {
+		dns[aws.ToString(lb.LoadBalancerArn)] = aws.ToString(lb.DNSName)
+	}
+	out := map[string]string{}
+	for _, l := range ls.Listeners {
+		host, ok := dns[aws.ToString(l.LoadBalancerArn)]
+		if !ok {
+			continue
+		}
+		scheme := strings.ToLower(string(l.Protocol))
+		if scheme != "https" {
+			scheme = "http"
+		}
+		defaultPort := map[string]int32{"http": 80, "https": 443}[scheme]
+		if port := aws.ToInt32(l.Port); port != defaultPort {
+			host = fmt.Sprintf("%s:%d", host, port)
+		}
+		out[aws.ToString(l.ListenerArn)] = scheme + "://" + host + "/"
+	}
+	return out, nil
 }
 
 // listenerOf turns a listener rule ARN into its listener's ARN

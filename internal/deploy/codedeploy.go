@@ -40,6 +40,9 @@ type codeDeployAPI interface {
 type CodeDeploy struct {
 	ECS ecsAPI
 	CD  codeDeployAPI
+	// Clock paces the wait behind another deployment (the run's clock;
+	// the wall clock when nil).
+	Clock monitor.Clock
 }
 
 // Target is a resolved ECS service with the CodeDeploy group that deploys it.
@@ -50,9 +53,13 @@ type Target struct {
 	Group            string
 	// GroupInfo is the deployment group as CodeDeploy describes it.
 	GroupInfo *cdtypes.DeploymentGroupInfo
+	// ServiceState is the service as Resolve read it: the first observation's
+	// service, so the snapshot of the same moment does not read it again.
+	ServiceState *ecstypes.Service
 	// Config is the deployment configuration a new deployment would use.
 	Config string
-	// Plan is the traffic timing of that configuration.
+	// Plan is the traffic timing of that configuration, once LoadPlan read
+	// it (only the commands that watch a deployment need it).
 	Plan monitor.Plan
 	// ShiftTime is how long that configuration takes to move all production
 	// traffic: the canary's bake, or every linear step but the last.
@@ -76,6 +83,13 @@ type ResolveError struct {
 }
 
 func (e *ResolveError) Error() string { return e.Msg }
+
+// ExitCode is 2: the service or group is not as the settings say, and
+// nothing was changed (DESIGN §3).
+func (e *ResolveError) ExitCode() int { return 2 }
+
+// ErrorHint says what to change.
+func (e *ResolveError) ErrorHint() string { return e.Hint }
 
 // Resolve finds the service and its CodeDeploy application and group. When
 // application or group are empty they are found from the service itself: the
@@ -113,7 +127,7 @@ func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application,
 			Hint: "the codedeploy model needs a service created with deploymentController CODE_DEPLOY; for two services behind one listener set BG_BLUE_SERVICE and BG_GREEN_SERVICE",
 		}
 	}
-	t := &Target{Cluster: cluster, Service: aws.ToString(svc.ServiceName), ServiceARN: aws.ToString(svc.ServiceArn), Application: application, Group: group}
+	t := &Target{Cluster: cluster, Service: aws.ToString(svc.ServiceName), ServiceARN: aws.ToString(svc.ServiceArn), Application: application, Group: group, ServiceState: &svc}
 	if t.Application == "" || t.Group == "" {
 		c.findGroup(ctx, t, svc)
 	}
@@ -140,14 +154,25 @@ func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application,
 	if t.Config == "" {
 		t.Config = aws.ToString(t.GroupInfo.DeploymentConfigName)
 	}
-	if t.Config != "" {
-		plan, shift, err := c.plan(ctx, t.Config)
-		if err != nil {
-			return nil, err
-		}
-		t.Plan, t.ShiftTime = plan, shift
-	}
+	t.Plan.TargetGroups = groupTargetGroups(t.GroupInfo)
 	return t, nil
+}
+
+// LoadPlan reads the deployment configuration's traffic timing into the
+// target: the commands that watch or estimate a deployment need it, status
+// and verify do not. A configuration that does not exist is a ResolveError,
+// found before anything changes.
+func (c *CodeDeploy) LoadPlan(ctx context.Context, t *Target) error {
+	if t.Config == "" {
+		return nil
+	}
+	plan, shift, err := c.plan(ctx, t.Config)
+	if err != nil {
+		return err
+	}
+	plan.TargetGroups = t.Plan.TargetGroups
+	t.Plan, t.ShiftTime = plan, shift
+	return nil
 }
 
 func (c *CodeDeploy) findGroup(ctx context.Context, t *Target, svc ecstypes.Service) {
@@ -177,6 +202,21 @@ func (c *CodeDeploy) findGroup(ctx context.Context, t *Target, svc ecstypes.Serv
 	if t.Group == "" {
 		t.Group = "DgpECS-" + clusterName + "-" + t.Service
 	}
+}
+
+// groupTargetGroups are the group's blue and green target group names, in
+// the group's order: the colours the snapshot names.
+func groupTargetGroups(g *cdtypes.DeploymentGroupInfo) [2]string {
+	var out [2]string
+	if g == nil || g.LoadBalancerInfo == nil || len(g.LoadBalancerInfo.TargetGroupPairInfoList) == 0 {
+		return out
+	}
+	for i, tg := range g.LoadBalancerInfo.TargetGroupPairInfoList[0].TargetGroups {
+		if i < 2 {
+			out[i] = aws.ToString(tg.Name)
+		}
+	}
+	return out
 }
 
 func groupDeploysService(g *cdtypes.DeploymentGroupInfo, cluster, service string) bool {
@@ -282,6 +322,14 @@ type BusyError struct {
 	DeploymentID, Description string
 }
 
+// ExitCode is 1: this pipeline's deployment did not happen (DESIGN §3).
+func (e *BusyError) ExitCode() int { return 1 }
+
+// ErrorHint says how to get past the other deployment.
+func (e *BusyError) ErrorHint() string {
+	return "set BG_ON_BUSY=wait to queue behind it, or stop it first"
+}
+
 func (e *BusyError) Error() string {
 	s := fmt.Sprintf("deployment %s is already in progress on this deployment group", e.DeploymentID)
 	if e.Description != "" {
@@ -343,9 +391,16 @@ func (c *CodeDeploy) waitOrFail(ctx context.Context, r Request, busy *BusyError,
 	select {
 	case <-ctx.Done():
 		return context.Cause(ctx)
-	case <-time.After(poll):
+	case <-c.clock().After(poll):
 		return nil
 	}
+}
+
+func (c *CodeDeploy) clock() monitor.Clock {
+	if c.Clock != nil {
+		return c.Clock
+	}
+	return monitor.RealClock{}
 }
 
 // activeDeploymentID finds the id in DeploymentLimitExceededException's

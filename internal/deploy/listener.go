@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"time"
 
@@ -49,16 +50,34 @@ type Listener struct {
 	Progress func(line string)
 	// Poll is how often waits look again (default 3 s).
 	Poll time.Duration
+	// known are the routes' actions as last observed or written: the
+	// snapshot's at first, then what each step wrote, so a step never reads
+	// back the route it just rewrote.
+	known map[string][]elbtypes.Action
 }
 
-// SwitchError is a switch that was refused or undone: exit 1.
+// SwitchError is a switch that was refused or undone: exit 1, unless what
+// caused it carries its own exit code (a signal: 130 or 143).
 type SwitchError struct {
 	Msg string
+	// Err is the cause, when there is one: errors.As and errors.Is see it.
+	Err error
 	// Returned is true when traffic had started moving and was sent back.
 	Returned bool
 }
 
 func (e *SwitchError) Error() string { return e.Msg }
+
+func (e *SwitchError) Unwrap() error { return e.Err }
+
+// ExitCode is the cause's exit code when it has one, else 1.
+func (e *SwitchError) ExitCode() int {
+	var coded interface{ ExitCode() int }
+	if errors.As(e.Err, &coded) {
+		return coded.ExitCode()
+	}
+	return 1
+}
 
 // SwitchRequest says where production traffic goes, and how.
 type SwitchRequest struct {
@@ -112,6 +131,7 @@ func (l *Listener) Switch(ctx context.Context, s *snapshot.Snapshot, req SwitchR
 		from = to.Other()
 	}
 	res := SwitchResult{From: from, To: to}
+	l.known = maps.Clone(s.Routes.Actions)
 	// old is always the other colour: when production is already on to,
 	// from is to, and the test route and tags must go to the other one.
 	target, old := s.Colour(to), s.Colour(to.Other())
@@ -129,27 +149,28 @@ func (l *Listener) Switch(ctx context.Context, s *snapshot.Snapshot, req SwitchR
 			return res, fmt.Errorf("switch steps %v: want rising percentages from 1 to 100, ending at 100", steps)
 		}
 	}
-	if err := l.gate(ctx, target); err != nil {
-		return res, &SwitchError{Msg: fmt.Sprintf("refusing to switch production to %s: %v", to, err)}
+	// The first gate is the snapshot's own reading of this moment.
+	if err := l.observedGate(ctx, target); err != nil {
+		return res, &SwitchError{Msg: fmt.Sprintf("refusing to switch production to %s: %v", to, err), Err: err}
 	}
 	for i, pct := range steps {
 		if i > 0 {
 			if err := l.gate(ctx, target); err != nil {
-				return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("before the %d%% step, %v", pct, err))
+				return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("before the %d%% step, %v", pct, err), err)
 			}
 		}
 		if err := l.setWeights(ctx, s.Routes.Production, target.TargetGroupARN, old.TargetGroupARN, int32(pct)); err != nil { //nolint:gosec // steps are checked to be 1..100 above
 			if i == 0 {
 				return res, err
 			}
-			return res, errors.Join(err, l.returnTraffic(ctx, s, old, target, "the step failed"))
+			return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("the step failed: %v", err), err)
 		}
 		l.progress("production traffic %s", trafficBar(to, pct))
 		if i == len(steps)-1 {
 			break
 		}
 		if err := l.bake(ctx, target, req.Interval); err != nil {
-			return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("at %d%%, %v", pct, err))
+			return res, l.returnTraffic(ctx, s, old, target, fmt.Sprintf("at %d%%, %v", pct, err), err)
 		}
 	}
 	return res, l.settle(ctx, s, target, old)
@@ -178,16 +199,16 @@ func (l *Listener) settle(ctx context.Context, s *snapshot.Snapshot, live, idle 
 }
 
 // returnTraffic sends all production traffic back to the old colour.
-func (l *Listener) returnTraffic(ctx context.Context, s *snapshot.Snapshot, old, target *snapshot.ColourState, why string) error {
+func (l *Listener) returnTraffic(ctx context.Context, s *snapshot.Snapshot, old, target *snapshot.ColourState, why string, cause error) error {
 	l.Log.Error("switch failed: sending production traffic back", "to", string(old.Colour), "reason", why)
 	// The job may be ending: the way back must not die with its context.
 	backCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
 	defer cancel()
 	if err := l.setWeights(backCtx, s.Routes.Production, old.TargetGroupARN, target.TargetGroupARN, 100); err != nil {
-		return &SwitchError{Msg: fmt.Sprintf("switch to %s failed (%s) and sending production traffic back to %s failed too: %v; fix the production route by hand", target.Colour, why, old.Colour, err)}
+		return &SwitchError{Msg: fmt.Sprintf("switch to %s failed (%s) and sending production traffic back to %s failed too: %v; fix the production route by hand", target.Colour, why, old.Colour, err), Err: errors.Join(cause, err)}
 	}
 	l.progress("production traffic %s", trafficBar(old.Colour, 100))
-	return &SwitchError{Msg: fmt.Sprintf("switch to %s failed %s; production traffic is back on %s", target.Colour, why, old.Colour), Returned: true}
+	return &SwitchError{Msg: fmt.Sprintf("switch to %s failed %s; production traffic is back on %s", target.Colour, why, old.Colour), Err: cause, Returned: true}
 }
 
 // gate is the check before each step: the new colour has healthy targets
@@ -214,6 +235,22 @@ func (l *Listener) gate(ctx context.Context, c *snapshot.ColourState) error {
 		return fmt.Errorf("%s has unhealthy targets: %s", c.Colour, strings.Join(bad, "; "))
 	}
 	if healthy == 0 {
+		return fmt.Errorf("%s (target group %s) has no healthy targets", c.Colour, c.TargetGroup)
+	}
+	return l.alarmsOK(ctx)
+}
+
+// observedGate is gate on the snapshot's health of the colour, read in the
+// same observation as the routes.
+func (l *Listener) observedGate(ctx context.Context, c *snapshot.ColourState) error {
+	if len(c.Unhealthy) > 0 {
+		bad := make([]string, 0, len(c.Unhealthy))
+		for _, t := range c.Unhealthy {
+			bad = append(bad, fmt.Sprintf("%s:%d %s (%s)", t.ID, t.Port, t.State, t.Reason))
+		}
+		return fmt.Errorf("%s has unhealthy targets: %s", c.Colour, strings.Join(bad, "; "))
+	}
+	if c.Healthy == 0 {
 		return fmt.Errorf("%s (target group %s) has no healthy targets", c.Colour, c.TargetGroup)
 	}
 	return l.alarmsOK(ctx)
@@ -268,9 +305,12 @@ func (l *Listener) clock() monitor.Clock {
 // target group and the rest to the other, in one call, keeping every other
 // action (authentication before the forward) and the stickiness setting.
 func (l *Listener) setWeights(ctx context.Context, route, toTG, otherTG string, pct int32) error {
-	actions, err := snapshot.RouteActions(ctx, l.ELB, route)
-	if err != nil {
-		return err
+	actions, ok := l.known[route]
+	if !ok {
+		var err error
+		if actions, err = snapshot.RouteActions(ctx, l.ELB, route); err != nil {
+			return err
+		}
 	}
 	forward := elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{
 		TargetGroups: []elbtypes.TargetGroupTuple{
@@ -295,13 +335,18 @@ func (l *Listener) setWeights(ctx context.Context, route, toTG, otherTG string, 
 	if !replaced {
 		return fmt.Errorf("route %s has no forward action to move: it must forward to the colours' target groups", route)
 	}
+	var err error
 	if snapshot.IsRule(route) {
 		_, err = l.ELB.ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: aws.String(route), Actions: out})
 	} else {
 		_, err = l.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(route), DefaultActions: out})
 	}
 	if err != nil {
+		delete(l.known, route) // what the route holds now is unknown
 		return fmt.Errorf("rewriting route %s: %w", route, err)
+	}
+	if l.known != nil {
+		l.known[route] = out
 	}
 	return nil
 }
@@ -328,6 +373,7 @@ func trafficBar(to snapshot.Colour, toPct int) string {
 // test route is pointed at it first, so the smoke check that follows sees
 // the new version. It returns the idle colour.
 func (l *Listener) DeployIdle(ctx context.Context, s *snapshot.Snapshot, taskDefARN string) (snapshot.Colour, error) {
+	l.known = maps.Clone(s.Routes.Actions)
 	if s.Live == "" {
 		return "", &SwitchError{Msg: fmt.Sprintf("production traffic is split (%s): finish or undo that switch before deploying", split(s))}
 	}

@@ -107,6 +107,22 @@ func (e *DeploymentError) Error() string {
 	return s
 }
 
+// ExitCode is 1: the pipeline fails (DESIGN §3).
+func (e *DeploymentError) ExitCode() int { return 1 }
+
+// Explain is what the job log shows under the error: the details, then the
+// console link.
+func (e *DeploymentError) Explain() []string {
+	out := make([]string, 0, len(e.Details)+1)
+	for _, d := range e.Details {
+		out = append(out, "  - "+d)
+	}
+	if e.ConsoleURL != "" {
+		out = append(out, "see: "+e.ConsoleURL)
+	}
+	return out
+}
+
 // TimeoutError is a watch that ran out of time: exit 3.
 type TimeoutError struct {
 	ID      string
@@ -124,7 +140,11 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("deployment %s did not end within %s (it was at %s); it was %s", e.ID, e.After, e.Stage, what)
 }
 
-// InterruptedError wraps the interrupt cause with what was done about it.
+// ExitCode is 3 (DESIGN §3).
+func (e *TimeoutError) ExitCode() int { return 3 }
+
+// InterruptedError wraps the interrupt cause with what was done about it;
+// its exit code is the cause's (130 or 143).
 type InterruptedError struct {
 	ID      string
 	Cause   error

@@ -151,6 +151,25 @@ type Plan struct {
 	// watcher fills it in from the last step it saw. Around it the target is
 	// read as often as while things move, so the step shows at once.
 	NextShift time.Time
+	// TargetGroups are the deployment group's two target group names in the
+	// group's order: the blue colour's, then the green colour's. A task set
+	// takes the colour of its target group, never CodeDeploy's Blue/Green
+	// label (the original set is always labelled Blue, whichever group it
+	// serves), so progress lines name colours the way status does.
+	TargetGroups [2]string
+}
+
+// ColourOf names the colour a task set serves: its target group's, or its
+// CodeDeploy label when the plan does not know the groups.
+func (p Plan) ColourOf(ts TaskSet) string {
+	switch {
+	case ts.TargetGroup != "" && ts.TargetGroup == p.TargetGroups[0]:
+		return "blue"
+	case ts.TargetGroup != "" && ts.TargetGroup == p.TargetGroups[1]:
+		return "green"
+	default:
+		return colour(ts.Label)
+	}
 }
 
 // The window around an expected step in which the target is read often: a

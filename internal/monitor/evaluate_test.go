@@ -361,3 +361,50 @@ func TestTargetsReadAroundAnExpectedShift(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluate_coloursFollowTargetGroups: on the second deployment the
+// original task set (CodeDeploy's label Blue) serves the green group; the
+// progress lines name it green, as status does.
+func TestEvaluate_coloursFollowTargetGroups(t *testing.T) {
+	t.Parallel()
+	plan := Plan{TargetGroups: [2]string{"web-blue", "web-green"}}
+	tests := []struct {
+		name              string
+		plan              Plan
+		originalGroup     string
+		wantTasks         string
+		wantTraffic       string
+		wantBlue, wantGrn float64
+	}{
+		{name: "original_on_green_group", plan: plan, originalGroup: "web-green", wantTasks: "green task set PRIMARY", wantTraffic: "traffic blue  10%", wantBlue: 10, wantGrn: 90},
+		{name: "original_on_blue_group", plan: plan, originalGroup: "web-blue", wantTasks: "blue  task set PRIMARY", wantTraffic: "traffic blue  90%", wantBlue: 90, wantGrn: 10},
+		{name: "groups_unknown_falls_back_to_labels", plan: Plan{}, originalGroup: "web-green", wantTasks: "blue  task set PRIMARY", wantTraffic: "traffic blue  90%", wantBlue: 90, wantGrn: 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			other := "web-blue"
+			if tt.originalGroup == "web-blue" {
+				other = "web-green"
+			}
+			o := Observation{Status: cdtypes.DeploymentStatusInProgress, Target: &Target{Status: cdtypes.TargetStatusInProgress, TaskSets: []TaskSet{
+				{ID: "a", Label: cdtypes.TargetLabelBlue, Status: "PRIMARY", Weight: 90, TargetGroup: tt.originalGroup, Desired: 2, Running: 2},
+				{ID: "b", Label: cdtypes.TargetLabelGreen, Status: "ACTIVE", Weight: 10, TargetGroup: other, Desired: 2, Running: 2},
+			}}}
+			events, _, _ := Evaluate(nil, o, tt.plan, 1)
+			var lines []string
+			for _, e := range events {
+				lines = append(lines, e.String())
+				if e.Kind == EventTraffic && (e.Blue != tt.wantBlue || e.Green != tt.wantGrn) {
+					t.Errorf("traffic event blue %.0f green %.0f, want %.0f %.0f", e.Blue, e.Green, tt.wantBlue, tt.wantGrn)
+				}
+			}
+			all := strings.Join(lines, "\n")
+			for _, want := range []string{tt.wantTasks, tt.wantTraffic} {
+				if !strings.Contains(all, want) {
+					t.Errorf("events lack %q:\n%s", want, all)
+				}
+			}
+		})
+	}
+}

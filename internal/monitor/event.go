@@ -30,6 +30,8 @@ type Event struct {
 	Stage     Stage
 	Lifecycle LifecycleEvent
 	TaskSet   TaskSet
+	// Colour is the colour TaskSet serves (EventTasks): its target group's.
+	Colour string
 	// Blue and Green are production traffic percentages (EventTraffic).
 	Blue, Green float64
 	// NextShift is when the next canary/linear step is due, if known.
@@ -61,7 +63,11 @@ func (e Event) String() string {
 		}
 		return s
 	case EventTasks:
-		return fmt.Sprintf("%-5s task set %s: %d/%d running, %d pending", colour(e.TaskSet.Label), e.TaskSet.Status, e.TaskSet.Running, e.TaskSet.Desired, e.TaskSet.Pending)
+		c := e.Colour
+		if c == "" {
+			c = colour(e.TaskSet.Label)
+		}
+		return fmt.Sprintf("%-5s task set %s: %d/%d running, %d pending", c, e.TaskSet.Status, e.TaskSet.Running, e.TaskSet.Desired, e.TaskSet.Pending)
 	case EventRollback:
 		return "rolling back: following rollback deployment " + e.Deployment
 	case EventTraffic:
@@ -129,12 +135,12 @@ func diff(prev *Observation, cur Observation, stage, prevStage Stage, plan Plan)
 		if ok && old.ID == ts.ID && old.Status == ts.Status && old.Desired == ts.Desired && old.Running == ts.Running && old.Pending == ts.Pending {
 			continue
 		}
-		events = append(events, Event{Kind: EventTasks, At: cur.At, TaskSet: ts})
+		events = append(events, Event{Kind: EventTasks, At: cur.At, TaskSet: ts, Colour: plan.ColourOf(ts)})
 	}
-	blue, green := weights(cur.Target)
-	if prevTarget == nil || func() bool { pb, pg := weights(prevTarget); return pb != blue || pg != green }() {
+	blue, green := weights(cur.Target, plan)
+	if prevTarget == nil || func() bool { pb, pg := weights(prevTarget, plan); return pb != blue || pg != green }() {
 		ev := Event{Kind: EventTraffic, At: cur.At, Blue: blue, Green: green}
-		if stage == StageShifting && plan.ShiftInterval > 0 && green > 0 && green < 100 {
+		if moved := replacementWeight(cur.Target); stage == StageShifting && plan.ShiftInterval > 0 && moved > 0 && moved < 100 {
 			ev.NextShift = cur.At.Add(plan.ShiftInterval)
 		}
 		events = append(events, ev)
@@ -142,12 +148,22 @@ func diff(prev *Observation, cur Observation, stage, prevStage Stage, plan Plan)
 	return events
 }
 
-func weights(t *Target) (blue, green float64) {
-	if b, ok := t.TaskSet(cdtypes.TargetLabelBlue); ok {
-		blue = b.Weight
-	}
-	if g, ok := t.TaskSet(cdtypes.TargetLabelGreen); ok {
-		green = g.Weight
+// weights are the production shares of the blue and green colours, each
+// task set counted for the colour of its target group.
+func weights(t *Target, plan Plan) (blue, green float64) {
+	for _, ts := range t.TaskSets {
+		switch plan.ColourOf(ts) {
+		case "blue":
+			blue += ts.Weight
+		case "green":
+			green += ts.Weight
+		}
 	}
 	return blue, green
+}
+
+// replacementWeight is the replacement task set's share of production.
+func replacementWeight(t *Target) float64 {
+	r, _ := t.TaskSet(cdtypes.TargetLabelGreen)
+	return r.Weight
 }

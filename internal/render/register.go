@@ -2,8 +2,6 @@ package render
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -131,11 +129,4 @@ func empty(v any) bool {
 		return x == ""
 	}
 	return false
-}
-
-// AppSpecRevision is the AppSpec content as sent to CodeDeploy, with its
-// SHA-256 over exactly those bytes.
-func AppSpecRevision(content []byte) (body, sha string) {
-	sum := sha256.Sum256(content)
-	return string(content), hex.EncodeToString(sum[:])
 }

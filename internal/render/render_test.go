@@ -2,8 +2,6 @@ package render
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"net/http/httptest"
@@ -340,16 +338,6 @@ func TestRegisterAgainstSimulator(t *testing.T) {
 	var fe *FieldError
 	if _, err := ParseTaskDef([]byte(`{"family":"x","containerDefinitions":[{"name":"a","image":"b","bogus":1}]}`), "t.json"); !errors.As(err, &fe) {
 		t.Errorf("unknown nested field error type = %T", err)
-	}
-}
-
-func TestAppSpecRevisionHash(t *testing.T) {
-	t.Parallel()
-	content := []byte("version: 0.0\n")
-	body, sum := AppSpecRevision(content)
-	want := sha256.Sum256(content)
-	if body != string(content) || sum != hex.EncodeToString(want[:]) {
-		t.Errorf("AppSpecRevision = %q %q", body, sum)
 	}
 }
 

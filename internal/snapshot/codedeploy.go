@@ -42,34 +42,51 @@ type Reader struct {
 	Now func() time.Time
 }
 
+// CodeDeployService names the service ReadCodeDeploy reads. State and
+// GroupInfo are what the caller already read in this observation (deploy's
+// Resolve reads both); nil ones are read here, so no resource is read twice.
+type CodeDeployService struct {
+	Cluster, Service, Application, Group string
+	State                                *ecstypes.Service
+	GroupInfo                            *cdtypes.DeploymentGroupInfo
+}
+
 // ReadCodeDeploy reads the codedeploy model: one CODE_DEPLOY service, the two
 // target groups of its deployment group, and the production and test
 // listeners. It makes a fixed number of calls whatever the state: one
-// DescribeServices, one GetDeploymentGroup, one DescribeTargetGroups, one
-// DescribeListeners, one DescribeTargetHealth per colour, one
-// DescribeTaskDefinition per distinct task definition, and one ListDeployments
-// plus one BatchGetDeployments.
-func (r *Reader) ReadCodeDeploy(ctx context.Context, cluster, service, application, group string) (*Snapshot, error) {
+// DescribeServices and one GetDeploymentGroup (none when the caller gave
+// them), one DescribeTargetGroups, one DescribeListeners, one
+// DescribeTargetHealth per colour, one DescribeTaskDefinition per distinct
+// task definition, and one ListDeployments plus, with a deployment in
+// flight, one BatchGetDeployments.
+func (r *Reader) ReadCodeDeploy(ctx context.Context, in CodeDeployService) (*Snapshot, error) {
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
 	}
+	cluster, service, application, group := in.Cluster, in.Service, in.Application, in.Group
 	s := &Snapshot{Taken: now().UTC(), Model: "codedeploy", Cluster: cluster, Service: service}
 
-	svcOut, err := r.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
-	if err != nil {
-		return nil, fmt.Errorf("describing ECS service %s: %w", service, err)
+	svc := in.State
+	if svc == nil {
+		svcOut, err := r.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{service}})
+		if err != nil {
+			return nil, fmt.Errorf("describing ECS service %s: %w", service, err)
+		}
+		if len(svcOut.Services) == 0 {
+			return nil, fmt.Errorf("ECS service %s not found in cluster %s", service, cluster)
+		}
+		svc = &svcOut.Services[0]
 	}
-	if len(svcOut.Services) == 0 {
-		return nil, fmt.Errorf("ECS service %s not found in cluster %s", service, cluster)
-	}
-	svc := svcOut.Services[0]
 
-	g, err := r.CD.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String(application), DeploymentGroupName: aws.String(group)})
-	if err != nil {
-		return nil, fmt.Errorf("reading deployment group %s/%s: %w", application, group, err)
+	info := in.GroupInfo
+	if info == nil {
+		g, err := r.CD.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String(application), DeploymentGroupName: aws.String(group)})
+		if err != nil {
+			return nil, fmt.Errorf("reading deployment group %s/%s: %w", application, group, err)
+		}
+		info = g.DeploymentGroupInfo
 	}
-	info := g.DeploymentGroupInfo
 	s.Group = &Group{Application: application, Name: group, DeploymentConfig: aws.ToString(info.DeploymentConfigName)}
 	if info.AlarmConfiguration != nil && info.AlarmConfiguration.Enabled {
 		for _, a := range info.AlarmConfiguration.Alarms {
@@ -113,7 +130,7 @@ func (r *Reader) ReadCodeDeploy(ctx context.Context, cluster, service, applicati
 	if err := r.readListeners(ctx, s); err != nil {
 		return nil, err
 	}
-	if err := r.readTaskSets(ctx, s, svc); err != nil {
+	if err := r.readTaskSets(ctx, s, *svc); err != nil {
 		return nil, err
 	}
 	for i := range s.Colours {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +22,8 @@ func IsRule(arn string) bool { return strings.Contains(arn, ":listener-rule/") }
 // each behind its own target group, and the production (and test) route
 // that forwards to them. Calls: one DescribeServices for both services, one
 // DescribeTargetGroups, one DescribeListeners for the routes that are
-// listeners and one DescribeRules for those that are rules,
+// a listener's rules (the route that really carries its traffic, see
+// carrying) or the rule given,
 // one DescribeTaskDefinition per distinct task definition, one
 // DescribeTargetHealth per colour and one DescribeTags.
 func (r *Reader) ReadListener(ctx context.Context, cluster, blue, green, prodRoute, testRoute string) (*Snapshot, error) {
@@ -71,14 +73,26 @@ func (r *Reader) ReadListener(ctx context.Context, cluster, blue, green, prodRou
 			}
 		}
 	}
-	actions, err := routesActions(ctx, r.ELB, prodRoute, testRoute)
-	if err != nil {
-		return nil, err
+	groups := []string{s.Colours[0].TargetGroupARN, s.Colours[1].TargetGroupARN}
+	s.Routes.Actions = map[string][]elbtypes.Action{}
+	var prod, test map[string]float64
+	for _, rt := range []struct {
+		route   *string
+		weights *map[string]float64
+	}{{&s.Routes.Production, &prod}, {&s.Routes.Test, &test}} {
+		if *rt.route == "" {
+			continue
+		}
+		route, actions, err := carrying(ctx, r.ELB, *rt.route, groups)
+		if err != nil {
+			return nil, err
+		}
+		*rt.route, *rt.weights = route, ForwardWeights(actions)
+		s.Routes.Actions[route] = actions
 	}
-	prod, test := ForwardWeights(actions[prodRoute]), ForwardWeights(actions[testRoute])
 	for i := range s.Colours {
 		s.Colours[i].ProductionWeight = prod[s.Colours[i].TargetGroupARN]
-		if testRoute != "" {
+		if s.Routes.Test != "" {
 			s.Colours[i].TestWeight = test[s.Colours[i].TargetGroupARN]
 		}
 	}
@@ -102,13 +116,71 @@ func (r *Reader) ReadListener(ctx context.Context, cluster, blue, green, prodRou
 			}
 			for _, t := range d.Tags {
 				if aws.ToString(t.Key) == "IsProduction" {
-					s.Colours[i].IsProduction = aws.ToString(t.Value)
+					s.Colours[i].IsProduction = isProduction(aws.ToString(t.Value))
 				}
 			}
 		}
 	}
 	s.Live = live(s)
 	return s, nil
+}
+
+// carrying is the route that really carries a listener's traffic to the
+// colours, and its actions: given a rule, that rule; given a listener, its
+// first rule by priority that forwards to either colour's target group (a
+// swap of rules, as awslabs' blue_green_flip.py does, moves production
+// without touching the default action), else the listener itself with its
+// default action. One DescribeRules either way: a listener's rules include
+// its default rule, which carries the default actions.
+func carrying(ctx context.Context, api RouteReader, route string, groups []string) (string, []elbtypes.Action, error) {
+	if IsRule(route) {
+		actions, err := RouteActions(ctx, api, route)
+		return route, actions, err
+	}
+	out, err := api.DescribeRules(ctx, &elb.DescribeRulesInput{ListenerArn: aws.String(route)})
+	if err != nil {
+		return "", nil, fmt.Errorf("describing the rules of listener %s: %w", route, err)
+	}
+	var defaults []elbtypes.Action
+	rules := make([]elbtypes.Rule, 0, len(out.Rules))
+	for _, r := range out.Rules {
+		if aws.ToBool(r.IsDefault) {
+			defaults = r.Actions
+			continue
+		}
+		rules = append(rules, r)
+	}
+	sort.SliceStable(rules, func(i, j int) bool { return priority(rules[i]) < priority(rules[j]) })
+	for _, r := range rules {
+		w := ForwardWeights(r.Actions)
+		for _, g := range groups {
+			if _, ok := w[g]; ok && g != "" {
+				return aws.ToString(r.RuleArn), r.Actions, nil
+			}
+		}
+	}
+	return route, defaults, nil
+}
+
+// priority is a rule's priority as a number (the default rule sorts last).
+func priority(r elbtypes.Rule) int {
+	n, err := strconv.Atoi(aws.ToString(r.Priority))
+	if err != nil {
+		return int(^uint(0) >> 1)
+	}
+	return n
+}
+
+// isProduction reads an IsProduction tag without regard to case: awslabs'
+// sample writes True and False, we write true and false.
+func isProduction(v string) string {
+	switch {
+	case strings.EqualFold(v, "true"):
+		return "true"
+	case strings.EqualFold(v, "false"):
+		return "false"
+	}
+	return v
 }
 
 // RouteReader reads listeners and rules.

@@ -5,6 +5,8 @@ package snapshot
 
 import (
 	"time"
+
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
 // Colour names one of the two sides. In the codedeploy model the colours are
@@ -79,8 +81,13 @@ type ColourState struct {
 // Routes are the listener model's production and test routes: each a
 // listener (its default action) or a listener rule.
 type Routes struct {
+	// Production and Test are the routes that carry the traffic: a rule
+	// when a listener's rule forwards to the colours, else the listener.
 	Production string `json:"production"`
 	Test       string `json:"test,omitempty"`
+	// Actions are each route's actions as read, so the switch rewrites the
+	// route it observed without reading it again.
+	Actions map[string][]elbtypes.Action `json:"-"`
 }
 
 // TaskSet is an ECS task set.

@@ -63,11 +63,31 @@ func (e *SmokeError) Error() string {
 // maxBodyBytes caps what is read of a response body for the pattern check.
 const maxBodyBytes = 1 << 20
 
+// Clock is the time source smoke checks pace themselves by: the one the
+// rest of the run uses (monitor.RealClock satisfies it; tests pass a fast one).
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time                         { return time.Now() }
+func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
 // Checker runs smoke checks over HTTP.
 type Checker struct {
 	client *retryablehttp.Client
 	log    *slog.Logger
-	now    func() time.Time
+	clock  Clock
+}
+
+// WithClock paces the checker's intervals and timeout by clk.
+func (c *Checker) WithClock(clk Clock) *Checker {
+	if clk != nil {
+		c.clock = clk
+	}
+	return c
 }
 
 // NewChecker returns a checker. The HTTP client retries only failures to
@@ -92,18 +112,17 @@ func NewChecker(log *slog.Logger, transport http.RoundTripper) *Checker {
 	c.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	// Redirects are followed by the standard client; a smoke URL that
 	// redirects elsewhere is checked where it lands.
-	return &Checker{client: c, log: log, now: time.Now}
+	return &Checker{client: c, log: log, clock: wallClock{}}
 }
 
 // Run performs the check. It returns a *SmokeError when the check fails, and
 // the context's error if ctx ends first.
 func (c *Checker) Run(ctx context.Context, s Smoke) (Result, error) {
-	start := c.now()
+	start := c.clock.Now()
+	deadline := start.Add(s.Timeout)
 	res := Result{URL: s.URL.Redacted()}
 	successes := max(s.Successes, 1)
 	maxFailures := max(s.MaxFailures, 1)
-	deadline := time.NewTimer(s.Timeout)
-	defer deadline.Stop()
 	streak, failStreak := 0, 0
 	for {
 		ok, why := c.probe(ctx, s)
@@ -118,7 +137,8 @@ func (c *Checker) Run(ctx context.Context, s Smoke) (Result, error) {
 			res.LastFailure = why
 			c.log.Debug("smoke request failed", "url", res.URL, "reason", why)
 		}
-		res.Duration = c.now().Sub(start)
+		now := c.clock.Now()
+		res.Duration = now.Sub(start)
 		switch {
 		case streak >= successes:
 			res.Passed = true
@@ -126,12 +146,18 @@ func (c *Checker) Run(ctx context.Context, s Smoke) (Result, error) {
 		case failStreak >= maxFailures:
 			return res, &SmokeError{Result: res, Reason: fmt.Sprintf("%d requests in a row failed", failStreak)}
 		}
+		timedOut := &SmokeError{Result: res, Reason: fmt.Sprintf("no %d passing requests in a row within %s", successes, s.Timeout)}
+		left := deadline.Sub(now)
+		if left <= 0 {
+			return res, timedOut
+		}
 		select {
 		case <-ctx.Done():
 			return res, context.Cause(ctx)
-		case <-deadline.C:
-			return res, &SmokeError{Result: res, Reason: fmt.Sprintf("no %d passing requests in a row within %s", successes, s.Timeout)}
-		case <-time.After(s.Interval):
+		case <-c.clock.After(min(s.Interval, left)):
+		}
+		if left <= s.Interval { // the deadline came before the next request
+			return res, timedOut
 		}
 	}
 }
