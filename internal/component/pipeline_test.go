@@ -78,8 +78,11 @@ func TestComponentYML(t *testing.T) {
 		schedule := p.listJSON(t, "--variable", "CI_PIPELINE_SOURCE=schedule")
 		for job, want := range map[string][2]string{
 			"web-build": {"on_success", "never"}, "web-release": {"on_success", "never"}, "web-deploy": {"on_success", "never"},
-			"web-preview": {"always", "never"}, "web-promote": {"manual", "never"}, "web-rollback": {"manual", "never"},
-			"web-finish": {"manual", "never"}, "web-verify": {"never", "on_success"}, "web-status": {"never", "on_success"},
+			"web-preview": {"always", "never"}, "web-rollback": {"manual", "never"},
+			// promote and finish have nothing to do with promote: auto and
+			// wait_for: complete, so they are not offered.
+			"web-promote": {"never", "never"}, "web-finish": {"never", "never"},
+			"web-verify": {"never", "on_success"}, "web-status": {"never", "on_success"},
 			"web-cleanup": {"never", "on_success"},
 		} {
 			if push[job] != want[0] || schedule[job] != want[1] {
@@ -111,13 +114,13 @@ func TestComponentYML(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.Output)
 		}
 	}
-	if html := p.artifact(t, "web-preview", ".ecs-bluegreen/status.html"); !strings.Contains(html, "green") {
+	if html := p.artifact(t, "web-preview", ".ecs-bluegreen/web/status.html"); !strings.Contains(html, "green") {
 		t.Errorf("status.html does not show green:\n%.300s", html)
 	}
 
 	r = p.gitlabCILocal(t, append(args, "--variable", "CI_PIPELINE_SOURCE=schedule")...)
 	r.expect(t, 0, map[string]string{"web-verify": "PASS", "web-status": "PASS", "web-cleanup": "PASS", "unit-tests": "PASS"})
-	if junit := p.artifact(t, "web-verify", ".ecs-bluegreen/junit.xml"); !strings.Contains(junit, "<testsuite") || strings.Contains(junit, "<failure") {
+	if junit := p.artifact(t, "web-verify", ".ecs-bluegreen/web/junit.xml"); !strings.Contains(junit, "<testsuite") || strings.Contains(junit, "<failure") {
 		t.Errorf("verify's junit.xml:\n%s", junit)
 	}
 
@@ -147,13 +150,16 @@ func TestDeployButtons(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The region comes from the pipeline's top-level variables, which no
+	// empty input may hide.
 	pipeline := `stages: [build, deploy]
+variables:
+  AWS_REGION: eu-west-1
 include:
   - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/deploy@$CI_COMMIT_SHA
     inputs:
       job_prefix: api
       environment: staging
-      aws_region: eu-west-1
       cluster: staging
       service: api
       build: true
@@ -162,7 +168,7 @@ include:
       wait_for: traffic
 `
 	p := newProject(t, pipeline, withApp())
-	args := sb.pipelineVariables()
+	args := sb.pipelineVariables("AWS_REGION", "AWS_DEFAULT_REGION")
 
 	r := p.gitlabCILocal(t, args...)
 	r.expect(t, 0, map[string]string{"api-build": "PASS", "api-release": "PASS", "api-deploy": "PASS", "api-preview": "PASS"})
@@ -179,6 +185,25 @@ include:
 	}
 	r = p.gitlabCILocal(t, append(args, "--manual", "api-finish", "api-finish")...)
 	r.expect(t, 0, map[string]string{"api-finish": "PASS"})
+
+	// A second release, promoted and finished: the first one's image is now
+	// the registry's previous. Rollback after a finished deployment is the
+	// quick way back: that image all at once, without the group's canary
+	// and with no wait at Ready, the job ending once production is back.
+	r = p.gitlabCILocal(t, args...)
+	r.expect(t, 0, map[string]string{"api-build": "PASS", "api-release": "PASS", "api-deploy": "PASS", "api-preview": "PASS"})
+	r = p.gitlabCILocal(t, append(args, "--manual", "api-promote", "api-promote")...)
+	r.expect(t, 0, map[string]string{"api-promote": "PASS"})
+	r = p.gitlabCILocal(t, append(args, "--manual", "api-finish", "api-finish")...)
+	r.expect(t, 0, map[string]string{"api-finish": "PASS"})
+	r = p.gitlabCILocal(t, append(args, "--manual", "api-rollback", "api-rollback")...)
+	r.expect(t, 0, map[string]string{"api-rollback": "PASS"})
+	if !strings.Contains(r.Output, "deployment_config=CodeDeployDefault.ECSAllAtOnce") {
+		t.Errorf("rollback after a finished deployment did not go back all at once:\n%s", r.Output)
+	}
+	if got := p.dotenv(t, "api-rollback")["ECS_BLUEGREEN_OUTCOME"]; got != "traffic-moved" {
+		t.Errorf("rollback's outcome %q, want traffic-moved (production back, the job not waiting for the old colour's end)", got)
+	}
 
 	r = p.gitlabCILocal(t, args...)
 	r.expect(t, 0, map[string]string{"api-build": "PASS", "api-release": "PASS", "api-deploy": "PASS", "api-preview": "PASS"})
@@ -224,7 +249,7 @@ include:
 	schedule := p.listJSON(t, "--variable", "CI_PIPELINE_SOURCE=schedule")
 	for job, want := range map[string][2]string{
 		"shop-build": {"never", "never"}, "shop-release": {"on_success", "never"}, "shop-deploy": {"on_success", "never"},
-		"shop-switch": {"manual", "never"}, "shop-switch-to-blue": {"manual", "never"}, "shop-switch-to-green": {"manual", "never"},
+		"shop-switch": {"manual", "never"}, "shop-switch-to-blue": {"manual", "never"}, "shop-switch-to-green": {"manual", "never"}, "shop-chat-switch": {"never", "never"},
 		"shop-verify": {"never", "on_success"}, "shop-status": {"never", "on_success"}, "shop-cleanup": {"never", "never"},
 	} {
 		if push[job] != want[0] || schedule[job] != want[1] {
