@@ -97,8 +97,10 @@ func TestComponentYML(t *testing.T) {
 	built, released, deployed := p.dotenv(t, "web-build"), p.dotenv(t, "web-release"), p.dotenv(t, "web-deploy")
 	// dotenv passing: build's image reaches release, release's pinned ECR
 	// reference reaches deploy.
-	if !strings.HasPrefix(built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"]+"@sha256:") {
-		t.Errorf("build left BG_IMAGE=%q, want it in %s pinned by digest", built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"])
+	// The GitLab registry repository is the service's own, so a second
+	// service's tags never mix with web's.
+	if !strings.HasPrefix(built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"]+"/web@sha256:") {
+		t.Errorf("build left BG_IMAGE=%q, want it in %s/web pinned by digest", built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"])
 	}
 	if !strings.Contains(released["BG_IMAGE"], "/web@sha256:") || released["ECS_BLUEGREEN_IMAGE_DIGEST"] != built["ECS_BLUEGREEN_IMAGE_DIGEST"] {
 		t.Errorf("release left %v, want the built digest %s in ECR", released, built["ECS_BLUEGREEN_IMAGE_DIGEST"])
@@ -296,17 +298,24 @@ func TestProjectPipeline(t *testing.T) {
 	}
 	p := newProject(t, string(data), map[string]string{})
 	got := p.listJSON(t)
-	for job, want := range map[string]string{
+	// No button that cannot act in a fresh sandbox: promote and finish have
+	// nothing to do with the inputs given, rollback has nothing to go back to.
+	wantJobs := map[string]string{
 		"lint": "on_success", "test": "on_success", "binary": "on_success", "container-image": "on_success", "self-test": "on_success",
-		"selftest-release": "on_success", "selftest-deploy": "on_success", "selftest-promote": "manual",
-		"selftest-verify": "on_success", "selftest-status": "on_success", "selftest-cleanup": "on_success",
+		"selftest-build": "never", "selftest-release": "on_success", "selftest-deploy": "on_success", "selftest-preview": "always",
+		"selftest-promote": "never", "selftest-finish": "never", "selftest-rollback": "never",
+		"selftest-live-verify": "on_success", "selftest-live-status": "on_success", "selftest-live-cleanup": "on_success",
 		"selftest-switch-build": "never", "selftest-switch-release": "on_success", "selftest-switch-deploy": "on_success",
 		"selftest-switch-switch": "manual", "selftest-switch-switch-to-blue": "manual", "selftest-switch-switch-to-green": "manual",
-		"release": "never",
-	} {
+		"selftest-switch-chat-switch": "never", "release": "never",
+	}
+	for job, want := range wantJobs {
 		if got[job] != want {
 			t.Errorf("%s: when %q, want %q", job, got[job], want)
 		}
+	}
+	if len(got) != len(wantJobs) {
+		t.Errorf("%d jobs, want the %d above: %v", len(got), len(wantJobs), got)
 	}
 	r := p.gitlabCILocal(t, "--preview")
 	if r.Code != 0 {
@@ -316,19 +325,28 @@ func TestProjectPipeline(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(r.Stdout), &preview); err != nil {
 		t.Fatalf("%v in:\n%s", err, r.Stdout)
 	}
+	// The jobs run the image of this very commit, as a release publishes it:
+	// the component's tool_image tagged with the commit it was included at.
 	deploy, _ := preview["selftest-deploy"].(map[string]any)
 	vars, _ := deploy["variables"].(map[string]any)
 	image, _ := deploy["image"].(map[string]any)
-	if vars["BG_CLUSTER"] != "prod" || image["name"] != "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" || deploy["before_script"] == nil || deploy["id_tokens"] == nil {
+	if vars["BG_CLUSTER"] != "prod" || !regexp.MustCompile(`^\$CI_REGISTRY_IMAGE:[0-9a-f]{40}$`).MatchString(fmt.Sprint(image["name"])) || deploy["before_script"] == nil || deploy["id_tokens"] == nil {
 		t.Errorf("selftest-deploy lost its component settings or its override:\n%v", deploy)
+	}
+	verify, _ := preview["selftest-live-verify"].(map[string]any)
+	if _, lenient := verify["allow_failure"].(map[string]any); lenient || !strings.Contains(fmt.Sprint(verify["before_script"]), "ecs-bluegreen deploy") {
+		t.Errorf("selftest-live-verify must deploy first and then fail on any problem:\n%v", verify)
+	}
+	release, _ := preview["release"].(map[string]any)
+	if needs := fmt.Sprint(release["needs"]); !strings.Contains(needs, "self-test") || !strings.Contains(needs, "selftest-live-verify") || !strings.Contains(needs, "selftest-deploy") {
+		t.Errorf("the Catalog release does not wait for the self-test of its image: needs %s", needs)
 	}
 	for job, to := range map[string]string{"selftest-switch-deploy": "", "selftest-switch-switch": "", "selftest-switch-switch-to-blue": "blue", "selftest-switch-switch-to-green": "green"} {
 		j, _ := preview[job].(map[string]any)
 		vars, _ := j["variables"].(map[string]any)
-		image, _ := j["image"].(map[string]any)
 		script := fmt.Sprint(j["before_script"])
 		if vars["BG_BLUE_SERVICE"] != "shop-blue" || vars["BG_MODE"] != "listener" || to != "" && vars["BG_SWITCH_TO"] != to ||
-			image["name"] != "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" || !strings.Contains(script, "sandbox serve") || !strings.Contains(script, "SANDBOX_SWITCH_") {
+			!strings.Contains(script, "sandbox serve") || !strings.Contains(script, "SANDBOX_SWITCH_") {
 			t.Errorf("%s lost its component settings or its override:\n%v", job, j)
 		}
 	}

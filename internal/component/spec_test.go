@@ -173,7 +173,12 @@ func TestTemplates_inputsAreSettings(t *testing.T) {
 			}
 			var shape []string
 			for _, in := range tmpl.Inputs {
-				vars := fromInput[in.Name]
+				// ECS_BLUEGREEN_* variables that are no alias exist for a
+				// job's rules; the tool never reads them.
+				vars := slices.DeleteFunc(slices.Clone(fromInput[in.Name]), func(v string) bool {
+					_, alias := aliasVars[v]
+					return strings.HasPrefix(v, "ECS_BLUEGREEN_") && !alias
+				})
 				switch len(vars) {
 				case 0:
 					shape = append(shape, in.Name)
@@ -238,7 +243,6 @@ func TestTemplates_wrongInputsRejected(t *testing.T) {
 		{name: "no_green", template: "switch", inputs: map[string]any{"cluster": "prod", "blue_service": "a"}, bare: true, want: "input green_service: a value is required"},
 		{name: "role_from_variable", template: "deploy", inputs: map[string]any{"aws_role_arn": "$DEPLOY_ROLE_ARN", "environment": "review/$CI_COMMIT_REF_SLUG", "test_url": "${TEST_URL}/health"}},
 		{name: "region_from_variable", template: "switch", inputs: map[string]any{"aws_region": "$REGION", "listener_arn": "$LISTENER"}},
-		{name: "quote_in_image", template: "deploy", inputs: map[string]any{"image": `x" || "1`}, want: "does not match"},
 		{name: "bad_job_timeout", template: "deploy", inputs: map[string]any{"job_timeout": "long"}, want: "does not match"},
 		{name: "bad_tier", template: "switch", inputs: map[string]any{"deployment_tier": "prod"}, want: "not one of the options"},
 		{name: "realistic", template: "deploy", inputs: map[string]any{
