@@ -1,8 +1,12 @@
 # syntax=docker/dockerfile:1
 # The ecs-bluegreen image: one static binary on a small base that still has
 # /bin/sh, because GitLab runs a job's script through a shell in the job image.
+# Both bases are pinned by digest (of their multi-platform index), so a
+# rebuild gets the same bytes; `docker buildx build --platform
+# linux/amd64,linux/arm64 .` cross-compiles the binary on the build machine's
+# platform for each target (the binary is static, CGO off).
 
-FROM golang:1.26-bookworm AS build
+FROM --platform=$BUILDPLATFORM golang:1.26-bookworm@sha256:b305420a68d0f229d91eb3b3ed9e519fcf2cf5461da4bef997bf927e8c0bfd2b AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
@@ -10,11 +14,13 @@ COPY cmd ./cmd
 COPY internal ./internal
 ARG VERSION=dev
 ARG COMMIT=unknown
-RUN CGO_ENABLED=0 go build -trimpath \
+ARG TARGETOS=linux
+ARG TARGETARCH=amd64
+RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath \
       -ldflags "-s -w -X gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version.version=${VERSION} -X gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version.commit=${COMMIT}" \
       -o /out/ecs-bluegreen ./cmd/ecs-bluegreen
 
-FROM busybox:1.37-musl
+FROM busybox:1.37-musl@sha256:fc6dddc4c44b1bfe37f41cae8e67d1693828e8f42a91862816d7953e2c9d3f23
 ARG VERSION=dev
 ARG COMMIT=unknown
 ARG CREATED

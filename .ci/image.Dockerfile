@@ -2,8 +2,10 @@
 # itself (`ecs-bluegreen build`, no Docker daemon), from the static binary and
 # the CA certificates its binary job leaves in dist/. It is the final stage of
 # ../Dockerfile, which needs a RUN for the Go build and so a Docker engine;
-# internal/component's TestImageDockerfile keeps the two in step.
-FROM busybox:1.37-musl
+# internal/component's TestImageDockerfile keeps the two in step. The
+# pipeline builds it once per platform (FROM --platform=linux/<arch>, with
+# that platform's binary) and joins the two images in one index.
+FROM busybox:1.37-musl@sha256:fc6dddc4c44b1bfe37f41cae8e67d1693828e8f42a91862816d7953e2c9d3f23
 ARG VERSION=dev
 ARG COMMIT=unknown
 LABEL org.opencontainers.image.title="ecs-bluegreen" \

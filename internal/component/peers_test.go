@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,11 +145,14 @@ func startSandbox(t *testing.T, speed int) *sandbox {
 }
 
 // pipelineVariables are the sandbox's variables a pipeline gets as CI/CD
-// variables: how to reach AWS and the registry. The BG_ ones it prints are
+// variables, but for those named in except: how to reach AWS and the registry. The BG_ ones it prints are
 // left out: inputs set those, and a pipeline variable would override them.
-func (sb *sandbox) pipelineVariables() []string {
+func (sb *sandbox) pipelineVariables(except ...string) []string {
 	var out []string
 	for k, v := range sb.Env {
+		if slices.Contains(except, k) {
+			continue
+		}
 		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "CI_REGISTRY") {
 			out = append(out, "--variable", k+"="+v)
 		}
@@ -275,10 +279,16 @@ func (p *project) artifact(t *testing.T, job, name string) string {
 	return string(data)
 }
 
-// dotenv reads the deploy.env a job left.
+// dotenv reads the deploy.env a job left in its inclusion's reports folder,
+// .ecs-bluegreen/<job prefix>/.
 func (p *project) dotenv(t *testing.T, job string) map[string]string {
 	t.Helper()
-	env, err := report.ParseDotenv([]byte(p.artifact(t, job, ".ecs-bluegreen/deploy.env")))
+	matches, _ := filepath.Glob(filepath.Join(p.Dir, ".gitlab-ci-local", "artifacts", job, ".ecs-bluegreen", "*", "deploy.env"))
+	if len(matches) != 1 {
+		t.Fatalf("%s left %d deploy.env files (%v), want one in its inclusion's folder", job, len(matches), matches)
+	}
+	rel, _ := filepath.Rel(filepath.Join(p.Dir, ".gitlab-ci-local", "artifacts", job), matches[0])
+	env, err := report.ParseDotenv([]byte(p.artifact(t, job, rel)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,8 +78,11 @@ func TestComponentYML(t *testing.T) {
 		schedule := p.listJSON(t, "--variable", "CI_PIPELINE_SOURCE=schedule")
 		for job, want := range map[string][2]string{
 			"web-build": {"on_success", "never"}, "web-release": {"on_success", "never"}, "web-deploy": {"on_success", "never"},
-			"web-preview": {"always", "never"}, "web-promote": {"manual", "never"}, "web-rollback": {"manual", "never"},
-			"web-finish": {"manual", "never"}, "web-verify": {"never", "on_success"}, "web-status": {"never", "on_success"},
+			"web-preview": {"always", "never"}, "web-rollback": {"manual", "never"},
+			// promote and finish have nothing to do with promote: auto and
+			// wait_for: complete, so they are not offered.
+			"web-promote": {"never", "never"}, "web-finish": {"never", "never"},
+			"web-verify": {"never", "on_success"}, "web-status": {"never", "on_success"},
 			"web-cleanup": {"never", "on_success"},
 		} {
 			if push[job] != want[0] || schedule[job] != want[1] {
@@ -94,8 +97,10 @@ func TestComponentYML(t *testing.T) {
 	built, released, deployed := p.dotenv(t, "web-build"), p.dotenv(t, "web-release"), p.dotenv(t, "web-deploy")
 	// dotenv passing: build's image reaches release, release's pinned ECR
 	// reference reaches deploy.
-	if !strings.HasPrefix(built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"]+"@sha256:") {
-		t.Errorf("build left BG_IMAGE=%q, want it in %s pinned by digest", built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"])
+	// The GitLab registry repository is the service's own, so a second
+	// service's tags never mix with web's.
+	if !strings.HasPrefix(built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"]+"/web@sha256:") {
+		t.Errorf("build left BG_IMAGE=%q, want it in %s/web pinned by digest", built["BG_IMAGE"], sb.Env["CI_REGISTRY_IMAGE"])
 	}
 	if !strings.Contains(released["BG_IMAGE"], "/web@sha256:") || released["ECS_BLUEGREEN_IMAGE_DIGEST"] != built["ECS_BLUEGREEN_IMAGE_DIGEST"] {
 		t.Errorf("release left %v, want the built digest %s in ECR", released, built["ECS_BLUEGREEN_IMAGE_DIGEST"])
@@ -111,13 +116,13 @@ func TestComponentYML(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.Output)
 		}
 	}
-	if html := p.artifact(t, "web-preview", ".ecs-bluegreen/status.html"); !strings.Contains(html, "green") {
+	if html := p.artifact(t, "web-preview", ".ecs-bluegreen/web/status.html"); !strings.Contains(html, "green") {
 		t.Errorf("status.html does not show green:\n%.300s", html)
 	}
 
 	r = p.gitlabCILocal(t, append(args, "--variable", "CI_PIPELINE_SOURCE=schedule")...)
 	r.expect(t, 0, map[string]string{"web-verify": "PASS", "web-status": "PASS", "web-cleanup": "PASS", "unit-tests": "PASS"})
-	if junit := p.artifact(t, "web-verify", ".ecs-bluegreen/junit.xml"); !strings.Contains(junit, "<testsuite") || strings.Contains(junit, "<failure") {
+	if junit := p.artifact(t, "web-verify", ".ecs-bluegreen/web/junit.xml"); !strings.Contains(junit, "<testsuite") || strings.Contains(junit, "<failure") {
 		t.Errorf("verify's junit.xml:\n%s", junit)
 	}
 
@@ -147,13 +152,16 @@ func TestDeployButtons(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The region comes from the pipeline's top-level variables, which no
+	// empty input may hide.
 	pipeline := `stages: [build, deploy]
+variables:
+  AWS_REGION: eu-west-1
 include:
   - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/deploy@$CI_COMMIT_SHA
     inputs:
       job_prefix: api
       environment: staging
-      aws_region: eu-west-1
       cluster: staging
       service: api
       build: true
@@ -162,7 +170,7 @@ include:
       wait_for: traffic
 `
 	p := newProject(t, pipeline, withApp())
-	args := sb.pipelineVariables()
+	args := sb.pipelineVariables("AWS_REGION", "AWS_DEFAULT_REGION")
 
 	r := p.gitlabCILocal(t, args...)
 	r.expect(t, 0, map[string]string{"api-build": "PASS", "api-release": "PASS", "api-deploy": "PASS", "api-preview": "PASS"})
@@ -179,6 +187,25 @@ include:
 	}
 	r = p.gitlabCILocal(t, append(args, "--manual", "api-finish", "api-finish")...)
 	r.expect(t, 0, map[string]string{"api-finish": "PASS"})
+
+	// A second release, promoted and finished: the first one's image is now
+	// the registry's previous. Rollback after a finished deployment is the
+	// quick way back: that image all at once, without the group's canary
+	// and with no wait at Ready, the job ending once production is back.
+	r = p.gitlabCILocal(t, args...)
+	r.expect(t, 0, map[string]string{"api-build": "PASS", "api-release": "PASS", "api-deploy": "PASS", "api-preview": "PASS"})
+	r = p.gitlabCILocal(t, append(args, "--manual", "api-promote", "api-promote")...)
+	r.expect(t, 0, map[string]string{"api-promote": "PASS"})
+	r = p.gitlabCILocal(t, append(args, "--manual", "api-finish", "api-finish")...)
+	r.expect(t, 0, map[string]string{"api-finish": "PASS"})
+	r = p.gitlabCILocal(t, append(args, "--manual", "api-rollback", "api-rollback")...)
+	r.expect(t, 0, map[string]string{"api-rollback": "PASS"})
+	if !strings.Contains(r.Output, "deployment_config=CodeDeployDefault.ECSAllAtOnce") {
+		t.Errorf("rollback after a finished deployment did not go back all at once:\n%s", r.Output)
+	}
+	if got := p.dotenv(t, "api-rollback")["ECS_BLUEGREEN_OUTCOME"]; got != "traffic-moved" {
+		t.Errorf("rollback's outcome %q, want traffic-moved (production back, the job not waiting for the old colour's end)", got)
+	}
 
 	r = p.gitlabCILocal(t, args...)
 	r.expect(t, 0, map[string]string{"api-build": "PASS", "api-release": "PASS", "api-deploy": "PASS", "api-preview": "PASS"})
@@ -224,7 +251,7 @@ include:
 	schedule := p.listJSON(t, "--variable", "CI_PIPELINE_SOURCE=schedule")
 	for job, want := range map[string][2]string{
 		"shop-build": {"never", "never"}, "shop-release": {"on_success", "never"}, "shop-deploy": {"on_success", "never"},
-		"shop-switch": {"manual", "never"}, "shop-switch-to-blue": {"manual", "never"}, "shop-switch-to-green": {"manual", "never"},
+		"shop-switch": {"manual", "never"}, "shop-switch-to-blue": {"manual", "never"}, "shop-switch-to-green": {"manual", "never"}, "shop-chat-switch": {"never", "never"},
 		"shop-verify": {"never", "on_success"}, "shop-status": {"never", "on_success"}, "shop-cleanup": {"never", "never"},
 	} {
 		if push[job] != want[0] || schedule[job] != want[1] {
@@ -271,17 +298,24 @@ func TestProjectPipeline(t *testing.T) {
 	}
 	p := newProject(t, string(data), map[string]string{})
 	got := p.listJSON(t)
-	for job, want := range map[string]string{
+	// No button that cannot act in a fresh sandbox: promote and finish have
+	// nothing to do with the inputs given, rollback has nothing to go back to.
+	wantJobs := map[string]string{
 		"lint": "on_success", "test": "on_success", "binary": "on_success", "container-image": "on_success", "self-test": "on_success",
-		"selftest-release": "on_success", "selftest-deploy": "on_success", "selftest-promote": "manual",
-		"selftest-verify": "on_success", "selftest-status": "on_success", "selftest-cleanup": "on_success",
+		"selftest-build": "never", "selftest-release": "on_success", "selftest-deploy": "on_success", "selftest-preview": "always",
+		"selftest-promote": "never", "selftest-finish": "never", "selftest-rollback": "never",
+		"selftest-live-verify": "on_success", "selftest-live-status": "on_success", "selftest-live-cleanup": "on_success",
 		"selftest-switch-build": "never", "selftest-switch-release": "on_success", "selftest-switch-deploy": "on_success",
 		"selftest-switch-switch": "manual", "selftest-switch-switch-to-blue": "manual", "selftest-switch-switch-to-green": "manual",
-		"release": "never",
-	} {
+		"selftest-switch-chat-switch": "never", "release": "never",
+	}
+	for job, want := range wantJobs {
 		if got[job] != want {
 			t.Errorf("%s: when %q, want %q", job, got[job], want)
 		}
+	}
+	if len(got) != len(wantJobs) {
+		t.Errorf("%d jobs, want the %d above: %v", len(got), len(wantJobs), got)
 	}
 	r := p.gitlabCILocal(t, "--preview")
 	if r.Code != 0 {
@@ -291,19 +325,28 @@ func TestProjectPipeline(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(r.Stdout), &preview); err != nil {
 		t.Fatalf("%v in:\n%s", err, r.Stdout)
 	}
+	// The jobs run the image of this very commit, as a release publishes it:
+	// the component's tool_image tagged with the commit it was included at.
 	deploy, _ := preview["selftest-deploy"].(map[string]any)
 	vars, _ := deploy["variables"].(map[string]any)
 	image, _ := deploy["image"].(map[string]any)
-	if vars["BG_CLUSTER"] != "prod" || image["name"] != "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" || deploy["before_script"] == nil || deploy["id_tokens"] == nil {
+	if vars["BG_CLUSTER"] != "prod" || !regexp.MustCompile(`^\$CI_REGISTRY_IMAGE:[0-9a-f]{40}$`).MatchString(fmt.Sprint(image["name"])) || deploy["before_script"] == nil || deploy["id_tokens"] == nil {
 		t.Errorf("selftest-deploy lost its component settings or its override:\n%v", deploy)
+	}
+	verify, _ := preview["selftest-live-verify"].(map[string]any)
+	if _, lenient := verify["allow_failure"].(map[string]any); lenient || !strings.Contains(fmt.Sprint(verify["before_script"]), "ecs-bluegreen deploy") {
+		t.Errorf("selftest-live-verify must deploy first and then fail on any problem:\n%v", verify)
+	}
+	release, _ := preview["release"].(map[string]any)
+	if needs := fmt.Sprint(release["needs"]); !strings.Contains(needs, "self-test") || !strings.Contains(needs, "selftest-live-verify") || !strings.Contains(needs, "selftest-deploy") {
+		t.Errorf("the Catalog release does not wait for the self-test of its image: needs %s", needs)
 	}
 	for job, to := range map[string]string{"selftest-switch-deploy": "", "selftest-switch-switch": "", "selftest-switch-switch-to-blue": "blue", "selftest-switch-switch-to-green": "green"} {
 		j, _ := preview[job].(map[string]any)
 		vars, _ := j["variables"].(map[string]any)
-		image, _ := j["image"].(map[string]any)
 		script := fmt.Sprint(j["before_script"])
 		if vars["BG_BLUE_SERVICE"] != "shop-blue" || vars["BG_MODE"] != "listener" || to != "" && vars["BG_SWITCH_TO"] != to ||
-			image["name"] != "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA" || !strings.Contains(script, "sandbox serve") || !strings.Contains(script, "SANDBOX_SWITCH_") {
+			!strings.Contains(script, "sandbox serve") || !strings.Contains(script, "SANDBOX_SWITCH_") {
 			t.Errorf("%s lost its component settings or its override:\n%v", job, j)
 		}
 	}

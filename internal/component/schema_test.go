@@ -144,21 +144,40 @@ func TestSchema_templates(t *testing.T) {
 	header := compileSchema(t, true)
 	realistic := map[string]map[string]any{
 		"deploy": {"job_prefix": "web", "cluster": "prod", "service": "web", "build": true, "smoke_successes": 2, "promote": "manual", "environment": "prod/eu"},
-		"switch": {"job_prefix": "shop", "cluster": "prod", "blue_service": "shop-blue", "green_service": "shop-green", "switch_steps": "10,50,100"},
+		"switch": {"job_prefix": "shop", "cluster": "prod", "blue_service": "shop-blue", "green_service": "shop-green", "switch_steps": "10,50,100", "job_timeout": "3h 30m"},
 		"verify": {"job_prefix": "web", "cluster": "prod", "service": "web", "cleanup": false, "keep": 3},
 	}
 	for name, tmpl := range loadTemplates(t) {
 		validate(t, header, name+" header", tmpl.Header)
 		for _, given := range []map[string]any{nil, realistic[name]} {
-			values, err := tmpl.Resolve(given)
+			values, err := tmpl.Resolve(withRequired(name, given))
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc, err := tmpl.Expand(values, map[string]string{"version": "1.2.3"})
+			doc, err := tmpl.Expand(values, map[string]any{"version": nil, "sha": "0123456789abcdef0123456789abcdef01234567"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			validate(t, body, name+" body", doc)
+			// The schema does not follow extends, and hidden jobs may hold
+			// anything: validate the jobs as GitLab sees them once merged.
+			var plain map[string]any
+			if err := doc.Decode(&plain); err != nil {
+				t.Fatal(err)
+			}
+			merged := map[string]any{}
+			for job := range plain {
+				if !strings.HasPrefix(job, ".") {
+					j := resolveExtends(t, plain, job)
+					delete(j, "extends")
+					merged[job] = j
+				}
+			}
+			raw, err := yaml.Marshal(merged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			validate(t, body, name+" jobs with what they extend", raw)
 		}
 	}
 }

@@ -190,10 +190,11 @@ func (in Input) Check(v any) error {
 var block = regexp.MustCompile(`\$\[\[\s*(.*?)\s*\]\]`)
 
 // Expand interpolates the body with the inputs' values and the component
-// context, as GitLab does: a block that is a whole YAML value keeps the
-// input's type; inside a longer string it is written as text. Functions
-// (`| name`) are refused: the components do not use them.
-func (t *Template) Expand(values map[string]any, context map[string]string) (*yaml.Node, error) {
+// context (see Project.Context), as GitLab does: a block that is a whole YAML
+// value keeps the input's type; inside a longer string it is written as text,
+// and a null context field (component.version of a SHA pin) as nothing.
+// Functions (`| name`) are refused: the components do not use them.
+func (t *Template) Expand(values map[string]any, context map[string]any) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(t.Body, &doc); err != nil {
 		return nil, fmt.Errorf("%s: body: %w", t.Name, err)
@@ -224,7 +225,7 @@ func (t *Template) Expand(values map[string]any, context map[string]string) (*ya
 	return &doc, errors.Join(errs...)
 }
 
-func lookup(expr string, values map[string]any, context map[string]string, declared []string) (any, error) {
+func lookup(expr string, values map[string]any, context map[string]any, declared []string) (any, error) {
 	if strings.Contains(expr, "|") {
 		return nil, fmt.Errorf("interpolation functions are not supported here: %q", expr)
 	}
@@ -247,6 +248,8 @@ func lookup(expr string, values map[string]any, context map[string]string, decla
 
 func text(v any) string {
 	switch v := v.(type) {
+	case nil:
+		return ""
 	case string:
 		return v
 	case []any:
@@ -262,6 +265,8 @@ func text(v any) string {
 
 func setScalar(n *yaml.Node, v any) {
 	switch v := v.(type) {
+	case nil:
+		n.Tag, n.Value, n.Style = "!!null", "null", 0
 	case bool:
 		n.Tag, n.Value, n.Style = "!!bool", strconv.FormatBool(v), 0
 	case int, int64:

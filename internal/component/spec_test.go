@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -24,10 +25,46 @@ var templateNames = []string{"deploy", "switch", "verify"}
 // shapeInputs are the inputs that shape the pipeline (job names, stages,
 // environments, the tool's image, the ID token) instead of setting the tool;
 // every other input sets exactly one of the tool's settings.
+// output_dir is one of them: the tool's BG_OUTPUT_DIR is output_dir plus the
+// job prefix, so two inclusions' artifacts never collide.
 var shapeInputs = map[string][]string{
-	"deploy": {"build", "build_stage", "environment", "id_token_aud", "job_prefix", "stage", "tool_image"},
-	"switch": {"build", "build_stage", "environment", "id_token_aud", "job_prefix", "stage", "tool_image"},
-	"verify": {"cleanup", "environment", "id_token_aud", "job_prefix", "stage", "tool_image"},
+	"deploy": {"build", "build_stage", "deployment_tier", "environment", "id_token_aud", "job_prefix", "job_timeout", "output_dir", "run_on_tags", "stage", "tool_image"},
+	"switch": {"build", "build_stage", "deployment_tier", "environment", "id_token_aud", "job_prefix", "job_timeout", "output_dir", "run_on_tags", "stage", "tool_image"},
+	"verify": {"cleanup", "environment", "id_token_aud", "job_prefix", "job_timeout", "output_dir", "stage", "tool_image"},
+}
+
+// requiredInputs are the inputs without which nothing can work: GitLab
+// refuses a pipeline that leaves one out, before any job runs.
+var requiredInputs = map[string][]string{
+	"deploy": {"cluster", "service"},
+	"switch": {"cluster", "blue_service", "green_service", "listener_arn"},
+	"verify": {"cluster"},
+}
+
+// requiredValues are values for the required inputs, for tests that expand
+// a template with everything else left to its default.
+var requiredValues = map[string]map[string]any{
+	"deploy": {"cluster": "prod", "service": "web"},
+	"switch": {"cluster": "prod", "blue_service": "shop-blue", "green_service": "shop-green", "listener_arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/0123456789abcdef/0123456789abcdef"},
+	"verify": {"cluster": "prod", "service": "web"},
+}
+
+// withRequired is given plus the required inputs given leaves out.
+func withRequired(name string, given map[string]any) map[string]any {
+	out := maps.Clone(requiredValues[name])
+	maps.Copy(out, given)
+	return out
+}
+
+// aliasVars are job variables that carry an input to a standard variable
+// the job's before_script sets only when the input is given: an empty job
+// variable of the standard name would hide the user's top-level one.
+var aliasVars = map[string]string{"ECS_BLUEGREEN_AWS_REGION": "AWS_REGION"}
+
+// defaultsOnPurpose are inputs whose default differs from the tool's, and why.
+var defaultsOnPurpose = map[string]string{
+	"registry_image":             "a repository per service keeps two inclusions' candidate, live and previous tags apart",
+	"rollback_deployment_config": "the rollback button is the quick way back: all at once",
 }
 
 func loadTemplates(t *testing.T) map[string]*Template {
@@ -70,13 +107,16 @@ func TestTemplates_headers(t *testing.T) {
 				if len(in.Description) < 10 {
 					t.Errorf("input %s has no real description", in.Name)
 				}
-				if in.Mandatory {
-					t.Errorf("input %s is mandatory: every input has a default, so the tool's own checks name what is missing", in.Name)
+				if in.Mandatory != slices.Contains(requiredInputs[name], in.Name) {
+					t.Errorf("input %s: mandatory %v, want it mandatory only if it is one of %v", in.Name, in.Mandatory, requiredInputs[name])
+				}
+				if in.Mandatory && !strings.Contains(in.Description, "Required.") {
+					t.Errorf("input %s is required, and its description should say so", in.Name)
 				}
 				if len(in.Options) > 50 {
 					t.Errorf("input %s has %d options, GitLab allows 50", in.Name, len(in.Options))
 				}
-				if err := in.Check(in.Default); err != nil {
+				if err := in.Check(in.Default); err != nil && !in.Mandatory {
 					t.Errorf("default: %v", err)
 				}
 			}
@@ -133,7 +173,12 @@ func TestTemplates_inputsAreSettings(t *testing.T) {
 			}
 			var shape []string
 			for _, in := range tmpl.Inputs {
-				vars := fromInput[in.Name]
+				// ECS_BLUEGREEN_* variables that are no alias exist for a
+				// job's rules; the tool never reads them.
+				vars := slices.DeleteFunc(slices.Clone(fromInput[in.Name]), func(v string) bool {
+					_, alias := aliasVars[v]
+					return strings.HasPrefix(v, "ECS_BLUEGREEN_") && !alias
+				})
 				switch len(vars) {
 				case 0:
 					shape = append(shape, in.Name)
@@ -143,7 +188,11 @@ func TestTemplates_inputsAreSettings(t *testing.T) {
 					t.Errorf("input %s sets %v: one input, one setting", in.Name, vars)
 					continue
 				}
-				s, ok := settings[vars[0]]
+				v := vars[0]
+				if std, ok := aliasVars[v]; ok {
+					v = std
+				}
+				s, ok := settings[v]
 				if !ok {
 					t.Errorf("input %s sets %s, which is not a setting of ecs-bluegreen", in.Name, vars[0])
 					continue
@@ -156,7 +205,7 @@ func TestTemplates_inputsAreSettings(t *testing.T) {
 				if in.Type == "boolean" && s.Default == "" {
 					want = "false"
 				}
-				if got != want {
+				if _, onPurpose := defaultsOnPurpose[in.Name]; got != want && !onPurpose && !in.Mandatory {
 					t.Errorf("input %s defaults to %q, but %s defaults to %q", in.Name, got, s.Var, want)
 				}
 				if !strings.Contains(in.Description, "("+s.Var+")") {
@@ -185,9 +234,17 @@ func TestTemplates_wrongInputsRejected(t *testing.T) {
 		name     string
 		template string
 		inputs   map[string]any
+		bare     bool   // only these inputs, not the required ones too
 		want     string // in the error; empty: accepted
 	}{
 		{name: "defaults", template: "deploy", inputs: map[string]any{}},
+		{name: "no_service", template: "deploy", inputs: map[string]any{"cluster": "prod"}, bare: true, want: "input service: a value is required"},
+		{name: "no_cluster", template: "verify", inputs: map[string]any{"service": "web"}, bare: true, want: "input cluster: a value is required"},
+		{name: "no_green", template: "switch", inputs: map[string]any{"cluster": "prod", "blue_service": "a"}, bare: true, want: "input green_service: a value is required"},
+		{name: "role_from_variable", template: "deploy", inputs: map[string]any{"aws_role_arn": "$DEPLOY_ROLE_ARN", "environment": "review/$CI_COMMIT_REF_SLUG", "test_url": "${TEST_URL}/health"}},
+		{name: "region_from_variable", template: "switch", inputs: map[string]any{"aws_region": "$REGION", "listener_arn": "$LISTENER"}},
+		{name: "bad_job_timeout", template: "deploy", inputs: map[string]any{"job_timeout": "long"}, want: "does not match"},
+		{name: "bad_tier", template: "switch", inputs: map[string]any{"deployment_tier": "prod"}, want: "not one of the options"},
 		{name: "realistic", template: "deploy", inputs: map[string]any{
 			"cluster": "prod", "service": "web", "aws_region": "eu-west-1", "aws_role_arn": "arn:aws:iam::123456789012:role/deploy",
 			"build": true, "smoke_successes": 2, "promote": "manual", "test_url": "http://alb:8080/", "container_port": "8080",
@@ -216,7 +273,11 @@ func TestTemplates_wrongInputsRejected(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := tmpls[tt.template].Resolve(tt.inputs)
+			given := tt.inputs
+			if !tt.bare {
+				given = withRequired(tt.template, given)
+			}
+			_, err := tmpls[tt.template].Resolve(given)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("rejected: %v", err)
@@ -234,10 +295,11 @@ func TestTemplates_wrongInputsRejected(t *testing.T) {
 func TestTemplates_expand(t *testing.T) {
 	t.Parallel()
 	wantJobs := map[string][]string{
-		"deploy": {"ecs-bluegreen-build", "ecs-bluegreen-deploy", "ecs-bluegreen-finish", "ecs-bluegreen-preview", "ecs-bluegreen-promote", "ecs-bluegreen-release", "ecs-bluegreen-rollback"},
-		"switch": {"ecs-bluegreen-build", "ecs-bluegreen-deploy", "ecs-bluegreen-release", "ecs-bluegreen-switch", "ecs-bluegreen-switch-to-blue", "ecs-bluegreen-switch-to-green"},
-		"verify": {"ecs-bluegreen-cleanup", "ecs-bluegreen-status", "ecs-bluegreen-verify"},
+		"deploy": {"ecs-build", "ecs-deploy", "ecs-finish", "ecs-preview", "ecs-promote", "ecs-release", "ecs-rollback"},
+		"switch": {"ecs-listener-build", "ecs-listener-chat-switch", "ecs-listener-deploy", "ecs-listener-release", "ecs-listener-switch", "ecs-listener-switch-to-blue", "ecs-listener-switch-to-green"},
+		"verify": {"ecs-live-cleanup", "ecs-live-status", "ecs-live-verify"},
 	}
+	prefix := map[string]string{"deploy": "ecs", "switch": "ecs-listener", "verify": "ecs-live"}
 	for name, tmpl := range loadTemplates(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -255,8 +317,8 @@ func TestTemplates_expand(t *testing.T) {
 			if diff := cmp.Diff(wantJobs[name], jobs); diff != "" {
 				t.Errorf("jobs (-want +got):\n%s", diff)
 			}
-			base := body[".ecs-bluegreen-"+name+"-base"].(map[string]any)
-			if got, want := base["image"], "registry.gitlab.com/ecs-bluegreen/ecs-bluegreen:1.2.3"; got != want {
+			base := body["."+prefix[name]+"-"+name+"-base"].(map[string]any)
+			if got, want := base["image"], "registry.gitlab.com/ecs-bluegreen/ecs-bluegreen:0123456789abcdef0123456789abcdef01234567"; got != want {
 				t.Errorf("image %v, want %v", got, want)
 			}
 			for _, job := range jobs {
@@ -286,11 +348,11 @@ func TestTemplates_expand(t *testing.T) {
 // body as plain values.
 func expandDefaults(t *testing.T, tmpl *Template, given map[string]any) map[string]any {
 	t.Helper()
-	values, err := tmpl.Resolve(given)
+	values, err := tmpl.Resolve(withRequired(tmpl.Name, given))
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := tmpl.Expand(values, map[string]string{"version": "1.2.3", "sha": "0123456789abcdef0123456789abcdef01234567", "name": tmpl.Name, "reference": "1.2.3"})
+	doc, err := tmpl.Expand(values, map[string]any{"version": "1.2.3", "sha": "0123456789abcdef0123456789abcdef01234567", "name": tmpl.Name, "reference": "1.2.3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +398,7 @@ func merge(base, over map[string]any) map[string]any {
 
 // TestTemplates_scripts checks that every job runs one command of the tool
 // that exists: the settings come in through variables, so a script has
-// nothing else to do.
+// nothing else to do (the ChatOps job also shapes its reply).
 func TestTemplates_scripts(t *testing.T) {
 	t.Parallel()
 	for name, tmpl := range loadTemplates(t) {
@@ -347,6 +409,15 @@ func TestTemplates_scripts(t *testing.T) {
 			}
 			j := resolveExtends(t, body, job)
 			script, _ := j["script"].([]any)
+			if strings.HasSuffix(job, "-chat-switch") {
+				// ChatOps replies with a chat_reply section, which the
+				// script prints around the tool's result.
+				text := fmt.Sprint(script...)
+				if !strings.Contains(text, "ecs-bluegreen switch >") || !strings.Contains(text, ":chat_reply") || !strings.Contains(text, `exit "${code:-0}"`) {
+					t.Errorf("%s %s: the chat job must run switch, reply in a chat_reply section and exit with switch's code: %q", name, job, script)
+				}
+				continue
+			}
 			if len(script) != 1 {
 				t.Errorf("%s %s: script %q, want one command", name, job, script)
 				continue

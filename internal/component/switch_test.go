@@ -3,6 +3,7 @@ package component
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -85,6 +86,56 @@ include:
 	answers(t, prodURL, "shop-blue", "")
 	answers(t, testURL, "shop-green", image)
 	liveIn(t, p, "shop-switch-to-blue", "blue")
+
+	// ChatOps: `/gitlab <project> run shop-chat-switch green` makes a chat
+	// pipeline of that job alone, with the argument in CHAT_INPUT; the reply
+	// is the chat_reply section.
+	chat := func(input string) run {
+		t.Helper()
+		return p.gitlabCILocal(t, append(args, "--variable", "CI_PIPELINE_SOURCE=chat", "--variable", "CHAT_INPUT="+input, "shop-chat-switch")...)
+	}
+	r = chat("green")
+	r.expect(t, 0, map[string]string{"shop-chat-switch": "PASS"})
+	if reply := chatReply(t, r.Output); !strings.Contains(reply, "green") || strings.Contains(reply, "level=") {
+		t.Errorf("the chat reply should be the status in Markdown, without the log:\n%s", reply)
+	}
+	answers(t, prodURL, "shop-green", image)
+	liveIn(t, p, "shop-chat-switch", "green")
+	r = chat("")
+	r.expect(t, 0, map[string]string{"shop-chat-switch": "PASS"})
+	answers(t, prodURL, "shop-blue", "")
+	r = chat("purple")
+	r.expect(t, 1, map[string]string{"shop-chat-switch": "FAIL"})
+	if reply := chatReply(t, r.Output); !strings.Contains(reply, "error:") || !strings.Contains(reply, "BG_SWITCH_TO") {
+		t.Errorf("the chat reply to a wrong colour should be the tool's error:\n%s", reply)
+	}
+	answers(t, prodURL, "shop-blue", "")
+	// The chat job exists only in chat pipelines, and nothing else runs there.
+	push := p.listJSON(t, args...)
+	chatList := p.listJSON(t, append(args, "--variable", "CI_PIPELINE_SOURCE=chat")...)
+	for job, when := range chatList {
+		want := "never"
+		if job == "shop-chat-switch" {
+			want = "on_success"
+		}
+		if when != want || job == "shop-chat-switch" && push[job] != "never" {
+			t.Errorf("%s: when %q in a chat pipeline and %q on push", job, when, push[job])
+		}
+	}
+}
+
+// chatReplySection is GitLab's section that ChatOps sends back to the channel.
+var chatReplySection = regexp.MustCompile(`(?s)(?:section_start:\d+:chat_reply|chat_reply_started)(.*?)(?:section_end:\d+:chat_reply|chat_reply took)`)
+
+// chatReply is the text of the chat_reply section of a job log (which
+// gitlab-ci-local prints as chat_reply_started ... chat_reply took).
+func chatReply(t *testing.T, log string) string {
+	t.Helper()
+	m := chatReplySection.FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("no chat_reply section in:\n%s", log)
+	}
+	return m[1]
 }
 
 // answers checks that a listener of the sandbox's data plane sends requests
@@ -109,7 +160,7 @@ func answers(t *testing.T, url, targetGroup, image string) {
 func liveIn(t *testing.T, p *project, job, colour string) {
 	t.Helper()
 	var s snapshot.Snapshot
-	if err := json.Unmarshal([]byte(p.artifact(t, job, ".ecs-bluegreen/status.json")), &s); err != nil {
+	if err := json.Unmarshal([]byte(p.artifact(t, job, ".ecs-bluegreen/shop/status.json")), &s); err != nil {
 		t.Fatal(err)
 	}
 	if string(s.Live) != colour || s.Model != "listener" {
