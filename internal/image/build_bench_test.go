@@ -27,8 +27,12 @@ func BenchmarkBuild(b *testing.B) {
 		name  string
 		write func(b *testing.B, dir string) int64
 	}{
-		{"one-500MiB-file", func(b *testing.B, dir string) int64 { return benchFile(b, filepath.Join(dir, "asset.bin"), 500<<20) }},
+		{"one-500MiB-file", func(b *testing.B, dir string) int64 {
+			b.Helper()
+			return benchFile(b, filepath.Join(dir, "asset.bin"), 500<<20)
+		}},
 		{"10000-small-files", func(b *testing.B, dir string) int64 {
+			b.Helper()
 			var total int64
 			r := rand.New(rand.NewPCG(1, 2))
 			for i := range 10000 {
@@ -77,6 +81,7 @@ func BenchmarkBuild(b *testing.B) {
 // benchPushRead reads what a push reads: each layer's digest, then its
 // compressed bytes.
 func benchPushRead(b *testing.B, built *Built) {
+	b.Helper()
 	layers, err := built.Image.Layers()
 	if err != nil {
 		b.Fatal(err)
@@ -99,6 +104,7 @@ func benchPushRead(b *testing.B, built *Built) {
 // benchFile writes size bytes that compress about as well as program code
 // and assets do (around 3:1), deterministically.
 func benchFile(b *testing.B, p string, size int64) int64 {
+	b.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		b.Fatal(err)
 	}

@@ -81,19 +81,22 @@ func BenchmarkCopyTools(b *testing.B) {
 		cmd  run
 	}{
 		{"release", func(b *testing.B, dst *dockerRegistry, config string) *exec.Cmd {
+			b.Helper()
 			c := exec.Command(tool, "release")
-			c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(config), "DOCKER_CONFIG=" + config,
+			c.Env = []string{
+				"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(config), "DOCKER_CONFIG=" + config,
 				"BG_IMAGE=" + srcRef.String(), "BG_REGISTRY_IMAGE=" + dst.host + "/bench/app", "BG_REGISTRY=" + dst.host,
 				"BG_REGISTRY_USER=" + dst.user, "BG_REGISTRY_PASSWORD=" + dst.password, "BG_COMMIT_TAG=0123abcd",
-				"BG_OUTPUT_DIR=" + b.TempDir()}
+				"BG_OUTPUT_DIR=" + b.TempDir(),
+			}
 			return c
 		}},
-		{"crane", func(b *testing.B, dst *dockerRegistry, config string) *exec.Cmd {
+		{"crane", func(_ *testing.B, dst *dockerRegistry, config string) *exec.Cmd {
 			c := exec.Command(crane, "copy", "--insecure", srcRef.String(), dst.host+"/bench/app:candidate")
 			c.Env = []string{"HOME=" + filepath.Dir(config), "DOCKER_CONFIG=" + config}
 			return c
 		}},
-		{"skopeo", func(b *testing.B, dst *dockerRegistry, config string) *exec.Cmd {
+		{"skopeo", func(_ *testing.B, dst *dockerRegistry, config string) *exec.Cmd {
 			return exec.Command(skopeo, "copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
 				"--authfile", filepath.Join(config, "config.json"), "docker://"+srcRef.String(), "docker://"+dst.host+"/bench/app:candidate")
 		}},
@@ -146,6 +149,7 @@ func BenchmarkCopyTools(b *testing.B) {
 // gzipLayers writes n gzip layers of about size compressed bytes each, from
 // content that compresses as program files do, into files.
 func gzipLayers(b *testing.B, n int, size int64) []v1.Layer {
+	b.Helper()
 	dir := b.TempDir()
 	var out []v1.Layer
 	for i := range n {
@@ -183,6 +187,7 @@ func gzipLayers(b *testing.B, n int, size int64) []v1.Layer {
 // dockerConfig writes a Docker config folder that logs in to both
 // registries; crane, skopeo and release all read it.
 func dockerConfig(b *testing.B, regs ...*dockerRegistry) string {
+	b.Helper()
 	dir := filepath.Join(b.TempDir(), ".docker")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		b.Fatal(err)
@@ -203,6 +208,7 @@ func dockerConfig(b *testing.B, regs ...*dockerRegistry) string {
 
 // copiedDigest is the digest ref names in r.
 func copiedDigest(b *testing.B, r *dockerRegistry, ref string) string {
+	b.Helper()
 	parsed, err := name.ParseReference(ref)
 	if err != nil {
 		b.Fatal(err)
