@@ -107,16 +107,12 @@ func explainLink(root *os.Root, rel, inside string) error {
 	parts := strings.Split(path.Clean(rel), "/")
 	for i := range parts {
 		p := strings.Join(parts[:i+1], "/")
-		fi, err := root.Lstat(p)
-		if err != nil {
-			return nil
+		target, kind := linkAt(root, p)
+		if kind == noEntry {
+			break // missing before any link: no link to blame
 		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
+		if kind == notLink {
 			continue
-		}
-		target, err := root.Readlink(p)
-		if err != nil {
-			return nil
 		}
 		if _, err := root.Stat(p); err == nil {
 			continue // this link is fine; a later part is to blame
@@ -135,6 +131,30 @@ func explainLink(root *os.Root, rel, inside string) error {
 		}
 	}
 	return nil
+}
+
+type entryAt int
+
+const (
+	noEntry entryAt = iota
+	notLink
+	isLink
+)
+
+// linkAt says what p is inside root, and a link's target.
+func linkAt(root *os.Root, p string) (string, entryAt) {
+	fi, err := root.Lstat(p)
+	switch {
+	case err != nil:
+		return "", noEntry
+	case fi.Mode()&fs.ModeSymlink == 0:
+		return "", notLink
+	}
+	target, err := root.Readlink(p)
+	if err != nil {
+		return "", noEntry
+	}
+	return target, isLink
 }
 
 // escapes reports whether target, read relative to the folder dir (both
@@ -165,7 +185,7 @@ func (c *buildContext) stat(rel string) (fs.FileInfo, error) {
 		return fi, nil
 	}
 	if lerr := explainLink(c.root, rel, "build context"); lerr != nil {
-		return nil, fmt.Errorf("%s %s; copy the file into the context, or make the link relative and keep it inside", rel, lerr)
+		return nil, fmt.Errorf("%s %w; copy the file into the context, or make the link relative and keep it inside", rel, lerr)
 	}
 	return nil, fmt.Errorf("%s in the build context %s: %w", rel, c.dir, err)
 }

@@ -72,7 +72,7 @@ func imageFiles(t *testing.T, b *Built) []string {
 		tr := tar.NewReader(rc)
 		for {
 			h, err := tr.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
@@ -266,8 +266,14 @@ func TestEscapes(t *testing.T) {
 		dir, target string
 		want        bool
 	}{
-		{".", "a", false}, {".", "../a", true}, {"a", "../b", false}, {"a", "../../b", true},
-		{"a/b", "../../c", false}, {".", "a/../../b", true}, {".", "a/../b", false}, {"a", "./../..", true},
+		{".", "a", false},
+		{".", "../a", true},
+		{"a", "../b", false},
+		{"a", "../../b", true},
+		{"a/b", "../../c", false},
+		{".", "a/../../b", true},
+		{".", "a/../b", false},
+		{"a", "./../..", true},
 	} {
 		if got := escapes(tc.dir, tc.target); got != tc.want {
 			t.Errorf("escapes(%q, %q) = %v, want %v", tc.dir, tc.target, got, tc.want)
