@@ -176,4 +176,3 @@ func TestAWSProfileMustExist(t *testing.T) {
 		}
 	}
 }
-
