@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -131,7 +133,34 @@ func (a *AWS) validateEnv(l envconfig.Lookuper) []Problem {
 	for _, s := range endpointServices {
 		check("AWS_ENDPOINT_URL_"+s, absoluteURL)
 	}
+	check("AWS_PROFILE", func(v string) string { return checkProfile(l, v) })
 	return ps
+}
+
+// checkProfile reads a named profile the way the SDK will, from
+// AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE or their defaults: a
+// profile that is in neither file fails every command at its first AWS
+// call. "default" is left to the SDK, which tolerates its absence.
+func checkProfile(l envconfig.Lookuper, profile string) string {
+	if profile == "default" {
+		return ""
+	}
+	_, err := awsconfig.LoadSharedConfigProfile(context.Background(), profile, func(o *awsconfig.LoadSharedConfigOptions) {
+		if f, ok := l.Lookup("AWS_CONFIG_FILE"); ok {
+			o.ConfigFiles = []string{f}
+		}
+		if f, ok := l.Lookup("AWS_SHARED_CREDENTIALS_FILE"); ok {
+			o.CredentialsFiles = []string{f}
+		}
+	})
+	var missing awsconfig.SharedConfigProfileNotExistError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &missing):
+		return "names a profile that is in neither the AWS config file nor the credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)"
+	}
+	return "names a profile the SDK cannot read: " + err.Error()
 }
 
 func controlProblem(name string, r rune, v string) Problem {

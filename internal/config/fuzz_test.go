@@ -114,5 +114,5 @@ func fuzzVars() []string {
 	for _, s := range sdkVars {
 		out = append(out, s.name)
 	}
-	return out
+	return append(out, "AWS_PROFILE")
 }

@@ -148,3 +148,31 @@ func TestSDKVariablesAgreeWithTheSDK(t *testing.T) {
 		t.Setenv(s.name, "") // empty is unset, for the SDK and for us
 	}
 }
+
+// TestAWSProfileMustExist writes a config and a credentials file and names
+// profiles in them and not in them.
+func TestAWSProfileMustExist(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg, creds := filepath.Join(dir, "config"), filepath.Join(dir, "credentials")
+	if err := os.WriteFile(cfg, []byte("[profile deploy]\nregion = eu-west-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(creds, []byte("[ci]\naws_access_key_id = AKID\naws_secret_access_key = SECRET\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		profile string
+		ok      bool
+	}{{"deploy", true}, {"ci", true}, {"default", true}, {"prod", false}, {"deploy ", false}} {
+		var a AWS
+		env := map[string]string{"AWS_REGION": "eu-west-1", "AWS_PROFILE": tt.profile, "AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": creds}
+		err := Load(context.Background(), envconfig.MapLookuper(env), &a)
+		if got := err == nil; got != tt.ok {
+			t.Errorf("AWS_PROFILE=%q: %v, want ok=%v", tt.profile, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "AWS_PROFILE ") {
+			t.Errorf("AWS_PROFILE=%q: the report does not name the variable: %v", tt.profile, err)
+		}
+	}
+}

@@ -117,7 +117,7 @@ func (r Repository) String() string {
 func registryPort(host string) error {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
 		if err := portOK(host[i+1:]); err != nil {
-			return fmt.Errorf("names registry %s, whose port %v", host, err)
+			return fmt.Errorf("names registry %s, whose port %w", host, err)
 		}
 	}
 	return nil

@@ -306,7 +306,7 @@ func (a *AppSpec) Validate(td *TaskDef) error {
 					continue
 				}
 				if name := h.Content[0].Value; !contains(hookEvents, name) {
-					errs = append(errs, a.errAt(h.Content[0], fmt.Sprintf("Hooks[%d]", i), "%s is not an ECS lifecycle hook (%s)", name, strings.Join(hookEvents, ", ")))
+					errs = append(errs, a.errAt(h.Content[0], fmt.Sprintf("Hooks[%d]", i), "%q is not an ECS lifecycle hook (%s)", name, strings.Join(hookEvents, ", ")))
 				}
 			}
 		}

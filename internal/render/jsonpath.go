@@ -21,10 +21,11 @@ func (e *FieldError) Error() string {
 	if e.Line > 0 {
 		loc += ":" + strconv.Itoa(e.Line)
 	}
+	msg := escapeControls(e.Msg)
 	if e.Path != "" {
-		return fmt.Sprintf("%s: %s: %s", loc, printable(e.Path), e.Msg)
+		return fmt.Sprintf("%s: %s: %s", loc, printable(e.Path), msg)
 	}
-	return loc + ": " + e.Msg
+	return loc + ": " + msg
 }
 
 // printable shows a path made of the user's member names so that it can
@@ -40,6 +41,24 @@ func printable(s string) string {
 	}
 	q := strconv.QuoteToASCII(s)
 	return q[1 : len(q)-1]
+}
+
+// escapeControls escapes the control characters a message may carry from
+// the user's file (messages quote names with %q already; a YAML parser's
+// own words might not).
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // checkFields walks raw JSON next to a Go type and reports every member the

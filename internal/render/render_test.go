@@ -279,7 +279,7 @@ func TestAppSpecValidation(t *testing.T) {
 		{"unknown_container", strings.Replace(base, "ContainerName: web", "ContainerName: api", 1), `container "api" is not in task definition shop-web`},
 		{"unmapped_port", strings.Replace(base, "8080", "9090", 1), "does not map port 9090"},
 		{"wrong_type", strings.Replace(base, "AWS::ECS::Service", "AWS::Lambda::Function", 1), "must be AWS::ECS::Service"},
-		{"bad_hook", base + "Hooks:\n  - AfterInstal: fn\n", "AfterInstal is not an ECS lifecycle hook"},
+		{"bad_hook", base + "Hooks:\n  - AfterInstal: fn\n", `"AfterInstal" is not an ECS lifecycle hook`},
 		{"partial_network", strings.Replace(base, "        LoadBalancerInfo:", "        NetworkConfiguration:\n          AwsvpcConfiguration:\n            Subnets: [a]\n        LoadBalancerInfo:", 1), "give Subnets, SecurityGroups and AssignPublicIp together"},
 		{"extra_section", base + "Files: []\n", `appspec.yml:10: Files: unknown member "Files"`},
 	} {

@@ -61,6 +61,7 @@ func FuzzParseTaskDef(f *testing.F) {
 			if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "taskdef.json") {
 				t.Fatalf("error is not a *FieldError naming the file: %v", err)
 			}
+			logSafe(t, err)
 			return
 		}
 		out, err := td.JSON()
@@ -82,7 +83,30 @@ func FuzzParseTaskDef(f *testing.F) {
 			}
 			seen[c[0]] = true
 		}
+		// The steps deploy takes next: substitution, then the image.
+		if err := td.Substitute(func(string) (string, bool) { return "x", true }); err != nil {
+			t.Fatalf("substituting every variable failed: %v", err)
+		}
+		if _, err := td.SetImage("registry.example/web@sha256:"+strings.Repeat("a", 64), render.ImageRule{}); err != nil {
+			logSafe(t, err)
+			return
+		}
+		if out, err = td.JSON(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := render.ParseTaskDef(out, "rendered.json"); err != nil {
+			t.Fatalf("the task definition deploy would register does not parse: %v\n%s", err, out)
+		}
 	})
+}
+
+// logSafe fails when an error would carry a raw control character (other
+// than the newlines between joined errors) into the job log.
+func logSafe(t *testing.T, err error) {
+	t.Helper()
+	if strings.ContainsFunc(err.Error(), func(r rune) bool { return r < ' ' && r != '\n' || r == 0x7f }) {
+		t.Fatalf("the error carries a raw control character into the log: %q", err.Error())
+	}
 }
 
 // FuzzParseAppSpec: an accepted AppSpec validates or says why, and once its
@@ -100,9 +124,12 @@ func FuzzParseAppSpec(f *testing.F) {
 			if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "appspec.yml") {
 				t.Fatalf("error is not a *FieldError naming the file: %v", err)
 			}
+			logSafe(t, err)
 			return
 		}
-		_ = a.Validate(nil)
+		if err := a.Validate(nil); err != nil {
+			logSafe(t, err)
+		}
 		if a.Set("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1", "web", 8080) != nil {
 			return
 		}
