@@ -475,18 +475,22 @@ func (w *World) runTask(body []byte) (any, error) {
 	return map[string]any{"tasks": out, "failures": []any{}}, nil
 }
 
-// runTaskStatus is the task's lastStatus and desiredStatus now.
+// status is the task's lastStatus and desiredStatus now. A task stopped
+// while PENDING never runs.
 func (t *runTask) status(now time.Time) (last, desired string) {
 	switch {
+	case !now.Before(t.stoppedAt):
+		return "STOPPED", "STOPPED"
+	case !now.Before(t.stoppingAt):
+		return "DEACTIVATING", "STOPPED"
 	case now.Before(t.runningAt):
 		return "PENDING", "RUNNING"
-	case now.Before(t.stoppingAt):
-		return "RUNNING", "RUNNING"
-	case now.Before(t.stoppedAt):
-		return "DEACTIVATING", "STOPPED"
 	}
-	return "STOPPED", "STOPPED"
+	return "RUNNING", "RUNNING"
 }
+
+// ran tells whether the task's container started before it was stopped.
+func (t *runTask) ran() bool { return t.runningAt.Before(t.stoppingAt) }
 
 func (w *World) runTaskOut(t *runTask) map[string]any {
 	now := w.now()
@@ -496,7 +500,7 @@ func (w *World) runTaskOut(t *runTask) map[string]any {
 	if td != nil {
 		for _, c := range td.containers {
 			co := map[string]any{"name": c.Name, "image": c.Image, "lastStatus": last, "taskArn": t.arn}
-			if last == "STOPPED" {
+			if last == "STOPPED" && t.ran() {
 				co["exitCode"] = t.exitCode
 			}
 			containers = append(containers, co)
@@ -519,7 +523,7 @@ func (w *World) runTaskOut(t *runTask) map[string]any {
 	} else {
 		out["overrides"] = map[string]any{"containerOverrides": []any{}, "inferenceAcceleratorOverrides": []any{}}
 	}
-	if !now.Before(t.runningAt) {
+	if !now.Before(t.runningAt) && t.ran() {
 		out["startedAt"] = wire.EpochSeconds(t.runningAt)
 	}
 	if desired == "STOPPED" {
