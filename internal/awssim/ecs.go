@@ -638,7 +638,11 @@ func (w *World) createService(body []byte) (any, error) {
 	if len(in.Tags) > 0 {
 		w.ecsTags[s.arn] = in.Tags
 	}
-	return map[string]any{"service": w.serviceOut(s)}, nil
+	out := w.serviceOut(s)
+	if len(in.Tags) > 0 {
+		out["tags"] = in.Tags // CreateService echoes the tags it took
+	}
+	return map[string]any{"service": out}, nil
 }
 
 func (td *taskDef) hasPort(container string, port int) bool {

@@ -475,18 +475,22 @@ func (w *World) runTask(body []byte) (any, error) {
 	return map[string]any{"tasks": out, "failures": []any{}}, nil
 }
 
-// runTaskStatus is the task's lastStatus and desiredStatus now.
+// status is the task's lastStatus and desiredStatus now. A task stopped
+// while PENDING never runs.
 func (t *runTask) status(now time.Time) (last, desired string) {
 	switch {
+	case !now.Before(t.stoppedAt):
+		return "STOPPED", "STOPPED"
+	case !now.Before(t.stoppingAt):
+		return "DEACTIVATING", "STOPPED"
 	case now.Before(t.runningAt):
 		return "PENDING", "RUNNING"
-	case now.Before(t.stoppingAt):
-		return "RUNNING", "RUNNING"
-	case now.Before(t.stoppedAt):
-		return "DEACTIVATING", "STOPPED"
 	}
-	return "STOPPED", "STOPPED"
+	return "RUNNING", "RUNNING"
 }
+
+// ran tells whether the task's container started before it was stopped.
+func (t *runTask) ran() bool { return t.runningAt.Before(t.stoppingAt) }
 
 func (w *World) runTaskOut(t *runTask) map[string]any {
 	now := w.now()
@@ -496,7 +500,7 @@ func (w *World) runTaskOut(t *runTask) map[string]any {
 	if td != nil {
 		for _, c := range td.containers {
 			co := map[string]any{"name": c.Name, "image": c.Image, "lastStatus": last, "taskArn": t.arn}
-			if last == "STOPPED" {
+			if last == "STOPPED" && t.ran() {
 				co["exitCode"] = t.exitCode
 			}
 			containers = append(containers, co)
@@ -519,7 +523,7 @@ func (w *World) runTaskOut(t *runTask) map[string]any {
 	} else {
 		out["overrides"] = map[string]any{"containerOverrides": []any{}, "inferenceAcceleratorOverrides": []any{}}
 	}
-	if !now.Before(t.runningAt) {
+	if !now.Before(t.runningAt) && t.ran() {
 		out["startedAt"] = wire.EpochSeconds(t.runningAt)
 	}
 	if desired == "STOPPED" {
@@ -737,12 +741,15 @@ func (w *World) createTaskSet(body []byte) (any, error) {
 	if len(s.taskSets) >= 5 {
 		return nil, wire.Errorf("LimitExceededException", "A service can have at most 5 task sets.")
 	}
+	if in.PlatformVersion != "" && s.platformVersion == "" {
+		s.platformVersion = in.PlatformVersion
+	}
 	ts := w.newTaskSetScaled(s, td.arn, in.LoadBalancers, in.ExternalID, scale)
 	s.taskSets = append(s.taskSets, ts)
 	if len(in.Tags) > 0 {
 		w.ecsTags[ts.arn] = in.Tags
 	}
-	return map[string]any{"taskSet": w.taskSetOut(s, ts)}, nil
+	return map[string]any{"taskSet": w.externalTaskSetOut(s, ts)}, nil
 }
 
 // newTaskSetScaled is newTaskSet at a scale other than 100%.
@@ -772,7 +779,7 @@ func (w *World) describeTaskSets(body []byte) (any, error) {
 	}
 	out, failures := []any{}, []any{}
 	add := func(ts *taskSet) {
-		o := w.taskSetOut(s, ts)
+		o := w.externalTaskSetOut(s, ts)
 		if contains(in.Include, "TAGS") {
 			o["tags"] = nonNilTags(w.ecsTags[ts.arn])
 		}
@@ -820,7 +827,7 @@ func (w *World) updateTaskSet(body []byte) (any, error) {
 	}
 	ts.scale, ts.updated, ts.stableAt = scale, w.now(), time.Time{}
 	w.scaleTaskSet(s, ts)
-	return map[string]any{"taskSet": w.taskSetOut(s, ts)}, nil
+	return map[string]any{"taskSet": w.externalTaskSetOut(s, ts)}, nil
 }
 
 func (w *World) updateServicePrimaryTaskSet(body []byte) (any, error) {
@@ -851,7 +858,7 @@ func (w *World) updateServicePrimaryTaskSet(body []byte) (any, error) {
 	}
 	ts.status, ts.updated = "PRIMARY", now
 	s.taskDefinition = ts.taskDefinition
-	return map[string]any{"taskSet": w.taskSetOut(s, ts)}, nil
+	return map[string]any{"taskSet": w.externalTaskSetOut(s, ts)}, nil
 }
 
 func (w *World) deleteTaskSet(body []byte) (any, error) {
@@ -879,13 +886,29 @@ func (w *World) deleteTaskSet(body []byte) (any, error) {
 		return nil, invalidParam("The task set must be scaled to 0 before it is deleted, or use force.")
 	}
 	ts.status, ts.updated = "DRAINING", w.now()
-	out := w.taskSetOut(s, ts)
+	out := w.externalTaskSetOut(s, ts)
 	out["status"] = "DRAINING"
 	w.removeTaskSet(s, ts)
 	if s.taskDefinition == ts.taskDefinition && w.primaryOf(s) == nil {
 		s.taskDefinition = ""
 	}
 	return map[string]any{"taskSet": out}, nil
+}
+
+// externalTaskSetOut is a task set of an EXTERNAL service as the task set
+// API answers it: with its tags, and the members ECS fills for a launch
+// type (an empty capacityProviderStrategy, Fargate's LATEST platform).
+func (w *World) externalTaskSetOut(s *service, ts *taskSet) map[string]any {
+	out := w.taskSetOut(s, ts)
+	out["tags"] = nonNilTags(w.ecsTags[ts.arn])
+	out["capacityProviderStrategy"] = []any{}
+	if ts.loadBalancers == nil {
+		out["loadBalancers"] = []any{}
+	}
+	if _, ok := out["platformVersion"]; !ok && s.launchType == "FARGATE" {
+		out["platformVersion"] = "LATEST"
+	}
+	return out
 }
 
 func (w *World) primaryOf(s *service) *taskSet {

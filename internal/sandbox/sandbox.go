@@ -72,22 +72,26 @@ var DefaultGroup = GroupOptions{
 	ReadyWaitMinutes: 60, TerminationWaitMinutes: 5,
 }
 
-// withDefaults fills what o leaves empty from DefaultGroup.
+// withDefaults makes the zero value DefaultGroup and fills the names o
+// leaves empty; a termination wait of 0 is kept (terminate at once).
 func (o GroupOptions) withDefaults() GroupOptions {
+	if o == (GroupOptions{}) {
+		return DefaultGroup
+	}
 	if o.DeploymentConfig == "" {
 		o.DeploymentConfig = DefaultGroup.DeploymentConfig
 	}
 	if o.ReadyAction == "" {
 		o.ReadyAction = DefaultGroup.ReadyAction
 	}
-	if o.ReadyAction == "STOP_DEPLOYMENT" && o.ReadyWaitMinutes == 0 {
-		o.ReadyWaitMinutes = DefaultGroup.ReadyWaitMinutes
-	}
-	if o.ReadyAction == "CONTINUE_DEPLOYMENT" {
+	switch o.ReadyAction {
+	case "STOP_DEPLOYMENT":
+		// CodeDeploy needs a wait for STOP_DEPLOYMENT.
+		if o.ReadyWaitMinutes == 0 {
+			o.ReadyWaitMinutes = DefaultGroup.ReadyWaitMinutes
+		}
+	case "CONTINUE_DEPLOYMENT":
 		o.ReadyWaitMinutes = 0
-	}
-	if o.TerminationWaitMinutes == 0 {
-		o.TerminationWaitMinutes = DefaultGroup.TerminationWaitMinutes
 	}
 	return o
 }
