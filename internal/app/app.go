@@ -232,6 +232,9 @@ func exitCode(w io.Writer, err error) int {
 	case errors.As(err, &vf):
 		fmt.Fprintf(w, "error: %v\n", vf)
 		return ExitVerify
+	case errors.As(err, new(*awsclient.UnavailableError)): // AWS did not answer for the job's time: a timeout, not a failed deployment
+		fmt.Fprintf(w, "error: %v\n", err)
+		return ExitTimeout
 	case errors.As(err, &sig):
 		fmt.Fprintf(w, "error: %v\n", err)
 		if sig.Signal == syscall.SIGTERM {
