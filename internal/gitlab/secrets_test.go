@@ -154,3 +154,25 @@ func TestMaskEveryEncoding(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMaskEncodings: a secret of any characters is masked in the encodings
+// output gives it, each computed here independently of Forms.
+func FuzzMaskEncodings(f *testing.F) {
+	f.Add(`p"a\ss<w>&rd`)
+	f.Add("glpat-0123456789abcdef")
+	f.Add("ü\x00\x1b[31m-secret")
+	f.Fuzz(func(t *testing.T, sec string) {
+		if len(sec) < MinSecretLength {
+			return
+		}
+		var m Masker
+		m.Add(sec)
+		js, _ := json.Marshal(sec)
+		for _, enc := range []string{sec, fmt.Sprintf("%q", sec), string(js), url.QueryEscape(sec), base64.StdEncoding.EncodeToString([]byte(sec))} {
+			text := "before " + enc + " after"
+			if got := m.String(text); strings.Contains(got, enc) {
+				t.Errorf("secret %q: %q survives masking: %q", sec, enc, got)
+			}
+		}
+	})
+}
