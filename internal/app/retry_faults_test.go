@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -30,12 +31,12 @@ func TestVerifyUnderThirtyPercentThrottling(t *testing.T) {
 	}
 	before := len(s.srv.Calls())
 	faults.SetRates(0.30, 0, 0)
-	const runs = 6
+	const runs = 10
 	outcomes := map[string]int{}
 	for i := range runs {
 		cmd := []string{"verify", "status"}[i%2]
 		code, stdout, stderr := runIn(t, s.environ(), cmd)
-		outcomes[cmd+" exit "+string(rune('0'+code))]++
+		outcomes[cmd+" exit "+strconv.Itoa(code)]++
 		if code != ExitOK {
 			t.Errorf("%s of a healthy service at 30%% throttling: exit %d\n%s\n%s", cmd, code, stdout, stderr)
 		}
@@ -76,5 +77,22 @@ func TestUnreachableAWSSaysNothingChanged(t *testing.T) {
 				t.Errorf("%s: %s:%s succeeded although every call is throttled", cmd, c.Service, c.Operation)
 			}
 		}
+	}
+}
+
+// TestDeployTimesOutUnderThirtyPercentThrottling: a deployment that outlasts
+// BG_TIMEOUT ends the job with exit 3 even when AWS throttles 30% of the
+// calls: no read gives up first and turns the timeout into a failure.
+func TestDeployTimesOutUnderThirtyPercentThrottling(t *testing.T) {
+	t.Parallel()
+	faults := awssim.NewFaults(32)
+	s := startSim(t, seed.Options{DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"}, awssim.WithFaults(faults))
+	faults.SetRates(0.30, 0, 0)
+	defer faults.SetRates(0, 0, 0)
+	code, _, stderr := runIn(t, deployEnv(s, "BG_TIMEOUT=1s"), "deploy")
+	throttled, all := throttledAttempts(s.srv.Calls())
+	t.Logf("deploy past BG_TIMEOUT at 30%% throttling: exit %d; %d of %d AWS calls throttled", code, throttled, all)
+	if code != ExitTimeout {
+		t.Errorf("deploy: exit %d, want %d\n%s", code, ExitTimeout, stderr)
 	}
 }
