@@ -68,8 +68,10 @@ func TestNoSecretInAnyLogOrArtifact(t *testing.T) {
 		wantCode int
 		want     []string
 	}{
-		{name: "substitute_secrets", args: []string{"render"}, env: []string{"BG_CLUSTER=", "BG_TASKDEF_FILE=" + taskdef, "BG_TASKDEF_SUBSTITUTE=true", "BG_APPSPEC_FILE=" + filepath.Join(dir, "none.yml")},
-			wantCode: ExitUsage, want: []string{"${CI_JOB_TOKEN}", "${MY_API_TOKEN}", "${DATABASE_URL}", "${CI_JOB_JWT_V2}", "valueFrom", "Secrets Manager", "SSM Parameter Store"}},
+		{
+			name: "substitute_secrets", args: []string{"render"}, env: []string{"BG_CLUSTER=", "BG_TASKDEF_FILE=" + taskdef, "BG_TASKDEF_SUBSTITUTE=true", "BG_APPSPEC_FILE=" + filepath.Join(dir, "none.yml")},
+			wantCode: ExitUsage, want: []string{"${CI_JOB_TOKEN}", "${MY_API_TOKEN}", "${DATABASE_URL}", "${CI_JOB_JWT_V2}", "valueFrom", "Secrets Manager", "SSM Parameter Store"},
+		},
 		{name: "secret_as_a_bad_setting", args: []string{"verify"}, env: []string{"BG_SMOKE_STATUS=" + scanSecrets["CI_JOB_TOKEN"], "BG_SMOKE_TIMEOUT=" + scanSecrets["MY_API_TOKEN"]}, wantCode: ExitUsage, want: []string{"BG_SMOKE_STATUS", "BG_SMOKE_TIMEOUT", gitlab.Masked}},
 		{name: "secret_in_an_unknown_variable", args: []string{"status"}, env: []string{"BG_SMOKE_STATU=" + scanSecrets["MY_API_TOKEN"]}, wantCode: ExitUsage, want: []string{"BG_SMOKE_STATU"}},
 		{name: "env", args: []string{"env"}, env: []string{"BG_SMOKE_HOST=" + scanSecrets["MY_API_TOKEN"]}, wantCode: ExitOK}, // env shows values Go-quoted

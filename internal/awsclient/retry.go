@@ -228,7 +228,9 @@ func (m *retryMiddleware) ID() string { return "Retry" }
 func (m *retryMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	op := key(ctx)
 	class, _ := ClassOf(op)
-	r := &callRetryer{p: m.p, op: op, class: class, start: m.p.now(), rnd: rand.New(rand.NewPCG(uint64(m.p.now().UnixNano()), 1))}
+	seed := uint64(m.p.now().UnixNano()) //nolint:gosec // a seed: any bits will do
+	// Backoff jitter spreads retries; it needs no cryptographic randomness.
+	r := &callRetryer{p: m.p, op: op, class: class, start: m.p.now(), rnd: rand.New(rand.NewPCG(seed, 1))} //nolint:gosec // jitter only
 	out, md, err := retry.NewAttemptMiddleware(r, smithyhttp.RequestCloner).HandleFinalize(ctx, in, next)
 	if class != Read && (err == nil || classify(r.last) == ambiguous) {
 		m.p.changed.Store(true)
