@@ -245,16 +245,23 @@ func (m *retryMiddleware) HandleFinalize(ctx context.Context, in middleware.Fina
 // into an error that says what happened and what it means.
 func (p *retryPolicy) explain(r *callRetryer, err error) error {
 	kind := classify(r.last)
-	if errors.Is(err, context.Canceled) {
-		return err // interrupted: that, not AWS, is the story
+	if errors.Is(err, context.Canceled) || isCut(r.last) {
+		// Interrupted, or the call's time ran out before AWS answered at
+		// all: that, not AWS, is the story.
+		return err
 	}
 	if r.class == NotIdempotent && kind == ambiguous {
 		return &OutcomeUnknownError{Operation: r.op, Err: err}
 	}
-	if kind == permanent && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && !errors.Is(err, errRetryWindow) {
+	if kind == permanent && !isCut(err) && !errors.Is(err, errRetryWindow) {
 		return err // a real answer after some retries: the caller deals with it
 	}
 	return &UnavailableError{Operation: r.op, Attempts: r.failures, Kind: classify(r.last).String(), Elapsed: p.now().Sub(r.start), NothingChanged: !p.changed.Load(), Err: err, Last: r.last}
+}
+
+// isCut reports whether err is an attempt its context cut short.
+func isCut(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // errRetryWindow ends the retries of a call whose time is up.
@@ -277,7 +284,7 @@ func (r *callRetryer) IsErrorRetryable(err error) bool {
 	r.failures++
 	// An attempt cut short by the context says nothing about AWS: keep the
 	// answer before it.
-	if cut := errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded); !cut || r.last == nil {
+	if !isCut(err) || r.last == nil {
 		r.last = err
 	}
 	switch classify(err) {

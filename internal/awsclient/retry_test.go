@@ -222,3 +222,18 @@ func TestMaxAttemptsStillCaps(t *testing.T) {
 		t.Errorf("attempts = %d, want 2", got)
 	}
 }
+
+// TestCallCutByItsDeadlineIsNotUnavailable: a call whose context ends while
+// AWS is still answering is a timeout of the caller, not an unreachable AWS.
+func TestCallCutByItsDeadlineIsNotUnavailable(t *testing.T) {
+	t.Parallel()
+	c, _, faults := simClients(t, nil)
+	faults.SetOperationRates("ecs", "DescribeClusters", awssim.Rates{Latency: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := describe(ctx, c)
+	var ue *UnavailableError
+	if err == nil || errors.As(err, &ue) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error = %v, want the context's deadline", err)
+	}
+}
