@@ -33,7 +33,7 @@ func TestFindSecrets(t *testing.T) {
 		// Not secrets: pointers to secrets, public ids, ordinary settings.
 		"AWS_ACCESS_KEY_ID=AKIAEXAMPLE123", "SSH_AUTH_SOCK=/tmp/agent.1", "TOKEN_FILE=/run/token",
 		"BG_CLUSTER=prod", "CI_COMMIT_AUTHOR=A <a@example.com>", "CI_PROJECT_PATH=g/web", "HOME=/root",
-		"BG_AWS_ROLE_ARN=arn:aws:iam::1:role/x", "CI_REGISTRY_USER=gitlab-ci-token",
+		"BG_AWS_ROLE_ARN=arn:aws:iam::1:role/x", "CI_REGISTRY_USER=gitlab-ci-token", "AUTH_URL=https://auth.example.com/token",
 	}
 	s := FindSecrets(environ, "MY_SETTING")
 	want := []string{
