@@ -8,13 +8,19 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -235,5 +241,27 @@ func TestCallCutByItsDeadlineIsNotUnavailable(t *testing.T) {
 	var ue *UnavailableError
 	if err == nil || errors.As(err, &ue) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error = %v, want the context's deadline", err)
+	}
+}
+
+// TestOperationTableNamesRealOperations: every operation the retry table
+// classifies is a method of its SDK client, so a typo cannot leave a call
+// to the not-idempotent default.
+func TestOperationTableNamesRealOperations(t *testing.T) {
+	t.Parallel()
+	clients := map[string]reflect.Type{
+		"ECS": reflect.TypeOf(&ecs.Client{}), "CodeDeploy": reflect.TypeOf(&codedeploy.Client{}), "Elastic Load Balancing v2": reflect.TypeOf(&elb.Client{}),
+		"ECR": reflect.TypeOf(&ecr.Client{}), "CloudWatch": reflect.TypeOf(&cloudwatch.Client{}), "STS": reflect.TypeOf(&sts.Client{}),
+	}
+	for op := range operations {
+		i := strings.LastIndex(op, ".")
+		typ, ok := clients[op[:i]]
+		if !ok {
+			t.Errorf("%s: unknown service %q", op, op[:i])
+			continue
+		}
+		if _, ok := typ.MethodByName(op[i+1:]); !ok {
+			t.Errorf("%s: %s has no operation %s", op, op[:i], op[i+1:])
+		}
 	}
 }
