@@ -76,7 +76,7 @@ var (
 // with -update to rewrite the README section.
 func TestIAMPolicyCoversEveryCall(t *testing.T) {
 	t.Parallel()
-	actions := iamCallLog(t)
+	actions := everyCommand(t, nil).actions
 	for _, g := range iamGroups {
 		for _, c := range g.commands {
 			if len(actions[c]) == 0 && c != "build" { // build talks to registries only
@@ -168,10 +168,20 @@ func readmeGroupActions(t *testing.T, section, title string) map[string]bool {
 	return out
 }
 
-// iamCallLog runs the commands and returns, per step label, the IAM actions
-// the simulator logged for the tool's calls. It also checks that awsclient
+// commandRuns are the runs of everyCommand: per step label, the IAM actions
+// the simulator logged for the tool's calls, and what every run printed and
+// left in the output folder.
+type commandRuns struct {
+	actions map[string]map[string]bool
+	outputs map[string]string // "<label> #<n> stdout|stderr" -> text
+	outDir  string
+}
+
+// everyCommand runs every command of both models against a sandbox, as a
+// pipeline would, with extra appended to every run's environment, and fails
+// the test when one does not succeed. It also checks that awsclient
 // classifies every operation called, so none falls back to the guess.
-func iamCallLog(t *testing.T) map[string]map[string]bool {
+func everyCommand(t *testing.T, extra []string) *commandRuns {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -188,7 +198,8 @@ func iamCallLog(t *testing.T) map[string]map[string]bool {
 			}
 		}
 	}
-	base := []string{"BG_OUTPUT_DIR=" + t.TempDir(), "CI_PROJECT_PATH=group/web", "BG_SMOKE_INTERVAL=50ms", "BG_LOG_LEVEL=warn", "BG_BUILD_CONTEXT=" + app, "BG_SOURCE_DATE_EPOCH=1764000000"}
+	runs := &commandRuns{actions: map[string]map[string]bool{}, outputs: map[string]string{}, outDir: t.TempDir()}
+	base := []string{"BG_OUTPUT_DIR=" + runs.outDir, "CI_PROJECT_PATH=group/web", "BG_SMOKE_INTERVAL=50ms", "BG_LOG_LEVEL=warn", "BG_BUILD_CONTEXT=" + app, "BG_SOURCE_DATE_EPOCH=1764000000"}
 	for _, line := range sb.Exports() {
 		base = append(base, strings.TrimPrefix(line, "export "))
 	}
@@ -264,10 +275,10 @@ func iamCallLog(t *testing.T) map[string]map[string]bool {
 			}
 		},
 	}
-	actions := map[string]map[string]bool{}
-	for _, batch := range steps {
-		for _, st := range batch() {
-			env := append(append([]string{}, base...), st.env...)
+	actions := runs.actions
+	for n, batch := range steps {
+		for k, st := range batch() {
+			env := append(append(append([]string{}, base...), st.env...), extra...)
 			for i, kv := range env {
 				if kv == "<image>" {
 					env[i] = img()
@@ -276,6 +287,8 @@ func iamCallLog(t *testing.T) map[string]map[string]bool {
 			before := len(sb.Sim.Calls())
 			var out, errb bytes.Buffer
 			code := Run(ctx, st.args, Env{Environ: env, Stdout: &out, Stderr: &errb})
+			name := fmt.Sprintf("%s #%d.%d", st.label, n+1, k+1)
+			runs.outputs[name+" stdout"], runs.outputs[name+" stderr"] = out.String(), errb.String()
 			if code != ExitOK {
 				t.Errorf("%s (%s): exit %d\n%s", st.label, strings.Join(st.env, " "), code, errb.String())
 			}
@@ -297,7 +310,7 @@ func iamCallLog(t *testing.T) map[string]map[string]bool {
 			}
 		}
 	}
-	return actions
+	return runs
 }
 
 type simClients struct {

@@ -228,7 +228,9 @@ func (m *retryMiddleware) ID() string { return "Retry" }
 func (m *retryMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	op := key(ctx)
 	class, _ := ClassOf(op)
-	r := &callRetryer{p: m.p, op: op, class: class, start: m.p.now(), rnd: rand.New(rand.NewPCG(uint64(m.p.now().UnixNano()), 1))}
+	seed := uint64(m.p.now().UnixNano()) //nolint:gosec // a seed: any bits will do
+	// Backoff jitter spreads retries; it needs no cryptographic randomness.
+	r := &callRetryer{p: m.p, op: op, class: class, start: m.p.now(), rnd: rand.New(rand.NewPCG(seed, 1))} //nolint:gosec // jitter only
 	out, md, err := retry.NewAttemptMiddleware(r, smithyhttp.RequestCloner).HandleFinalize(ctx, in, next)
 	if class != Read && (err == nil || classify(r.last) == ambiguous) {
 		m.p.changed.Store(true)
@@ -243,16 +245,23 @@ func (m *retryMiddleware) HandleFinalize(ctx context.Context, in middleware.Fina
 // into an error that says what happened and what it means.
 func (p *retryPolicy) explain(r *callRetryer, err error) error {
 	kind := classify(r.last)
-	if errors.Is(err, context.Canceled) {
-		return err // interrupted: that, not AWS, is the story
+	if errors.Is(err, context.Canceled) || isCut(r.last) {
+		// Interrupted, or the call's time ran out before AWS answered at
+		// all: that, not AWS, is the story.
+		return err
 	}
 	if r.class == NotIdempotent && kind == ambiguous {
 		return &OutcomeUnknownError{Operation: r.op, Err: err}
 	}
-	if kind == permanent && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && !errors.Is(err, errRetryWindow) {
+	if kind == permanent && !isCut(err) && !errors.Is(err, errRetryWindow) {
 		return err // a real answer after some retries: the caller deals with it
 	}
 	return &UnavailableError{Operation: r.op, Attempts: r.failures, Kind: classify(r.last).String(), Elapsed: p.now().Sub(r.start), NothingChanged: !p.changed.Load(), Err: err, Last: r.last}
+}
+
+// isCut reports whether err is an attempt its context cut short.
+func isCut(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // errRetryWindow ends the retries of a call whose time is up.
@@ -275,7 +284,7 @@ func (r *callRetryer) IsErrorRetryable(err error) bool {
 	r.failures++
 	// An attempt cut short by the context says nothing about AWS: keep the
 	// answer before it.
-	if cut := errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded); !cut || r.last == nil {
+	if !isCut(err) || r.last == nil {
 		r.last = err
 	}
 	switch classify(err) {
@@ -371,6 +380,10 @@ func (e *UnavailableError) Error() string {
 	}
 	return b.String()
 }
+
+// ExitCode is 3, a timeout (DESIGN §3): AWS did not answer for the job's
+// time, which says nothing about the deployment itself.
+func (e *UnavailableError) ExitCode() int { return 3 }
 
 // Unwrap keeps the context's error (a timeout) and the last AWS error
 // visible to errors.Is and errors.As.

@@ -8,14 +8,20 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -220,5 +226,42 @@ func TestMaxAttemptsStillCaps(t *testing.T) {
 	}
 	if got := attempts(c, "ECS.DescribeClusters"); got != 2 {
 		t.Errorf("attempts = %d, want 2", got)
+	}
+}
+
+// TestCallCutByItsDeadlineIsNotUnavailable: a call whose context ends while
+// AWS is still answering is a timeout of the caller, not an unreachable AWS.
+func TestCallCutByItsDeadlineIsNotUnavailable(t *testing.T) {
+	t.Parallel()
+	c, _, faults := simClients(t, nil)
+	faults.SetOperationRates("ecs", "DescribeClusters", awssim.Rates{Latency: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := describe(ctx, c)
+	var ue *UnavailableError
+	if err == nil || errors.As(err, &ue) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error = %v, want the context's deadline", err)
+	}
+}
+
+// TestOperationTableNamesRealOperations: every operation the retry table
+// classifies is a method of its SDK client, so a typo cannot leave a call
+// to the not-idempotent default.
+func TestOperationTableNamesRealOperations(t *testing.T) {
+	t.Parallel()
+	clients := map[string]reflect.Type{
+		"ECS": reflect.TypeOf(&ecs.Client{}), "CodeDeploy": reflect.TypeOf(&codedeploy.Client{}), "Elastic Load Balancing v2": reflect.TypeOf(&elb.Client{}),
+		"ECR": reflect.TypeOf(&ecr.Client{}), "CloudWatch": reflect.TypeOf(&cloudwatch.Client{}), "STS": reflect.TypeOf(&sts.Client{}),
+	}
+	for op := range operations {
+		i := strings.LastIndex(op, ".")
+		typ, ok := clients[op[:i]]
+		if !ok {
+			t.Errorf("%s: unknown service %q", op, op[:i])
+			continue
+		}
+		if _, ok := typ.MethodByName(op[i+1:]); !ok {
+			t.Errorf("%s: %s has no operation %s", op, op[:i], op[i+1:])
+		}
 	}
 }

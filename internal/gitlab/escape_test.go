@@ -130,3 +130,29 @@ func TestMaskWriterEscapesButKeepsSections(t *testing.T) {
 		t.Errorf("the header is not escaped:\n%q", rest)
 	}
 }
+
+// FuzzEscape: whatever AWS sends, the escaped text cannot act on the log or
+// on a Markdown table.
+func FuzzEscape(f *testing.F) {
+	for _, tt := range hostile {
+		f.Add(tt.text)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got := EscapeLog(s); !logSafe(got, false) {
+			t.Errorf("EscapeLog(%q) = %q", s, got)
+		}
+		for _, got := range []string{EscapeLine(s), EscapeMarkdown(s), MarkdownCode(s)} {
+			if !logSafe(got, true) || strings.Contains(got, "\n") {
+				t.Errorf("%q escaped to %q, which is not one clean line", s, got)
+			}
+		}
+		for _, got := range []string{EscapeMarkdown(s), MarkdownCode(s)} {
+			if strings.Contains(strings.ReplaceAll(got, `\|`, ""), "|") {
+				t.Errorf("%q escaped to %q, which ends a table cell", s, got)
+			}
+		}
+		if got := EscapeMarkdown(s); strings.ContainsAny(got, "<>") {
+			t.Errorf("EscapeMarkdown(%q) = %q keeps HTML", s, got)
+		}
+	})
+}

@@ -30,9 +30,10 @@ var secretWords = map[string]bool{
 }
 
 // notSecretSuffixes end names that point at a secret rather than hold one
-// (a file path, an ARN, a key's public id): masking those would garble the
-// log and substituting them is harmless.
-var notSecretSuffixes = []string{"_FILE", "_PATH", "_DIR", "_ARN", "_ID", "_NAME", "_USER", "_USERNAME", "_TYPE", "_AUD", "_SOCK", "_PREFIXES"}
+// (a file path, an ARN, a key's public id, a token service's URL): masking
+// those would garble the log and substituting them is harmless. A URL that
+// embeds a secret is still caught by its value.
+var notSecretSuffixes = []string{"_FILE", "_PATH", "_DIR", "_ARN", "_ID", "_NAME", "_USER", "_USERNAME", "_TYPE", "_AUD", "_SOCK", "_PREFIXES", "_URL", "_HOST", "_ENDPOINT", "_REGION"}
 
 // tokenPrefixes are GitLab's token prefixes, which the runner masks
 // wherever they appear (CI_TOKEN_MASK_PREFIXES adds an instance's own).

@@ -33,7 +33,7 @@ func TestFindSecrets(t *testing.T) {
 		// Not secrets: pointers to secrets, public ids, ordinary settings.
 		"AWS_ACCESS_KEY_ID=AKIAEXAMPLE123", "SSH_AUTH_SOCK=/tmp/agent.1", "TOKEN_FILE=/run/token",
 		"BG_CLUSTER=prod", "CI_COMMIT_AUTHOR=A <a@example.com>", "CI_PROJECT_PATH=g/web", "HOME=/root",
-		"BG_AWS_ROLE_ARN=arn:aws:iam::1:role/x", "CI_REGISTRY_USER=gitlab-ci-token",
+		"BG_AWS_ROLE_ARN=arn:aws:iam::1:role/x", "CI_REGISTRY_USER=gitlab-ci-token", "AUTH_URL=https://auth.example.com/token",
 	}
 	s := FindSecrets(environ, "MY_SETTING")
 	want := []string{
@@ -153,4 +153,26 @@ func TestMaskEveryEncoding(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzMaskEncodings: a secret of any characters is masked in the encodings
+// output gives it, each computed here independently of Forms.
+func FuzzMaskEncodings(f *testing.F) {
+	f.Add(`p"a\ss<w>&rd`)
+	f.Add("glpat-0123456789abcdef")
+	f.Add("ü\x00\x1b[31m-secret")
+	f.Fuzz(func(t *testing.T, sec string) {
+		if len(sec) < MinSecretLength {
+			return
+		}
+		var m Masker
+		m.Add(sec)
+		js, _ := json.Marshal(sec)
+		for _, enc := range []string{sec, fmt.Sprintf("%q", sec), string(js), url.QueryEscape(sec), base64.StdEncoding.EncodeToString([]byte(sec))} {
+			text := "before " + enc + " after"
+			if got := m.String(text); strings.Contains(got, enc) {
+				t.Errorf("secret %q: %q survives masking: %q", sec, enc, got)
+			}
+		}
+	})
 }

@@ -60,6 +60,10 @@ func TestStatusMarkdownEscapesTextFromAWS(t *testing.T) {
 			s.Colours[0].Containers[0].Image = tt.text
 			s.Colours[0].IsProduction = tt.text
 			s.Registry = []snapshot.RegistryTag{{Repository: tt.text, Tag: "live", Error: tt.text}}
+			page, err := StatusHTML(s)
+			if err != nil || !controlFree(string(page)) || strings.Contains(string(page), "<script>") || strings.Contains(string(page), "<img") {
+				t.Errorf("status.html keeps control characters or markup (%v):\n%q", err, page)
+			}
 			md := StatusMarkdown(s)
 			if !controlFree(md) {
 				t.Errorf("status.md keeps control characters:\n%q", md)

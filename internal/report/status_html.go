@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"strings"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
@@ -17,7 +18,11 @@ func StatusHTML(s *snapshot.Snapshot) ([]byte, error) {
 	if err := statusPage.Execute(&b, statusView(s)); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	// html/template escapes markup; control characters and bidirectional
+	// overrides from AWS's text (which reorder what a reader sees) come
+	// through it, and only data can carry them, so the page shows them
+	// escaped as the log does.
+	return []byte(gitlab.EscapeLog(b.String())), nil
 }
 
 type colourView struct {
