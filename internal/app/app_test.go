@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
 )
@@ -230,5 +231,21 @@ func TestListenerOf(t *testing.T) {
 		if got := listenerOf(in); got != want {
 			t.Errorf("listenerOf(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestSettingsCoverEveryFamily: every config family a command can read has
+// its typed field (settings.set panics on one it does not know).
+func TestSettingsCoverEveryFamily(t *testing.T) {
+	t.Parallel()
+	var s settings
+	for _, f := range config.Families() {
+		if f.Name == "development" { // read by tests only, never by a command
+			continue
+		}
+		s.set(f.New())
+	}
+	if s.AWS == nil || s.Sandbox == nil || s.Watch == nil {
+		t.Errorf("settings after setting every family: %+v", s)
 	}
 }

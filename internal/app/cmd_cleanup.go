@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 )
 
@@ -36,7 +35,7 @@ func runCleanup(ctx context.Context, inv *invocation) error {
 // revisionsInUse reads the services of the configured model: the task
 // definition families they run, and every revision in use with its user.
 func (inv *invocation) revisionsInUse(ctx context.Context, api *ecs.Client) ([]string, map[string]string, error) {
-	t := inv.settings["target"].(*config.Target)
+	t := inv.settings.Target
 	names := []string{t.Service}
 	if inv.isListenerModel() {
 		names = []string{t.BlueService, t.GreenService}
@@ -76,7 +75,7 @@ func (inv *invocation) revisionsInUse(ctx context.Context, api *ecs.Client) ([]s
 
 // cleanFamily plans and applies the cleanup of one family.
 func (inv *invocation) cleanFamily(ctx context.Context, api *ecs.Client, family string, inUse map[string]string) error {
-	c := inv.settings["cleanup"].(*config.Cleanup)
+	c := inv.settings.Cleanup
 	active, err := listRevisions(ctx, api, family, ecstypes.TaskDefinitionStatusActive)
 	if err != nil {
 		return err

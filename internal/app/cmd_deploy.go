@@ -12,7 +12,6 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
@@ -61,7 +60,7 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	dir := inv.settings["output"].(*config.Output).Dir
+	dir := inv.settings.Output.Dir
 	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
 	req := deploy.Request{
 		AppSpec:     spec,
@@ -81,7 +80,7 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	} else {
 		inv.log.Info("deployment started", "deployment_id", id, "deployment_config", run.target.Config)
 	}
-	dotenv := map[string]string{envDeploymentID: id, envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "in-progress"}
+	dotenv := map[string]string{envDeploymentID: id, envImage: inv.settings.Image.Image.String(), envTaskDefinition: reg.ARN, envOutcome: "in-progress"}
 	maps.Copy(dotenv, inv.environmentURLs(ctx, clients.ELB, groupRoute(run.target, false), groupRoute(run.target, true)))
 	// Written before watching, so promote, rollback and finish find the
 	// deployment even if this job is cancelled.
@@ -268,7 +267,7 @@ func (s *serviceSource) launchType(ctx context.Context) (string, error) {
 // image to (the GitLab registry, ECR). An image given by tag is left alone:
 // only a digest says what actually runs.
 func (inv *invocation) moveLiveTags(ctx context.Context) error {
-	ref := inv.settings["image"].(*config.Image).Image.Ref
+	ref := inv.settings.Image.Image.Ref
 	digest, ok := ref.(name.Digest)
 	if !ok {
 		inv.log.Info("the image is not pinned by digest: registry tags are left as they are", "image", ref.String())
@@ -280,7 +279,7 @@ func (inv *invocation) moveLiveTags(ctx context.Context) error {
 // moveLiveTagsTo points the live tag at digest (and previous at what was
 // live) in every configured registry.
 func (inv *invocation) moveLiveTagsTo(ctx context.Context, digest string) error {
-	regs := inv.settings["registries"].(*config.Registries)
+	regs := inv.settings.Registries
 	if regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
 		return nil
 	}
@@ -301,7 +300,7 @@ func (inv *invocation) moveLiveTagsTo(ctx context.Context, digest string) error 
 // registryRepos is a registry client and the repositories release copies to:
 // the GitLab registry and ECR, as configured.
 func (inv *invocation) registryRepos(ctx context.Context) (*image.Client, []name.Repository, error) {
-	regs := inv.settings["registries"].(*config.Registries)
+	regs := inv.settings.Registries
 	keychain := registryKeychain(regs)
 	var repos []name.Repository
 	if !regs.RegistryImage.IsZero() {

@@ -7,7 +7,6 @@ import (
 
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 )
 
@@ -73,7 +72,7 @@ func inFlight(s cdtypes.DeploymentStatus) bool {
 // the task definition as deploy renders it; deploy then moves live and
 // previous, so running rollback twice flips back.
 func redeployPrevious(ctx context.Context, inv *invocation) error {
-	regs := inv.settings["registries"].(*config.Registries)
+	regs := inv.settings.Registries
 	client, repos, err := inv.registryRepos(ctx)
 	if err != nil {
 		return err

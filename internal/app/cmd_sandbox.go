@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/sandbox"
 )
@@ -28,7 +27,7 @@ const switchCommandPrefix = "BG_BLUE_SERVICE=$SANDBOX_SWITCH_BLUE_SERVICE BG_GRE
 // runSandbox runs the demo against the embedded simulator, or with `serve`
 // keeps the simulated AWS and registry up until interrupted.
 func runSandbox(ctx context.Context, inv *invocation) error {
-	cfg := inv.settings["sandbox"].(*config.Sandbox)
+	cfg := inv.settings.Sandbox
 	serve := len(inv.args) > 0 && inv.args[0] == "serve"
 	scenarios := demoScenarios
 	if len(inv.args) > 0 && !serve {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
@@ -20,7 +19,7 @@ func runStatus(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	inv.readRegistryTags(ctx, s)
-	if err := writeStatus(inv.settings["output"].(*config.Output).Dir, s); err != nil {
+	if err := writeStatus(inv.settings.Output.Dir, s); err != nil {
 		return err
 	}
 	_, err = fmt.Fprint(inv.env.Stdout, report.StatusMarkdown(s))
@@ -78,8 +77,8 @@ func (inv *invocation) snapshot(ctx context.Context) (*snapshot.Snapshot, error)
 // snapshot (nothing when no registry is configured). A tag that cannot be
 // read is recorded with the reason: status shows it, verify fails on it.
 func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapshot) {
-	regs, ok := inv.settings["registries"].(*config.Registries)
-	if !ok || regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
+	regs := inv.settings.Registries
+	if regs == nil || regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
 		return
 	}
 	client, repos, err := inv.registryRepos(ctx)

@@ -36,16 +36,16 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	inv.readRegistryTags(ctx, s)
-	checks := inv.settings["checks"].(*config.Checks)
+	checks := inv.settings.Checks
 	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: checks.StuckAfter, Now: inv.clock().Now()})
 	c, err := inv.clients(ctx)
 	if err != nil {
 		return err
 	}
-	switch sw, ok := inv.settings["switch"].(*config.Switch); {
+	switch sw := inv.settings.Switch; {
 	case s.Group != nil:
 		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, s.Group.Alarms))
-	case ok:
+	case sw != nil:
 		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, sw.Alarms))
 	}
 	results = append(results, inv.checkLiveTag(s)...)
@@ -78,7 +78,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 			failed = append(failed, r)
 		}
 	}
-	dir := inv.settings["output"].(*config.Output).Dir
+	dir := inv.settings.Output.Dir
 	junit, err := report.JUnit(s.Cluster+"/"+s.Service, s.Taken, cases)
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 // tag names: a mismatch means someone deployed around the pipeline, or a
 // deployment ended without moving the tag.
 func (inv *invocation) checkLiveTag(s *snapshot.Snapshot) []verify.CheckResult {
-	regs := inv.settings["registries"].(*config.Registries)
+	regs := inv.settings.Registries
 	r := verify.CheckResult{Name: "registry live tag names the live image"}
 	if len(s.Registry) == 0 {
 		r.Skipped, r.Message = true, "no registry configured (BG_REGISTRY_IMAGE, BG_ECR_REPOSITORY)"

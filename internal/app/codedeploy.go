@@ -45,7 +45,7 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 }
 
 func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, error) {
-	target := inv.settings["target"].(*config.Target)
+	target := inv.settings.Target
 	if target.Mode == config.ModeECS {
 		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
 	}
@@ -53,7 +53,7 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 	if err != nil {
 		return nil, err
 	}
-	cdSettings := inv.settings["codedeploy"].(*config.CodeDeploy)
+	cdSettings := inv.settings.CodeDeploy
 	cdClient := clients.CodeDeploy
 	cd := &deploy.CodeDeploy{ECS: clients.ECS, CD: cdClient, Clock: inv.clock()}
 	t, err := cd.Resolve(ctx, target.Cluster, target.Service, cdSettings.Application, cdSettings.DeploymentGroup, cdSettings.DeploymentConfig)
@@ -68,13 +68,13 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 	inv.log.Info("resolved service", "cluster", t.Cluster, "service", t.Service, "application", t.Application, "deployment_group", t.Group, "deployment_config", t.Config)
 
 	run := &codeDeployRun{cd: cd, target: t}
-	if d, ok := inv.settings["deployment"].(*config.Deployment); ok {
+	if d := inv.settings.Deployment; d != nil {
 		run.dep = d
 	} else {
 		run.dep = &config.Deployment{Promote: "auto", WaitFor: "complete", OnBusy: "wait", OnInterrupt: "rollback"}
 	}
-	watch, ok := inv.settings["watch"].(*config.Watch)
-	if !ok { // status and verify only read
+	watch := inv.settings.Watch
+	if watch == nil { // status and verify only read
 		watch = &config.Watch{OnTimeout: config.TimeoutLeave}
 	}
 	s := &deploy.Session{
@@ -93,7 +93,7 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 		Log:         inv.log,
 	}
 	s.Evidence = &deploy.Evidence{ECS: clients.ECS, ELB: clients.ELB, CloudWatch: clients.CloudWatch, Cluster: t.Cluster, Service: t.Service, Alarms: t.Alarms()}
-	if checks, ok := inv.settings["checks"].(*config.Checks); ok {
+	if checks := inv.settings.Checks; checks != nil {
 		s.TestSmoke = smokeFor(checks, checks.TestURL)
 		s.ProdSmoke = smokeFor(checks, checks.ProdURL)
 	}
