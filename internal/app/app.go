@@ -82,6 +82,7 @@ type invocation struct {
 	log      *slog.Logger
 	settings settings
 	aws      *awsclient.Clients
+	mdl      model          // chosen once per run
 	cd       *codeDeployRun // resolved once per run
 	// observed is true once the first snapshot was read: later snapshots
 	// re-read the service, whose state the command changed.

@@ -36,10 +36,11 @@ func runCleanup(ctx context.Context, inv *invocation) error {
 // definition families they run, and every revision in use with its user.
 func (inv *invocation) revisionsInUse(ctx context.Context, api *ecs.Client) ([]string, map[string]string, error) {
 	t := inv.settings.Target
-	names := []string{t.Service}
-	if inv.isListenerModel() {
-		names = []string{t.BlueService, t.GreenService}
+	m, err := inv.model()
+	if err != nil {
+		return nil, nil, err
 	}
+	names := m.services()
 	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(t.Cluster), Services: names})
 	if err != nil {
 		return nil, nil, fmt.Errorf("describing services %v: %w", names, err)

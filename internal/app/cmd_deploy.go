@@ -30,12 +30,10 @@ const (
 	envOutcome        = "ECS_BLUEGREEN_OUTCOME"
 )
 
-// runDeploy renders and registers the task definition, starts the CodeDeploy
+// deploy renders and registers the task definition, starts the CodeDeploy
 // deployment (or attaches to this pipeline's), and watches it to the end.
-func runDeploy(ctx context.Context, inv *invocation) error {
-	if inv.isListenerModel() {
-		return deployListener(ctx, inv)
-	}
+func (m codeDeployModel) deploy(ctx context.Context) error {
+	inv := m.inv
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err

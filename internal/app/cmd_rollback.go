@@ -10,14 +10,12 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 )
 
-// runRollback stops the deployment in progress with rollback and watches the
+// rollback stops the deployment in progress with rollback and watches the
 // rollback to its end. With none in progress it redeploys the image the
 // registry's previous tag names (deploy moved it there when that image
 // stopped being live).
-func runRollback(ctx context.Context, inv *invocation) error {
-	if inv.isListenerModel() {
-		return rollbackListener(ctx, inv)
-	}
+func (m codeDeployModel) rollback(ctx context.Context) error {
+	inv := m.inv
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err

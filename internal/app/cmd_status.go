@@ -46,13 +46,17 @@ func writeStatus(dir string, s *snapshot.Snapshot) error {
 
 // snapshot reads the service's snapshot for the configured model.
 func (inv *invocation) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
-	if inv.isListenerModel() {
-		run, err := inv.listener(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return run.read(ctx)
+	m, err := inv.model()
+	if err != nil {
+		return nil, err
 	}
+	return m.snapshot(ctx)
+}
+
+// snapshot reads the CodeDeploy service: the first time with what Resolve
+// read, later (after the command changed things) reading the service again.
+func (m codeDeployModel) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
+	inv := m.inv
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return nil, err

@@ -46,9 +46,6 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 
 func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, error) {
 	target := inv.settings.Target
-	if target.Mode == config.ModeECS {
-		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
-	}
 	clients, err := inv.clients(ctx)
 	if err != nil {
 		return nil, err

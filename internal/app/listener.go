@@ -24,12 +24,6 @@ const (
 	envIdleColour = "ECS_BLUEGREEN_IDLE_COLOUR"
 )
 
-// isListenerModel reports whether the settings select two services.
-func (inv *invocation) isListenerModel() bool {
-	t := inv.settings.Target
-	return t != nil && (t.Mode == config.ModeListener || t.BlueService != "")
-}
-
 // listenerRun is what the listener model's commands share.
 type listenerRun struct {
 	target *config.Target
@@ -174,8 +168,9 @@ func (inv *invocation) reportListener(ctx context.Context, run *listenerRun) err
 	return err
 }
 
-// runSwitchListener is `switch`: production to the other colour.
-func runSwitchListener(ctx context.Context, inv *invocation) error {
+// switchColours is `switch` (and promote): production to the other colour.
+func (m listenerModel) switchColours(ctx context.Context) error {
+	inv := m.inv
 	to, err := inv.switchTo()
 	if err != nil {
 		return err
@@ -187,10 +182,11 @@ func runSwitchListener(ctx context.Context, inv *invocation) error {
 	return inv.switchAndReport(ctx, run, s, to)
 }
 
-// deployListener is deploy in the listener model: render and register, bring
+// deploy is deploy in the listener model: render and register, bring
 // the idle colour up on it behind the test route, smoke-check it, then
 // switch (BG_SWITCH=auto) or leave the switch to its button.
-func deployListener(ctx context.Context, inv *invocation) error {
+func (m listenerModel) deploy(ctx context.Context) error {
+	inv := m.inv
 	run, s, err := inv.listenerNow(ctx)
 	if err != nil {
 		return err
@@ -278,10 +274,11 @@ func registerRendered(ctx context.Context, inv *invocation, clients *awsclient.C
 	return reg, spec, writeRendered(inv.settings.Output.Dir, r.taskDef, spec)
 }
 
-// rollbackListener sends production back to the other colour at once, which
+// rollback sends production back to the other colour at once, which
 // still runs the previous version: mid-switch, back to the colour the
 // IsProduction tag still names.
-func rollbackListener(ctx context.Context, inv *invocation) error {
+func (m listenerModel) rollback(ctx context.Context) error {
+	inv := m.inv
 	run, s, err := inv.listenerNow(ctx)
 	if err != nil {
 		return err
