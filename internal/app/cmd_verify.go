@@ -37,7 +37,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	}
 	inv.readRegistryTags(ctx, s)
 	checks := inv.settings.Checks
-	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: checks.StuckAfter, Now: inv.clock().Now()})
+	results := verify.CheckSnapshot(s, verify.Expectations{MaxDeploymentAge: checks.StuckAfter, Now: inv.clock().Now(), RequireDigest: checks.RequireDigest})
 	c, err := inv.clients(ctx)
 	if err != nil {
 		return err
@@ -73,8 +73,14 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	cases := make([]report.Case, 0, len(results))
 	var failed []verify.CheckResult
 	for _, r := range results {
-		cases = append(cases, report.Case{Name: r.Name, Passed: r.Passed, Skipped: r.Skipped, Message: r.Message, Duration: r.Duration})
-		if !r.Passed && !r.Skipped {
+		c := report.Case{Name: r.Name, Passed: r.Passed, Skipped: r.Skipped, Message: r.Message, Duration: r.Duration}
+		if r.Warned() {
+			// JUnit has no warning: a passing case whose output says it.
+			c.Passed, c.Message = true, "warning: "+r.Message
+			s.Warnings = append(s.Warnings, r.Name+": "+r.Message)
+		}
+		cases = append(cases, c)
+		if r.Failed() {
 			failed = append(failed, r)
 		}
 	}
@@ -95,6 +101,8 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		switch {
 		case r.Skipped:
 			mark = "skip"
+		case r.Warned():
+			mark = "warn"
 		case !r.Passed:
 			mark = "FAIL"
 		}
