@@ -66,6 +66,28 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		Description: deploy.Describe(origin, ci.PipelineURL, ci.JobURL, ci.CommitSHA),
 		OnBusy:      deploy.BusyPolicy(run.dep.OnBusy),
 	}
+	prev := primaryTaskDefinition(run.target.ServiceState)
+	if wait, ok := run.target.TerminationWait(); ok && wait == 0 && run.session.ProdSmoke != nil {
+		inv.log.Warn("the deployment group's termination wait is 0: the original tasks go as soon as production traffic moves, so CodeDeploy cannot roll back a failed production check; it is answered by redeploying the previous revision",
+			"previous", deploy.ShortTaskDef(prev))
+	}
+	run.session.Revert = func(ctx context.Context) (string, error) {
+		if prev == "" {
+			return "", errors.New("the previous task definition is not known")
+		}
+		if err := r.appSpec.Set(prev, "", 0); err != nil {
+			return "", err
+		}
+		back, err := r.appSpec.YAML()
+		if err != nil {
+			return "", err
+		}
+		rev := req
+		rev.AppSpec = back
+		rev.Description = deploy.Describe(origin, "redeploying "+deploy.ShortTaskDef(prev)+" after a failed production check", ci.JobURL)
+		started, err := run.cd.Start(ctx, run.target, rev, nil)
+		return started.DeploymentID, err
+	}
 	started, err := run.cd.Start(ctx, run.target, req, func(b *deploy.BusyError) {
 		inv.log.Warn("another deployment holds the deployment group: waiting for it", "deployment_id", b.DeploymentID, "description", b.Description)
 	})
@@ -130,6 +152,20 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		inv.log.Warn("the deployment ended but the status report could not be read", "error", err.Error())
 	}
 	return nil
+}
+
+// primaryTaskDefinition is what the service's PRIMARY task set runs: what
+// production ran before this deployment.
+func primaryTaskDefinition(svc *ecstypes.Service) string {
+	if svc == nil {
+		return ""
+	}
+	for _, ts := range svc.TaskSets {
+		if aws.ToString(ts.Status) == "PRIMARY" {
+			return aws.ToString(ts.TaskDefinition)
+		}
+	}
+	return aws.ToString(svc.TaskDefinition)
 }
 
 // groupRoute is the deployment group's production (or test) listener.

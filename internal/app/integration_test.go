@@ -840,3 +840,49 @@ func (s *sim) greenWeight(id string) float64 {
 	}
 	return 0
 }
+
+// TestFailedProductionCheck: the production smoke check runs while
+// CodeDeploy can still roll back (the termination wait), and a failure stops
+// the deployment with rollback; with a termination wait of zero there is no
+// such window, deploy says so before it starts, and a failure redeploys the
+// previous revision. Either way the job fails and production runs web:1.
+func TestFailedProductionCheck(t *testing.T) {
+	t.Parallel()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	t.Cleanup(failing.Close)
+	tests := []struct {
+		name            string
+		terminationWait int32
+		want            []string
+		wantStatus      cdtypes.DeploymentStatus
+	}{
+		{name: "termination_wait", terminationWait: 60, wantStatus: cdtypes.DeploymentStatusStopped, want: []string{"smoke check failed: stopping the deployment with rollback", "rolled back by deployment"}},
+		// The check may still catch the deployment in AfterAllowTraffic
+		// (then a stop rolls back); once it is Succeeded the previous
+		// revision is redeployed. Which one depends on the poll.
+		{name: "no_termination_wait", terminationWait: 0, want: []string{"termination wait is 0", "rolled back by deployment"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := startSim(t, seed.Options{TerminationWaitMinutes: tt.terminationWait})
+			code, _, stderr := runIn(t, deployEnv(s, "BG_PROD_URL="+failing.URL+"/", "BG_SMOKE_INTERVAL=10ms", "BG_SMOKE_MAX_FAILURES=2"), "deploy")
+			if code != ExitFailed {
+				t.Fatalf("deploy with a failing production check: exit %d, want 1\n%s", code, stderr)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("log lacks %q:\n%s", want, stderr)
+				}
+			}
+			env, _ := reportDotenv(filepath.Join(s.out, "deploy.env"))
+			if got := s.statusOf(t, env[envDeploymentID]); tt.wantStatus != "" && got != tt.wantStatus {
+				t.Errorf("the deployment is %s, want %s", got, tt.wantStatus)
+			}
+			s.waitFor(t, "production back on web:1", func() bool {
+				svc, err := s.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+				return err == nil && strings.HasSuffix(aws.ToString(svc.Services[0].TaskDefinition), "task-definition/web:1")
+			})
+		})
+	}
+}

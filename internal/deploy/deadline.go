@@ -26,6 +26,21 @@ func (e Estimate) String() string {
 	return fmt.Sprintf("about %s (%s)", e.Total, strings.Join(e.Parts, ", "))
 }
 
+// TerminationWait is how long CodeDeploy keeps the original task set once
+// production traffic moved: the window in which a stop can still roll back.
+// ok is false when the group does not say (no blue/green configuration).
+func (t *Target) TerminationWait() (wait time.Duration, ok bool) {
+	g := t.GroupInfo
+	if g == nil || g.BlueGreenDeploymentConfiguration == nil || g.BlueGreenDeploymentConfiguration.TerminateBlueInstancesOnDeploymentSuccess == nil {
+		return 0, false
+	}
+	o := g.BlueGreenDeploymentConfiguration.TerminateBlueInstancesOnDeploymentSuccess
+	if o.Action != cdtypes.InstanceActionTerminate {
+		return 0, false // the original tasks are kept: nothing is lost
+	}
+	return time.Duration(o.TerminationWaitTimeInMinutes) * time.Minute, true
+}
+
 // Estimate works out how long deploy will watch: starting the replacement,
 // the wait at Ready when CodeDeploy itself waits, the traffic shifts, and the
 // termination wait unless the job ends once traffic moved.
