@@ -75,7 +75,8 @@ func (w *world) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func (w *world) healthy(tg string, n int) func() bool {
+// healthy reports whether tg has its two targets healthy.
+func (w *world) healthy(tg string) func() bool {
 	return func() bool {
 		h, err := w.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
 		if err != nil {
@@ -87,7 +88,7 @@ func (w *world) healthy(tg string, n int) func() bool {
 				k++
 			}
 		}
-		return k == n
+		return k == 2
 	}
 }
 
@@ -199,7 +200,7 @@ func TestCodeDeployFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.waitFor(t, "healthy blue", w.healthy(sw.BlueTargetGroupARN, 2))
+	w.waitFor(t, "healthy blue", w.healthy(sw.BlueTargetGroupARN))
 	cd := &CodeDeploy{ECS: w.ecs, CD: w.cd, Clock: fastClock{start: time.Now()}}
 	target, err := cd.Resolve(ctx, sw.Cluster, sw.Service, "", "", "")
 	if err != nil {
@@ -275,8 +276,12 @@ func TestSessionFailures(t *testing.T) {
 	}{
 		{
 			name: "test_check_fails", seed: seed.Options{ReadyWaitMinutes: 1440},
-			setup: func(t *testing.T, s *Session, _ *Target) { s.TestSmoke = smokeAt(t, http.StatusServiceUnavailable) },
+			setup: func(t *testing.T, s *Session, _ *Target) {
+				t.Helper()
+				s.TestSmoke = smokeAt(t, http.StatusServiceUnavailable)
+			},
 			check: func(t *testing.T, w *world, id string, _ Outcome, err error) {
+				t.Helper()
 				var de *DeploymentError
 				if !errors.As(err, &de) || de.RollbackID == "" || !strings.Contains(de.Reason, "HTTP 503") || de.ExitCode() != 1 || len(de.Explain()) == 0 {
 					t.Errorf("err = %v, want a rolled back DeploymentError naming the check", err)
@@ -289,6 +294,7 @@ func TestSessionFailures(t *testing.T) {
 		{
 			name: "production_check_fails_after_the_end", seed: seed.Options{},
 			setup: func(t *testing.T, s *Session, target *Target) {
+				t.Helper()
 				s.ProdSmoke = smokeAt(t, http.StatusServiceUnavailable)
 				previous := aws.ToString(target.ServiceState.TaskSets[0].TaskDefinition)
 				s.Revert = func(ctx context.Context) (string, error) {
@@ -297,6 +303,7 @@ func TestSessionFailures(t *testing.T) {
 				}
 			},
 			check: func(t *testing.T, _ *world, _ string, _ Outcome, err error) {
+				t.Helper()
 				var de *DeploymentError
 				if !errors.As(err, &de) || de.RollbackID == "" {
 					t.Errorf("err = %v, want a DeploymentError with the redeployment or the rollback", err)
@@ -310,6 +317,7 @@ func TestSessionFailures(t *testing.T) {
 				s.Timeout, s.OnTimeout = 500*time.Millisecond, TimeoutRollback
 			},
 			check: func(t *testing.T, w *world, id string, _ Outcome, err error) {
+				t.Helper()
 				var te *TimeoutError
 				if !errors.As(err, &te) || te.Applied != TimeoutRollback || te.ExitCode() != 3 || !strings.Contains(te.Error(), "stopped with rollback") {
 					t.Errorf("err = %v, want a TimeoutError that rolled back", err)
@@ -326,6 +334,7 @@ func TestSessionFailures(t *testing.T) {
 				return ctx, func() { cancel(nil) }
 			},
 			check: func(t *testing.T, w *world, id string, _ Outcome, err error) {
+				t.Helper()
 				var ie *InterruptedError
 				if !errors.As(err, &ie) || ie.Applied != InterruptRollback || !strings.Contains(ie.Error(), "stopped with rollback") {
 					t.Errorf("err = %v, want an InterruptedError that rolled back", err)
@@ -343,7 +352,7 @@ func TestSessionFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w.waitFor(t, "healthy blue", w.healthy(sw.BlueTargetGroupARN, 2))
+			w.waitFor(t, "healthy blue", w.healthy(sw.BlueTargetGroupARN))
 			cd := &CodeDeploy{ECS: w.ecs, CD: w.cd, Clock: fastClock{start: time.Now()}}
 			target, err := cd.Resolve(ctx, sw.Cluster, sw.Service, "", "", "")
 			if err != nil {
@@ -404,7 +413,7 @@ func TestListenerFlow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w.waitFor(t, "healthy blue", w.healthy(sw.BlueTargetGroupARN, 2))
+			w.waitFor(t, "healthy blue", w.healthy(sw.BlueTargetGroupARN))
 			testRoute := sw.TestListenerARN
 			if tt.noTest {
 				// No BG_TEST_LISTENER_ARN, and no listener forwards to green:
@@ -483,7 +492,7 @@ func TestListenerSwitchReturnsOnAlarm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.waitFor(t, "healthy green", w.healthy(sw.GreenTargetGroupARN, 2))
+	w.waitFor(t, "healthy green", w.healthy(sw.GreenTargetGroupARN))
 	if _, err := w.cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
 		AlarmName: aws.String("shop-5xx"), MetricName: aws.String("m"), Namespace: aws.String("n"), ComparisonOperator: "GreaterThanThreshold",
 		EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), Period: aws.Int32(60), Statistic: "Sum",
