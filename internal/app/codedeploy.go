@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
@@ -22,13 +20,6 @@ type codeDeployRun struct {
 	dep     *config.Deployment
 }
 
-// defaultTimeout is used when neither BG_TIMEOUT nor CI_JOB_TIMEOUT is set.
-const (
-	defaultTimeout = time.Hour
-	// jobTimeoutMargin leaves the job time to stop the deployment and write
-	// its reports before GitLab kills it.
-	jobTimeoutMargin = 5 * time.Minute
-)
 
 // codeDeploy resolves the service and its group once per run: the status
 // a command ends with uses the same resolution and reads only what changed.
@@ -117,45 +108,10 @@ func smokeFor(c *config.Checks, u config.URL) *verify.Smoke {
 	}
 }
 
-// deadline is how long to watch: BG_TIMEOUT, else all the time the job has
-// (CI_JOB_TIMEOUT less a margin for stopping and reporting), else an hour or
-// more if the estimate says the deployment needs it. Before a deployment is
-// started, est says how long it should take: when that cannot fit in the job
-// the run stops here, with nothing changed, instead of timing out midway.
+// deadline is how long to watch (deploy.Deadline), from BG_TIMEOUT and the
+// job's CI_JOB_TIMEOUT.
 func (inv *invocation) deadline(w *config.Watch, est *deploy.Estimate) (time.Duration, error) {
-	var available time.Duration
-	if v, ok := config.EnvironLookuper(inv.env.Environ).Lookup("CI_JOB_TIMEOUT"); ok {
-		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && time.Duration(secs)*time.Second > 2*jobTimeoutMargin {
-			available = time.Duration(secs)*time.Second - jobTimeoutMargin
-		}
-	}
-	fixTimeout := "raise the job's timeout (the timeout keyword, or the project's CI/CD settings)"
-	if w.Timeout > 0 {
-		if available > 0 && w.Timeout > available {
-			return 0, &usageError{
-				msg:  fmt.Sprintf("BG_TIMEOUT is %s, but the job may run only %s more (CI_JOB_TIMEOUT less %s to stop and report)", w.Timeout, available, jobTimeoutMargin),
-				hint: "lower BG_TIMEOUT, or " + fixTimeout,
-			}
-		}
-		if est != nil && w.Timeout < est.Total {
-			inv.log.Warn("BG_TIMEOUT is shorter than the deployment is expected to take", "timeout", w.Timeout.String(), "expected", est.String())
-		}
-		return w.Timeout, nil
-	}
-	if est != nil && available > 0 && est.Total > available {
-		return 0, &usageError{
-			msg:  fmt.Sprintf("the deployment is expected to take %s, but the job may run only %s (CI_JOB_TIMEOUT less %s to stop and report)", est, available, jobTimeoutMargin),
-			hint: fixTimeout + ", or set BG_WAIT_FOR=traffic so the job ends once production traffic has moved (finish or the scheduled verify see the rest)",
-		}
-	}
-	switch {
-	case available > 0:
-		return available, nil
-	case est != nil && est.Total+est.Total/2 > defaultTimeout:
-		return est.Total + est.Total/2, nil
-	default:
-		return defaultTimeout, nil
-	}
+	return deploy.Deadline(w.Timeout, inv.getenv("CI_JOB_TIMEOUT"), est, inv.log)
 }
 
 // progress prints one line of deployment progress on stderr.

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"fmt"
+	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,4 +73,62 @@ func (t *Target) Estimate(promote PromotePolicy, waitFor WaitFor) Estimate {
 		add(time.Duration(terminate.TerminationWaitTimeInMinutes)*time.Minute, "termination wait")
 	}
 	return e
+}
+
+// Time budget when neither BG_TIMEOUT nor CI_JOB_TIMEOUT says.
+const (
+	defaultTimeout = time.Hour
+	// jobTimeoutMargin leaves the job time to stop the deployment and write
+	// its reports before GitLab kills it.
+	jobTimeoutMargin = 5 * time.Minute
+)
+
+// BudgetError is a deployment that cannot fit in the time the job has:
+// exit 2, found before anything changed.
+type BudgetError struct {
+	Msg, Hint string
+}
+
+func (e *BudgetError) Error() string     { return e.Msg }
+func (e *BudgetError) ExitCode() int     { return 2 }
+func (e *BudgetError) ErrorHint() string { return e.Hint }
+
+// Deadline is how long to watch: timeout (BG_TIMEOUT), else all the time the
+// job has (jobTimeout, GitLab's CI_JOB_TIMEOUT in seconds, less a margin for
+// stopping and reporting), else an hour or more if the estimate says the
+// deployment needs it. Before a deployment is started, est says how long it
+// should take: when that cannot fit in the job the run stops here, with
+// nothing changed, instead of timing out midway.
+func Deadline(timeout time.Duration, jobTimeout string, est *Estimate, log *slog.Logger) (time.Duration, error) {
+	var available time.Duration
+	if secs, err := strconv.Atoi(strings.TrimSpace(jobTimeout)); err == nil && time.Duration(secs)*time.Second > 2*jobTimeoutMargin {
+		available = time.Duration(secs)*time.Second - jobTimeoutMargin
+	}
+	fixTimeout := "raise the job's timeout (the timeout keyword, or the project's CI/CD settings)"
+	if timeout > 0 {
+		if available > 0 && timeout > available {
+			return 0, &BudgetError{
+				Msg:  fmt.Sprintf("BG_TIMEOUT is %s, but the job may run only %s more (CI_JOB_TIMEOUT less %s to stop and report)", timeout, available, jobTimeoutMargin),
+				Hint: "lower BG_TIMEOUT, or " + fixTimeout,
+			}
+		}
+		if est != nil && timeout < est.Total && log != nil {
+			log.Warn("BG_TIMEOUT is shorter than the deployment is expected to take", "timeout", timeout.String(), "expected", est.String())
+		}
+		return timeout, nil
+	}
+	if est != nil && available > 0 && est.Total > available {
+		return 0, &BudgetError{
+			Msg:  fmt.Sprintf("the deployment is expected to take %s, but the job may run only %s (CI_JOB_TIMEOUT less %s to stop and report)", est, available, jobTimeoutMargin),
+			Hint: fixTimeout + ", or set BG_WAIT_FOR=traffic so the job ends once production traffic has moved (finish or the scheduled verify see the rest)",
+		}
+	}
+	switch {
+	case available > 0:
+		return available, nil
+	case est != nil && est.Total+est.Total/2 > defaultTimeout:
+		return est.Total + est.Total/2, nil
+	default:
+		return defaultTimeout, nil
+	}
 }

@@ -517,3 +517,40 @@ func TestListenerSwitchReturnsOnAlarm(t *testing.T) {
 		t.Errorf("production after the alarm: %v, %v", after.Live, err)
 	}
 }
+
+// TestCleaner: old revisions go, the newest and the ones in use stay; a dry
+// run changes nothing.
+func TestCleaner(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t)
+	ctx := context.Background()
+	sw, err := seed.Create(ctx, w.c, seed.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range []string{"r.example/web:2", "r.example/web:3", "r.example/web:4"} {
+		w.register(t, img)
+	}
+	var out strings.Builder
+	c := &Cleaner{ECS: w.ecs, Log: quiet, Out: &out, Keep: 1, DeleteInactive: true, DryRun: true}
+	families, inUse, err := c.InUse(ctx, sw.Cluster, []string{sw.Service})
+	if err != nil || len(families) != 1 || families[0] != "web" || len(inUse) != 1 {
+		t.Fatalf("InUse = %v, %v, %v", families, inUse, err)
+	}
+	if _, _, err := c.InUse(ctx, sw.Cluster, []string{"nope"}); err == nil {
+		t.Error("InUse of a missing service succeeded")
+	}
+	if err := c.Clean(ctx, "web", inUse); err != nil || !strings.Contains(out.String(), "would deregister") || !strings.Contains(out.String(), "nothing was changed") {
+		t.Fatalf("dry run: %v\n%s", err, out.String())
+	}
+	c.DryRun = false
+	out.Reset()
+	// Deregistered and, with DeleteInactive, deleted in the same run.
+	if err := c.Clean(ctx, "web", inUse); err != nil || !strings.Contains(out.String(), "deregistered 2 and deleted 2 revisions") {
+		t.Fatalf("cleanup: %v\n%s", err, out.String())
+	}
+	left, err := w.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web"), Status: ecstypes.TaskDefinitionStatusActive})
+	if err != nil || len(left.TaskDefinitionArns) != 2 {
+		t.Errorf("active revisions after cleanup: %v (%v), want web:1 (in use) and web:4 (newest)\n%s", left.TaskDefinitionArns, err, out.String())
+	}
+}
