@@ -20,7 +20,6 @@ type codeDeployRun struct {
 	dep     *config.Deployment
 }
 
-
 // codeDeploy resolves the service and its group once per run: the status
 // a command ends with uses the same resolution and reads only what changed.
 func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {

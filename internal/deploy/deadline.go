@@ -89,8 +89,12 @@ type BudgetError struct {
 	Msg, Hint string
 }
 
-func (e *BudgetError) Error() string     { return e.Msg }
-func (e *BudgetError) ExitCode() int     { return 2 }
+func (e *BudgetError) Error() string { return e.Msg }
+
+// ExitCode is 2: nothing was changed (DESIGN §3).
+func (e *BudgetError) ExitCode() int { return 2 }
+
+// ErrorHint says how to make the deployment fit.
 func (e *BudgetError) ErrorHint() string { return e.Hint }
 
 // Deadline is how long to watch: timeout (BG_TIMEOUT), else all the time the
