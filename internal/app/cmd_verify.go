@@ -111,4 +111,3 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	}
 	return nil
 }
-
