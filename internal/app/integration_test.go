@@ -499,6 +499,11 @@ func TestDeployManualPromoteAttachAndBusy(t *testing.T) {
 	if code != ExitFailed || !strings.Contains(stderr, "already in progress") || !strings.Contains(stderr, "pipeline 100") {
 		t.Errorf("busy deploy: exit %d\n%s", code, stderr)
 	}
+	// Waiting for it is bounded by BG_TIMEOUT: exit 3, nothing started.
+	code, _, stderr = runIn(t, deployEnv(s, "CI_PIPELINE_ID=102", "BG_TIMEOUT=1s"), "deploy")
+	if code != ExitTimeout || !strings.Contains(stderr, "waited 1s (BG_TIMEOUT) for deployment d-") || s.srv.CallCounts()["codedeploy:CreateDeployment"] != 1 {
+		t.Errorf("deploy waiting behind another beyond BG_TIMEOUT: exit %d, %d CreateDeployment\n%s", code, s.srv.CallCounts()["codedeploy:CreateDeployment"], stderr)
+	}
 	vars, _ := reportDotenv(filepath.Join(s.out, "deploy.env"))
 	code, _, stderr = runIn(t, s.environ("BG_DEPLOYMENT_ID="+vars["BG_DEPLOYMENT_ID"]), "promote")
 	if code != ExitOK {
