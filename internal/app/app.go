@@ -85,8 +85,9 @@ type invocation struct {
 	args     []string
 	env      Env
 	log      *slog.Logger
-	settings map[string]any // family name -> pointer to the loaded family struct
+	settings settings
 	aws      *awsclient.Clients
+	mdl      model          // chosen once per run
 	cd       *codeDeployRun // resolved once per run
 	// observed is true once the first snapshot was read: later snapshots
 	// re-read the service, whose state the command changed.
@@ -122,7 +123,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 }
 
 func runCommand(ctx context.Context, cmd *command, args []string, env Env) error {
-	inv := &invocation{cmd: cmd, args: args, env: env, settings: map[string]any{}}
+	inv := &invocation{cmd: cmd, args: args, env: env}
 	if len(cmd.families) > 0 {
 		if err := inv.loadSettings(ctx); err != nil {
 			return err
@@ -145,7 +146,7 @@ func (inv *invocation) loadSettings(ctx context.Context) error {
 	for _, f := range config.Families() {
 		if slices.Contains(inv.cmd.families, f.Name) || optional && slices.Contains(inv.cmd.optional, f.Name) {
 			t := f.New()
-			inv.settings[f.Name] = t
+			inv.settings.set(t)
 			targets = append(targets, t)
 		}
 	}
@@ -173,7 +174,7 @@ func (inv *invocation) clock() monitor.Clock {
 }
 
 func (inv *invocation) logSettings() *config.Log {
-	if l, ok := inv.settings["log"].(*config.Log); ok {
+	if l := inv.settings.Log; l != nil {
 		return l
 	}
 	return &config.Log{Level: "info", Format: "text"}

@@ -17,8 +17,8 @@ func (inv *invocation) clients(ctx context.Context) (*awsclient.Clients, error) 
 	if inv.aws != nil {
 		return inv.aws, nil
 	}
-	a, ok := inv.settings["aws"].(*config.AWS)
-	if !ok {
+	a := inv.settings.AWS
+	if a == nil {
 		return nil, errors.New("internal error: command " + inv.cmd.name + " does not read the aws settings")
 	}
 	getenv := inv.getenv

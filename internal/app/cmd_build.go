@@ -17,8 +17,8 @@ import (
 // digest to BG_REGISTRY_IMAGE, prints the pinned reference and leaves it in
 // deploy.env as BG_IMAGE for the release job.
 func runBuild(ctx context.Context, inv *invocation) error {
-	b := inv.settings["build"].(*config.Build)
-	regs := inv.settings["registries"].(*config.Registries)
+	b := inv.settings.Build
+	regs := inv.settings.Registries
 	if regs.RegistryImage.IsZero() {
 		return &usageError{msg: "build has nowhere to push the image", hint: "set BG_REGISTRY_IMAGE (CI_REGISTRY_IMAGE in GitLab CI)"}
 	}
@@ -67,7 +67,7 @@ func runBuild(ctx context.Context, inv *invocation) error {
 	}
 	inv.log.Info("image built", "image", pinned.String())
 	fmt.Fprintln(inv.env.Stdout, pinned.String())
-	dir := inv.settings["output"].(*config.Output).Dir
+	dir := inv.settings.Output.Dir
 	return report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{
 		envImage: pinned.String(), envImageDigest: pinned.DigestStr(),
 	})

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
@@ -31,12 +31,10 @@ const (
 	envOutcome        = "ECS_BLUEGREEN_OUTCOME"
 )
 
-// runDeploy renders and registers the task definition, starts the CodeDeploy
+// deploy renders and registers the task definition, starts the CodeDeploy
 // deployment (or attaches to this pipeline's), and watches it to the end.
-func runDeploy(ctx context.Context, inv *invocation) error {
-	if inv.isListenerModel() {
-		return deployListener(ctx, inv)
-	}
+func (m codeDeployModel) deploy(ctx context.Context) error {
+	inv := m.inv
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err
@@ -61,7 +59,7 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	dir := inv.settings["output"].(*config.Output).Dir
+	dir := inv.settings.Output.Dir
 	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
 	req := deploy.Request{
 		AppSpec:     spec,
@@ -69,19 +67,52 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		Description: deploy.Describe(origin, ci.PipelineURL, ci.JobURL, ci.CommitSHA),
 		OnBusy:      deploy.BusyPolicy(run.dep.OnBusy),
 	}
-	started, err := run.cd.Start(ctx, run.target, req, func(b *deploy.BusyError) {
+	prev := primaryTaskDefinition(run.target.ServiceState)
+	if wait, ok := run.target.TerminationWait(); ok && wait == 0 && run.session.ProdSmoke != nil {
+		inv.log.Warn("the deployment group's termination wait is 0: the original tasks go as soon as production traffic moves, so CodeDeploy cannot roll back a failed production check; it is answered by redeploying the previous revision",
+			"previous", deploy.ShortTaskDef(prev))
+	}
+	run.session.Revert = func(ctx context.Context) (string, error) {
+		if prev == "" {
+			return "", errors.New("the previous task definition is not known")
+		}
+		if err := r.appSpec.Set(prev, "", 0); err != nil {
+			return "", err
+		}
+		back, err := r.appSpec.YAML()
+		if err != nil {
+			return "", err
+		}
+		rev := req
+		rev.AppSpec = back
+		rev.Description = deploy.Describe(origin, "redeploying "+deploy.ShortTaskDef(prev)+" after a failed production check", ci.JobURL)
+		started, err := run.cd.Start(ctx, run.target, rev, nil)
+		return started.DeploymentID, err
+	}
+	// BG_TIMEOUT bounds the whole job: the wait behind another pipeline's
+	// deployment, then the watch with what is left.
+	budget, begun := run.session.Timeout, time.Now()
+	sctx, cancel := context.WithTimeoutCause(ctx, budget, errWaitedTooLong)
+	var waitedFor string
+	started, err := run.cd.Start(sctx, run.target, req, func(b *deploy.BusyError) {
+		waitedFor = b.DeploymentID
 		inv.log.Warn("another deployment holds the deployment group: waiting for it", "deployment_id", b.DeploymentID, "description", b.Description)
 	})
+	cancel()
 	if err != nil {
+		if errors.Is(context.Cause(sctx), errWaitedTooLong) && ctx.Err() == nil {
+			return &timeoutError{msg: fmt.Sprintf("waited %s (BG_TIMEOUT) for deployment %s to release the deployment group; nothing of this pipeline was started", budget, waitedFor)}
+		}
 		return err
 	}
+	run.session.Timeout = max(budget-time.Since(begun), time.Second)
 	id := started.DeploymentID
 	if started.Attached {
 		inv.log.Info("this pipeline's deployment is already running: watching it", "deployment_id", id)
 	} else {
 		inv.log.Info("deployment started", "deployment_id", id, "deployment_config", run.target.Config)
 	}
-	dotenv := map[string]string{envDeploymentID: id, envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "in-progress"}
+	dotenv := map[string]string{envDeploymentID: id, envImage: inv.settings.Image.Image.String(), envTaskDefinition: reg.ARN, envOutcome: "in-progress"}
 	maps.Copy(dotenv, inv.environmentURLs(ctx, clients.ELB, groupRoute(run.target, false), groupRoute(run.target, true)))
 	// Written before watching, so promote, rollback and finish find the
 	// deployment even if this job is cancelled.
@@ -133,6 +164,24 @@ func runDeploy(ctx context.Context, inv *invocation) error {
 		inv.log.Warn("the deployment ended but the status report could not be read", "error", err.Error())
 	}
 	return nil
+}
+
+// errWaitedTooLong is the cause when the wait behind another deployment
+// used up BG_TIMEOUT.
+var errWaitedTooLong = errors.New("waited too long for the deployment group")
+
+// primaryTaskDefinition is what the service's PRIMARY task set runs: what
+// production ran before this deployment.
+func primaryTaskDefinition(svc *ecstypes.Service) string {
+	if svc == nil {
+		return ""
+	}
+	for _, ts := range svc.TaskSets {
+		if aws.ToString(ts.Status) == "PRIMARY" {
+			return aws.ToString(ts.TaskDefinition)
+		}
+	}
+	return aws.ToString(svc.TaskDefinition)
 }
 
 // groupRoute is the deployment group's production (or test) listener.
@@ -268,7 +317,7 @@ func (s *serviceSource) launchType(ctx context.Context) (string, error) {
 // image to (the GitLab registry, ECR). An image given by tag is left alone:
 // only a digest says what actually runs.
 func (inv *invocation) moveLiveTags(ctx context.Context) error {
-	ref := inv.settings["image"].(*config.Image).Image.Ref
+	ref := inv.settings.Image.Image.Ref
 	digest, ok := ref.(name.Digest)
 	if !ok {
 		inv.log.Info("the image is not pinned by digest: registry tags are left as they are", "image", ref.String())
@@ -280,7 +329,7 @@ func (inv *invocation) moveLiveTags(ctx context.Context) error {
 // moveLiveTagsTo points the live tag at digest (and previous at what was
 // live) in every configured registry.
 func (inv *invocation) moveLiveTagsTo(ctx context.Context, digest string) error {
-	regs := inv.settings["registries"].(*config.Registries)
+	regs := inv.settings.Registries
 	if regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
 		return nil
 	}
@@ -301,7 +350,7 @@ func (inv *invocation) moveLiveTagsTo(ctx context.Context, digest string) error 
 // registryRepos is a registry client and the repositories release copies to:
 // the GitLab registry and ECR, as configured.
 func (inv *invocation) registryRepos(ctx context.Context) (*image.Client, []name.Repository, error) {
-	regs := inv.settings["registries"].(*config.Registries)
+	regs := inv.settings.Registries
 	keychain := registryKeychain(regs)
 	var repos []name.Repository
 	if !regs.RegistryImage.IsZero() {

@@ -2,12 +2,10 @@ package app
 
 import "context"
 
-// runFinish ends the termination wait, removing the original task set now,
+// finish ends the termination wait, removing the original task set now,
 // and watches the deployment to its end.
-func runFinish(ctx context.Context, inv *invocation) error {
-	if inv.isListenerModel() {
-		return &usageError{msg: "finish ends CodeDeploy's termination wait; the listener model has none (the old colour stays up behind the test route)", hint: "nothing to do: switch or rollback move production"}
-	}
+func (m codeDeployModel) finish(ctx context.Context) error {
+	inv := m.inv
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err

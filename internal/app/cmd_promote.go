@@ -7,13 +7,10 @@ import (
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 )
 
-// runPromote lets a deployment waiting at Ready move production traffic,
+// promote lets a deployment waiting at Ready move production traffic,
 // once the test traffic smoke check passed, then watches it to the end.
-func runPromote(ctx context.Context, inv *invocation) error {
-	if inv.isListenerModel() {
-		// Promoting the idle colour is switching production to it.
-		return runSwitchListener(ctx, inv)
-	}
+func (m codeDeployModel) promote(ctx context.Context) error {
+	inv := m.inv
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err

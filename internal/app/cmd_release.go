@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
@@ -22,8 +21,8 @@ const envImageDigest = "ECS_BLUEGREEN_IMAGE_DIGEST"
 // it with the commit and the candidate tag, prints the pinned reference and
 // leaves it in deploy.env as BG_IMAGE for the deploy job.
 func runRelease(ctx context.Context, inv *invocation) error {
-	src := inv.settings["image"].(*config.Image).Image.Ref
-	regs := inv.settings["registries"].(*config.Registries)
+	src := inv.settings.Image.Image.Ref
+	regs := inv.settings.Registries
 	if regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
 		return &usageError{
 			msg:  "release has nowhere to copy the image",
@@ -70,7 +69,7 @@ func runRelease(ctx context.Context, inv *invocation) error {
 	// The last destination is where ECS pulls from: ECR when there is one.
 	pinned := out.Pinned[len(out.Pinned)-1]
 	fmt.Fprintln(inv.env.Stdout, pinned.String())
-	dir := inv.settings["output"].(*config.Output).Dir
+	dir := inv.settings.Output.Dir
 	return report.MergeDotenv(filepath.Join(dir, report.DotenvFile), map[string]string{
 		envImage:       pinned.String(),
 		envImageDigest: out.Digest.String(),

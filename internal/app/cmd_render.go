@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 )
@@ -20,7 +19,7 @@ func runRender(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	dir := inv.settings["output"].(*config.Output).Dir
+	dir := inv.settings.Output.Dir
 	spec, err := r.appSpec.YAML()
 	if err != nil {
 		return err
@@ -29,7 +28,7 @@ func runRender(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	fmt.Fprintf(inv.env.Stdout, "rendered %s and %s: %s now runs %s\n",
-		filepath.Join(dir, "taskdef.json"), filepath.Join(dir, "appspec.yml"), strings.Join(r.receivers, ", "), inv.settings["image"].(*config.Image).Image.String())
+		filepath.Join(dir, "taskdef.json"), filepath.Join(dir, "appspec.yml"), strings.Join(r.receivers, ", "), inv.settings.Image.Image.String())
 	return nil
 }
 
@@ -48,8 +47,8 @@ func writeRendered(dir string, td *render.TaskDef, appSpec []byte) error {
 // liveForRender is the live service when the settings name one and AWS
 // answers; otherwise nil, and render works from the files alone.
 func (inv *invocation) liveForRender(ctx context.Context) liveSource {
-	t, ok := inv.settings["target"].(*config.Target)
-	if !ok {
+	t := inv.settings.Target
+	if t == nil {
 		return nil
 	}
 	if t.Service == "" {

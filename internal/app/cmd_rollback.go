@@ -7,18 +7,15 @@ import (
 
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 )
 
-// runRollback stops the deployment in progress with rollback and watches the
+// rollback stops the deployment in progress with rollback and watches the
 // rollback to its end. With none in progress it redeploys the image the
 // registry's previous tag names (deploy moved it there when that image
 // stopped being live).
-func runRollback(ctx context.Context, inv *invocation) error {
-	if inv.isListenerModel() {
-		return rollbackListener(ctx, inv)
-	}
+func (m codeDeployModel) rollback(ctx context.Context) error {
+	inv := m.inv
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return err
@@ -73,7 +70,7 @@ func inFlight(s cdtypes.DeploymentStatus) bool {
 // the task definition as deploy renders it; deploy then moves live and
 // previous, so running rollback twice flips back.
 func redeployPrevious(ctx context.Context, inv *invocation) error {
-	regs := inv.settings["registries"].(*config.Registries)
+	regs := inv.settings.Registries
 	client, repos, err := inv.registryRepos(ctx)
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
@@ -20,7 +19,7 @@ func runStatus(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	inv.readRegistryTags(ctx, s)
-	if err := writeStatus(inv.settings["output"].(*config.Output).Dir, s); err != nil {
+	if err := writeStatus(inv.settings.Output.Dir, s); err != nil {
 		return err
 	}
 	_, err = fmt.Fprint(inv.env.Stdout, report.StatusMarkdown(s))
@@ -47,13 +46,17 @@ func writeStatus(dir string, s *snapshot.Snapshot) error {
 
 // snapshot reads the service's snapshot for the configured model.
 func (inv *invocation) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
-	if inv.isListenerModel() {
-		run, err := inv.listener(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return run.read(ctx)
+	m, err := inv.model()
+	if err != nil {
+		return nil, err
 	}
+	return m.snapshot(ctx)
+}
+
+// snapshot reads the CodeDeploy service: the first time with what Resolve
+// read, later (after the command changed things) reading the service again.
+func (m codeDeployModel) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
+	inv := m.inv
 	run, err := inv.codeDeploy(ctx)
 	if err != nil {
 		return nil, err
@@ -78,8 +81,8 @@ func (inv *invocation) snapshot(ctx context.Context) (*snapshot.Snapshot, error)
 // snapshot (nothing when no registry is configured). A tag that cannot be
 // read is recorded with the reason: status shows it, verify fails on it.
 func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapshot) {
-	regs, ok := inv.settings["registries"].(*config.Registries)
-	if !ok || regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
+	regs := inv.settings.Registries
+	if regs == nil || regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
 		return
 	}
 	client, repos, err := inv.registryRepos(ctx)

@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
@@ -22,14 +20,6 @@ type codeDeployRun struct {
 	dep     *config.Deployment
 }
 
-// defaultTimeout is used when neither BG_TIMEOUT nor CI_JOB_TIMEOUT is set.
-const (
-	defaultTimeout = time.Hour
-	// jobTimeoutMargin leaves the job time to stop the deployment and write
-	// its reports before GitLab kills it.
-	jobTimeoutMargin = 5 * time.Minute
-)
-
 // codeDeploy resolves the service and its group once per run: the status
 // a command ends with uses the same resolution and reads only what changed.
 func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
@@ -45,15 +35,12 @@ func (inv *invocation) codeDeploy(ctx context.Context) (*codeDeployRun, error) {
 }
 
 func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, error) {
-	target := inv.settings["target"].(*config.Target)
-	if target.Mode == config.ModeECS {
-		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
-	}
+	target := inv.settings.Target
 	clients, err := inv.clients(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cdSettings := inv.settings["codedeploy"].(*config.CodeDeploy)
+	cdSettings := inv.settings.CodeDeploy
 	cdClient := clients.CodeDeploy
 	cd := &deploy.CodeDeploy{ECS: clients.ECS, CD: cdClient, Clock: inv.clock()}
 	t, err := cd.Resolve(ctx, target.Cluster, target.Service, cdSettings.Application, cdSettings.DeploymentGroup, cdSettings.DeploymentConfig)
@@ -68,13 +55,13 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 	inv.log.Info("resolved service", "cluster", t.Cluster, "service", t.Service, "application", t.Application, "deployment_group", t.Group, "deployment_config", t.Config)
 
 	run := &codeDeployRun{cd: cd, target: t}
-	if d, ok := inv.settings["deployment"].(*config.Deployment); ok {
+	if d := inv.settings.Deployment; d != nil {
 		run.dep = d
 	} else {
 		run.dep = &config.Deployment{Promote: "auto", WaitFor: "complete", OnBusy: "wait", OnInterrupt: "rollback"}
 	}
-	watch, ok := inv.settings["watch"].(*config.Watch)
-	if !ok { // status and verify only read
+	watch := inv.settings.Watch
+	if watch == nil { // status and verify only read
 		watch = &config.Watch{OnTimeout: config.TimeoutLeave}
 	}
 	s := &deploy.Session{
@@ -93,7 +80,7 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 		Log:         inv.log,
 	}
 	s.Evidence = &deploy.Evidence{ECS: clients.ECS, ELB: clients.ELB, CloudWatch: clients.CloudWatch, Cluster: t.Cluster, Service: t.Service, Alarms: t.Alarms()}
-	if checks, ok := inv.settings["checks"].(*config.Checks); ok {
+	if checks := inv.settings.Checks; checks != nil {
 		s.TestSmoke = smokeFor(checks, checks.TestURL)
 		s.ProdSmoke = smokeFor(checks, checks.ProdURL)
 	}
@@ -120,45 +107,10 @@ func smokeFor(c *config.Checks, u config.URL) *verify.Smoke {
 	}
 }
 
-// deadline is how long to watch: BG_TIMEOUT, else all the time the job has
-// (CI_JOB_TIMEOUT less a margin for stopping and reporting), else an hour or
-// more if the estimate says the deployment needs it. Before a deployment is
-// started, est says how long it should take: when that cannot fit in the job
-// the run stops here, with nothing changed, instead of timing out midway.
+// deadline is how long to watch (deploy.Deadline), from BG_TIMEOUT and the
+// job's CI_JOB_TIMEOUT.
 func (inv *invocation) deadline(w *config.Watch, est *deploy.Estimate) (time.Duration, error) {
-	var available time.Duration
-	if v, ok := config.EnvironLookuper(inv.env.Environ).Lookup("CI_JOB_TIMEOUT"); ok {
-		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && time.Duration(secs)*time.Second > 2*jobTimeoutMargin {
-			available = time.Duration(secs)*time.Second - jobTimeoutMargin
-		}
-	}
-	fixTimeout := "raise the job's timeout (the timeout keyword, or the project's CI/CD settings)"
-	if w.Timeout > 0 {
-		if available > 0 && w.Timeout > available {
-			return 0, &usageError{
-				msg:  fmt.Sprintf("BG_TIMEOUT is %s, but the job may run only %s more (CI_JOB_TIMEOUT less %s to stop and report)", w.Timeout, available, jobTimeoutMargin),
-				hint: "lower BG_TIMEOUT, or " + fixTimeout,
-			}
-		}
-		if est != nil && w.Timeout < est.Total {
-			inv.log.Warn("BG_TIMEOUT is shorter than the deployment is expected to take", "timeout", w.Timeout.String(), "expected", est.String())
-		}
-		return w.Timeout, nil
-	}
-	if est != nil && available > 0 && est.Total > available {
-		return 0, &usageError{
-			msg:  fmt.Sprintf("the deployment is expected to take %s, but the job may run only %s (CI_JOB_TIMEOUT less %s to stop and report)", est, available, jobTimeoutMargin),
-			hint: fixTimeout + ", or set BG_WAIT_FOR=traffic so the job ends once production traffic has moved (finish or the scheduled verify see the rest)",
-		}
-	}
-	switch {
-	case available > 0:
-		return available, nil
-	case est != nil && est.Total+est.Total/2 > defaultTimeout:
-		return est.Total + est.Total/2, nil
-	default:
-		return defaultTimeout, nil
-	}
+	return deploy.Deadline(w.Timeout, inv.getenv("CI_JOB_TIMEOUT"), est, inv.log)
 }
 
 // progress prints one line of deployment progress on stderr.

@@ -65,26 +65,26 @@ func commands() []*command {
 		},
 		{
 			name: "deploy", summary: "Render, register, then start the blue/green deployment and watch it to the end",
-			families: with(awsFamilies, "codedeploy", "render", "image", "registries", "checks", "deployment", "switch", "watch"), run: runDeploy,
+			families: with(awsFamilies, "codedeploy", "render", "image", "registries", "checks", "deployment", "switch", "watch"), run: viaModel(model.deploy),
 		},
 		{
 			name: "promote", summary: "Let a deployment waiting at Ready move production traffic (or switch, in the listener model), then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: runPromote,
+			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: viaModel(model.promote),
 		},
 		{
 			name: "rollback", summary: "Stop the in-flight deployment with rollback, or redeploy the previous live revision; then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: runRollback,
+			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: viaModel(model.rollback),
 		},
 		{
 			name: "finish", summary: "End the wait before the old colour is terminated",
-			families: with(awsFamilies, "codedeploy", "deployment", "watch"), run: runFinish,
+			families: with(awsFamilies, "codedeploy", "deployment", "watch"), run: viaModel(model.finish),
 		},
 		{
 			name: "switch", summary: "Listener model: point production at the other colour", usage: "switch [--to blue|green]",
 			details: "Without --to or BG_SWITCH_TO, production goes to the colour this pipeline's deploy prepared (ECS_BLUEGREEN_IDLE_COLOUR in deploy.env), else to the idle one. " +
 				"Each step of BG_SWITCH_STEPS is one rewrite of the production listener or rule; before each step and while it bakes, the new colour must be healthy and BG_ALARMS OK, " +
 				"or production goes back (exit 1). Afterwards the test route serves the old colour and the IsProduction tags follow.",
-			families: with(awsFamilies, "checks", "switch", "watch", "registries"), run: runSwitch,
+			families: with(awsFamilies, "checks", "switch", "watch", "registries"), run: viaModel(model.switchColours),
 		},
 		{
 			name: "status", summary: "Show both colours, which is live and the traffic split; write the status reports",

@@ -2,44 +2,150 @@ package app
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestDeployPathCannotReachSimulator enforces DESIGN §5: only the sandbox (and
-// tests) import the AWS simulator, so no deploy, render or report code can
-// quietly start talking to a fake AWS.
-func TestDeployPathCannotReachSimulator(t *testing.T) {
-	t.Parallel()
-	const module = "gitlab.com/ecs-bluegreen/ecs-bluegreen"
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, module+"/...").Output()
+const module = "gitlab.com/ecs-bluegreen/ecs-bluegreen"
+
+// layout is the README's Layout section as rules: for every package of the
+// binary, the internal packages it may import directly. Data flows one way
+// (settings → AWS clients → snapshot → decision → action → report): the
+// leaves import no internal package, the deciders only the snapshot, the
+// actors the deciders, and only app wires them all. A package missing here,
+// or an import not listed, fails the test; change the README and this table
+// together.
+var layout = map[string][]string{
+	"cmd/ecs-bluegreen":  {"internal/app"},
+	"internal/app":       {"internal/awsclient", "internal/config", "internal/deploy", "internal/gitlab", "internal/image", "internal/monitor", "internal/render", "internal/report", "internal/sandbox", "internal/snapshot", "internal/verify", "internal/version"},
+	"internal/config":    {},
+	"internal/version":   {},
+	"internal/awsclient": {},
+	"internal/gitlab":    {},
+	"internal/image":     {},
+	"internal/render":    {},
+	"internal/snapshot":  {},
+	"internal/monitor":   {},
+	"internal/verify":    {"internal/snapshot"},
+	"internal/deploy":    {"internal/monitor", "internal/snapshot", "internal/verify"},
+	"internal/report":    {"internal/snapshot"},
+	"internal/sandbox":   {"internal/awssim", "internal/awssim/clock", "internal/awssim/seed"},
+	// The simulator is its own world: it never reaches into the tool.
+	"internal/awssim":       {"internal/awssim/clock", "internal/awssim/wire"},
+	"internal/awssim/clock": {},
+	"internal/awssim/wire":  {},
+	"internal/awssim/seed":  {},
+	// Test helpers and the component checks have no production importer.
+	"internal/testutil":  {},
+	"internal/component": {},
+}
+
+// neverIn are packages no package of the binary may depend on, even through
+// others, except the ones named (the sandbox embeds the simulator).
+var neverIn = []struct {
+	dep    string
+	except []string
+}{
+	{dep: module + "/internal/awssim", except: []string{"internal/awssim", "internal/sandbox", "internal/app", "cmd/ecs-bluegreen"}},
+	{dep: module + "/internal/testutil"},
+	{dep: module + "/internal/component"},
+	{dep: "github.com/stretchr/testify"},
+	{dep: "github.com/aws/aws-sdk-go/"}, // v1 of the SDK
+	{dep: "testing", except: []string{"internal/testutil", "internal/component"}},
+}
+
+type listed struct {
+	imports, deps []string
+}
+
+func goList(t *testing.T) map[string]listed {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}|{{join .Imports " "}}|{{join .Deps " "}}`, module+"/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	allowed := func(pkg string) bool {
-		// The simulator itself, the sandbox that embeds it, and the two that
-		// wire the sandbox command into the binary.
-		for _, p := range []string{"/internal/awssim", "/internal/sandbox", "/internal/app", "/cmd/ecs-bluegreen"} {
-			if pkg == module+p || strings.HasPrefix(pkg, module+p+"/") {
-				return true
-			}
-		}
-		return false
-	}
-	checked := 0
+	pkgs := map[string]listed{}
 	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) == 0 || allowed(fields[0]) {
+		parts := strings.Split(line, "|")
+		if len(parts) != 3 {
+			t.Fatalf("go list line %q", line)
+		}
+		pkgs[strings.TrimPrefix(parts[0], module+"/")] = listed{imports: strings.Fields(parts[1]), deps: strings.Fields(parts[2])}
+	}
+	return pkgs
+}
+
+// layoutProblems lists every way pkgs break the layout and neverIn rules.
+func layoutProblems(pkgs map[string]listed) []string {
+	var out []string
+	for pkg, l := range pkgs {
+		allowed, ok := layout[pkg]
+		if !ok {
+			out = append(out, "package "+pkg+" is not in the layout: add it to the README's Layout section and to this table")
 			continue
 		}
-		checked++
-		for _, dep := range fields[1:] {
-			if dep == module+"/internal/awssim" || strings.HasPrefix(dep, module+"/internal/awssim/") {
-				t.Errorf("%s imports %s: only the sandbox and tests may use the simulator", fields[0], dep)
+		for _, imp := range l.imports {
+			rel, internal := strings.CutPrefix(imp, module+"/")
+			if internal && rel != pkg && !slices.Contains(allowed, rel) {
+				out = append(out, pkg+" imports "+rel+", which the layout does not allow")
+			}
+		}
+		for _, rule := range neverIn {
+			self := module + "/" + pkg
+			if slices.Contains(rule.except, pkg) || self == rule.dep || strings.HasPrefix(self, rule.dep+"/") {
+				continue
+			}
+			for _, dep := range l.deps {
+				if dep == rule.dep || strings.HasPrefix(dep, strings.TrimSuffix(rule.dep, "/")+"/") {
+					out = append(out, pkg+" depends on "+dep)
+				}
 			}
 		}
 	}
-	if checked == 0 {
-		t.Fatal("no packages checked: the go list pattern is wrong")
+	slices.Sort(out)
+	return out
+}
+
+// TestLayout enforces the README layout and the never-depend rules on the
+// code, as go-containerregistry's cmd/crane/depcheck_test.go does for crane.
+func TestLayout(t *testing.T) {
+	t.Parallel()
+	pkgs := goList(t)
+	for _, p := range layoutProblems(pkgs) {
+		t.Error(p)
+	}
+	for pkg := range layout {
+		if _, ok := pkgs[pkg]; !ok {
+			t.Errorf("the layout names %s, which no longer exists", pkg)
+		}
+	}
+}
+
+// TestLayout_rules: each kind of breach is found.
+func TestLayout_rules(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		pkgs map[string]listed
+		want int
+	}{
+		{name: "as_laid_out", pkgs: map[string]listed{"internal/deploy": {imports: []string{module + "/internal/snapshot", "context"}}}, want: 0},
+		{name: "upward_import", pkgs: map[string]listed{"internal/snapshot": {imports: []string{module + "/internal/deploy"}}}, want: 1},
+		{name: "unknown_package", pkgs: map[string]listed{"internal/util": {}}, want: 1},
+		{name: "simulator_through_another", pkgs: map[string]listed{"internal/report": {deps: []string{module + "/internal/awssim/wire"}}}, want: 1},
+		{name: "sandbox_may_embed_it", pkgs: map[string]listed{"internal/sandbox": {deps: []string{module + "/internal/awssim"}}}, want: 0},
+		{name: "testify", pkgs: map[string]listed{"internal/verify": {deps: []string{"github.com/stretchr/testify/assert"}}}, want: 1},
+		{name: "sdk_v1", pkgs: map[string]listed{"internal/awsclient": {deps: []string{"github.com/aws/aws-sdk-go/aws"}}}, want: 1},
+		{name: "sdk_v2_is_fine", pkgs: map[string]listed{"internal/awsclient": {deps: []string{"github.com/aws/aws-sdk-go-v2/aws"}}}, want: 0},
+		{name: "testing_in_the_binary", pkgs: map[string]listed{"internal/app": {deps: []string{"testing"}}}, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := layoutProblems(tt.pkgs); len(got) != tt.want {
+				t.Errorf("layoutProblems = %q, want %d problems", got, tt.want)
+			}
+		})
 	}
 }

@@ -24,12 +24,6 @@ const (
 	envIdleColour = "ECS_BLUEGREEN_IDLE_COLOUR"
 )
 
-// isListenerModel reports whether the settings select two services.
-func (inv *invocation) isListenerModel() bool {
-	t, ok := inv.settings["target"].(*config.Target)
-	return ok && (t.Mode == config.ModeListener || t.BlueService != "")
-}
-
 // listenerRun is what the listener model's commands share.
 type listenerRun struct {
 	target *config.Target
@@ -38,7 +32,7 @@ type listenerRun struct {
 }
 
 func (inv *invocation) listener(ctx context.Context) (*listenerRun, error) {
-	t := inv.settings["target"].(*config.Target)
+	t := inv.settings.Target
 	c, err := inv.clients(ctx)
 	if err != nil {
 		return nil, err
@@ -48,7 +42,7 @@ func (inv *invocation) listener(ctx context.Context) (*listenerRun, error) {
 		ECS: c.ECS, ELB: c.ELB, CloudWatch: c.CloudWatch, Clock: inv.clock(), Log: inv.log,
 		Progress: func(line string) { inv.progress(inv.clock().Now(), line) },
 	}
-	if sw, ok := inv.settings["switch"].(*config.Switch); ok {
+	if sw := inv.settings.Switch; sw != nil {
 		run.l.Alarms = sw.Alarms
 	}
 	r := &snapshot.Reader{ECS: c.ECS, ELB: c.ELB, CD: c.CodeDeploy}
@@ -71,7 +65,7 @@ func (inv *invocation) listenerNow(ctx context.Context) (*listenerRun, *snapshot
 // switchTo is the colour asked for: --to on the command line, else
 // BG_SWITCH_TO; empty means the idle one.
 func (inv *invocation) switchTo() (snapshot.Colour, error) {
-	sw := inv.settings["switch"].(*config.Switch)
+	sw := inv.settings.Switch
 	to := snapshot.Colour(sw.To)
 	if prepared := inv.getenv(envIdleColour); to == "" && (prepared == "blue" || prepared == "green") {
 		// The colour this pipeline's deploy prepared: a retried or second
@@ -100,7 +94,7 @@ func (inv *invocation) switchTo() (snapshot.Colour, error) {
 
 // switchAndReport switches production and writes what is live now.
 func (inv *invocation) switchAndReport(ctx context.Context, run *listenerRun, s *snapshot.Snapshot, to snapshot.Colour) error {
-	sw := inv.settings["switch"].(*config.Switch)
+	sw := inv.settings.Switch
 	res, err := run.l.Switch(ctx, s, deploy.SwitchRequest{To: to, Steps: sw.Steps, Interval: sw.Interval})
 	if err != nil {
 		// Say what is live after a refused or undone switch; the switch's
@@ -122,7 +116,7 @@ func (inv *invocation) switchAndReport(ctx context.Context, run *listenerRun, s 
 // deployment), so verify's tag check and people reading the registry see
 // what is live. A failure is reported, not fatal: traffic moved.
 func (inv *invocation) followLiveTag(ctx context.Context, c *snapshot.ColourState) {
-	if _, ok := inv.settings["registries"]; !ok {
+	if inv.settings.Registries == nil {
 		return
 	}
 	digests := map[string]bool{}
@@ -146,7 +140,7 @@ func (inv *invocation) followLiveTag(ctx context.Context, c *snapshot.ColourStat
 // repositories release copies to (the GitLab registry image, or the ECR
 // repository by name).
 func (inv *invocation) isReleasedRepository(ref string) bool {
-	regs := inv.settings["registries"].(*config.Registries)
+	regs := inv.settings.Registries
 	repo, _, _ := strings.Cut(ref, "@")
 	if !regs.RegistryImage.IsZero() && repo == regs.RegistryImage.String() {
 		return true
@@ -163,7 +157,7 @@ func (inv *invocation) reportListener(ctx context.Context, run *listenerRun) err
 		return err
 	}
 	inv.readRegistryTags(ctx, s)
-	dir := inv.settings["output"].(*config.Output).Dir
+	dir := inv.settings.Output.Dir
 	if err := writeStatus(dir, s); err != nil {
 		return err
 	}
@@ -174,8 +168,9 @@ func (inv *invocation) reportListener(ctx context.Context, run *listenerRun) err
 	return err
 }
 
-// runSwitchListener is `switch`: production to the other colour.
-func runSwitchListener(ctx context.Context, inv *invocation) error {
+// switchColours is `switch` (and promote): production to the other colour.
+func (m listenerModel) switchColours(ctx context.Context) error {
+	inv := m.inv
 	to, err := inv.switchTo()
 	if err != nil {
 		return err
@@ -187,10 +182,11 @@ func runSwitchListener(ctx context.Context, inv *invocation) error {
 	return inv.switchAndReport(ctx, run, s, to)
 }
 
-// deployListener is deploy in the listener model: render and register, bring
+// deploy is deploy in the listener model: render and register, bring
 // the idle colour up on it behind the test route, smoke-check it, then
 // switch (BG_SWITCH=auto) or leave the switch to its button.
-func deployListener(ctx context.Context, inv *invocation) error {
+func (m listenerModel) deploy(ctx context.Context) error {
+	inv := m.inv
 	run, s, err := inv.listenerNow(ctx)
 	if err != nil {
 		return err
@@ -211,7 +207,7 @@ func deployListener(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	watch := inv.settings["watch"].(*config.Watch)
+	watch := inv.settings.Watch
 	limit, err := inv.deadline(watch, nil)
 	if err != nil {
 		return err
@@ -225,13 +221,13 @@ func deployListener(ctx context.Context, inv *invocation) error {
 	case err != nil:
 		return interrupted(ctx, err)
 	}
-	dir := inv.settings["output"].(*config.Output).Dir
-	dotenv := map[string]string{envImage: inv.settings["image"].(*config.Image).Image.String(), envTaskDefinition: reg.ARN, envOutcome: "idle-ready", envIdleColour: string(idle)}
+	dir := inv.settings.Output.Dir
+	dotenv := map[string]string{envImage: inv.settings.Image.Image.String(), envTaskDefinition: reg.ARN, envOutcome: "idle-ready", envIdleColour: string(idle)}
 	maps.Copy(dotenv, inv.environmentURLs(ctx, clients.ELB, s.Routes.Production, s.Routes.Test))
 	if err := report.MergeDotenv(filepath.Join(dir, report.DotenvFile), dotenv); err != nil {
 		return err
 	}
-	checks := inv.settings["checks"].(*config.Checks)
+	checks := inv.settings.Checks
 	if sm := smokeFor(checks, checks.TestURL); sm != nil {
 		inv.log.Info("smoke check of the idle colour through the test route", "colour", string(idle), "url", sm.URL.Redacted())
 		if _, err := verify.NewChecker(inv.log, nil).WithClock(inv.clock()).Run(ctx, *sm); err != nil {
@@ -239,7 +235,7 @@ func deployListener(ctx context.Context, inv *invocation) error {
 			return &deploy.SwitchError{Msg: fmt.Sprintf("%v; production is untouched on %s", err, s.Live)}
 		}
 	}
-	if inv.settings["switch"].(*config.Switch).Switch != "auto" {
+	if inv.settings.Switch.Switch != "auto" {
 		inv.log.Info("the new version runs on the idle colour behind the test route; production moves when switch runs", "idle", string(idle), "live", string(s.Live))
 		return inv.reportListener(ctx, run)
 	}
@@ -275,13 +271,14 @@ func registerRendered(ctx context.Context, inv *invocation, clients *awsclient.C
 	if err != nil {
 		return reg, nil, err
 	}
-	return reg, spec, writeRendered(inv.settings["output"].(*config.Output).Dir, r.taskDef, spec)
+	return reg, spec, writeRendered(inv.settings.Output.Dir, r.taskDef, spec)
 }
 
-// rollbackListener sends production back to the other colour at once, which
+// rollback sends production back to the other colour at once, which
 // still runs the previous version: mid-switch, back to the colour the
 // IsProduction tag still names.
-func rollbackListener(ctx context.Context, inv *invocation) error {
+func (m listenerModel) rollback(ctx context.Context) error {
+	inv := m.inv
 	run, s, err := inv.listenerNow(ctx)
 	if err != nil {
 		return err
@@ -319,7 +316,7 @@ var errIdleTimeout = errors.New("timed out")
 type timeoutError struct{ msg string }
 
 func (e *timeoutError) Error() string { return e.msg }
-func (e *timeoutError) ExitCode() int  { return ExitTimeout }
+func (e *timeoutError) ExitCode() int { return ExitTimeout }
 
 // interrupted tells a signal apart from a failure: when the job was
 // cancelled, the error carries the signal (exit 130/143) after what the

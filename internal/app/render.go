@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 )
@@ -31,8 +30,8 @@ type liveSource interface {
 // live service), points the task definition at the image and checks the two
 // against each other. Every input problem is a usage error (exit 2).
 func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rendered, error) {
-	rs := inv.settings["render"].(*config.Render)
-	image := inv.settings["image"].(*config.Image).Image.String()
+	rs := inv.settings.Render
+	image := inv.settings.Image.Image.String()
 	r := &rendered{}
 	td, err := render.ReadTaskDef(rs.TaskdefFile)
 	switch {

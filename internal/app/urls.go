@@ -35,7 +35,7 @@ type routeAPI interface {
 func (inv *invocation) environmentURLs(ctx context.Context, api routeAPI, prodRoute, testRoute string) map[string]string {
 	out := map[string]string{}
 	var prodSet, testSet config.URL
-	if c, ok := inv.settings["checks"].(*config.Checks); ok {
+	if c := inv.settings.Checks; c != nil {
 		prodSet, testSet = c.ProdURL, c.TestURL
 	}
 	wanted := map[string]string{} // dotenv key -> listener ARN

@@ -181,6 +181,7 @@ type Checks struct {
 	SmokeInterval  time.Duration `env:"BG_SMOKE_INTERVAL,default=2s" desc:"Pause between requests."`
 	SmokeTimeout   time.Duration `env:"BG_SMOKE_TIMEOUT,default=2m" desc:"How long a smoke check may take in all."`
 	StuckAfter     time.Duration `env:"BG_STUCK_AFTER,default=2h" desc:"verify: how long a deployment may hold production traffic split before it counts as stuck."`
+	RequireDigest  bool          `env:"BG_REQUIRE_DIGEST" desc:"verify: fail when production runs an image given by tag rather than by digest (a warning otherwise)."`
 }
 
 // Validate checks the counts and durations are positive.

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"fmt"
+	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +26,21 @@ type Estimate struct {
 
 func (e Estimate) String() string {
 	return fmt.Sprintf("about %s (%s)", e.Total, strings.Join(e.Parts, ", "))
+}
+
+// TerminationWait is how long CodeDeploy keeps the original task set once
+// production traffic moved: the window in which a stop can still roll back.
+// ok is false when the group does not say (no blue/green configuration).
+func (t *Target) TerminationWait() (wait time.Duration, ok bool) {
+	g := t.GroupInfo
+	if g == nil || g.BlueGreenDeploymentConfiguration == nil || g.BlueGreenDeploymentConfiguration.TerminateBlueInstancesOnDeploymentSuccess == nil {
+		return 0, false
+	}
+	o := g.BlueGreenDeploymentConfiguration.TerminateBlueInstancesOnDeploymentSuccess
+	if o.Action != cdtypes.InstanceActionTerminate {
+		return 0, false // the original tasks are kept: nothing is lost
+	}
+	return time.Duration(o.TerminationWaitTimeInMinutes) * time.Minute, true
 }
 
 // Estimate works out how long deploy will watch: starting the replacement,
@@ -56,4 +73,66 @@ func (t *Target) Estimate(promote PromotePolicy, waitFor WaitFor) Estimate {
 		add(time.Duration(terminate.TerminationWaitTimeInMinutes)*time.Minute, "termination wait")
 	}
 	return e
+}
+
+// Time budget when neither BG_TIMEOUT nor CI_JOB_TIMEOUT says.
+const (
+	defaultTimeout = time.Hour
+	// jobTimeoutMargin leaves the job time to stop the deployment and write
+	// its reports before GitLab kills it.
+	jobTimeoutMargin = 5 * time.Minute
+)
+
+// BudgetError is a deployment that cannot fit in the time the job has:
+// exit 2, found before anything changed.
+type BudgetError struct {
+	Msg, Hint string
+}
+
+func (e *BudgetError) Error() string { return e.Msg }
+
+// ExitCode is 2: nothing was changed (DESIGN §3).
+func (e *BudgetError) ExitCode() int { return 2 }
+
+// ErrorHint says how to make the deployment fit.
+func (e *BudgetError) ErrorHint() string { return e.Hint }
+
+// Deadline is how long to watch: timeout (BG_TIMEOUT), else all the time the
+// job has (jobTimeout, GitLab's CI_JOB_TIMEOUT in seconds, less a margin for
+// stopping and reporting), else an hour or more if the estimate says the
+// deployment needs it. Before a deployment is started, est says how long it
+// should take: when that cannot fit in the job the run stops here, with
+// nothing changed, instead of timing out midway.
+func Deadline(timeout time.Duration, jobTimeout string, est *Estimate, log *slog.Logger) (time.Duration, error) {
+	var available time.Duration
+	if secs, err := strconv.Atoi(strings.TrimSpace(jobTimeout)); err == nil && time.Duration(secs)*time.Second > 2*jobTimeoutMargin {
+		available = time.Duration(secs)*time.Second - jobTimeoutMargin
+	}
+	fixTimeout := "raise the job's timeout (the timeout keyword, or the project's CI/CD settings)"
+	if timeout > 0 {
+		if available > 0 && timeout > available {
+			return 0, &BudgetError{
+				Msg:  fmt.Sprintf("BG_TIMEOUT is %s, but the job may run only %s more (CI_JOB_TIMEOUT less %s to stop and report)", timeout, available, jobTimeoutMargin),
+				Hint: "lower BG_TIMEOUT, or " + fixTimeout,
+			}
+		}
+		if est != nil && timeout < est.Total && log != nil {
+			log.Warn("BG_TIMEOUT is shorter than the deployment is expected to take", "timeout", timeout.String(), "expected", est.String())
+		}
+		return timeout, nil
+	}
+	if est != nil && available > 0 && est.Total > available {
+		return 0, &BudgetError{
+			Msg:  fmt.Sprintf("the deployment is expected to take %s, but the job may run only %s (CI_JOB_TIMEOUT less %s to stop and report)", est, available, jobTimeoutMargin),
+			Hint: fixTimeout + ", or set BG_WAIT_FOR=traffic so the job ends once production traffic has moved (finish or the scheduled verify see the rest)",
+		}
+	}
+	switch {
+	case available > 0:
+		return available, nil
+	case est != nil && est.Total+est.Total/2 > defaultTimeout:
+		return est.Total + est.Total/2, nil
+	default:
+		return defaultTimeout, nil
+	}
 }

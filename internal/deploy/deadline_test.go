@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -40,6 +41,40 @@ func TestEstimate(t *testing.T) {
 			t.Parallel()
 			if got := tt.target.Estimate(tt.promote, tt.waitFor); got.Total != tt.want {
 				t.Errorf("Estimate() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	t.Parallel()
+	long := &Estimate{Total: 3 * time.Hour}
+	tests := []struct {
+		name       string
+		timeout    time.Duration
+		jobTimeout string
+		est        *Estimate
+		want       time.Duration
+		wantErr    bool
+	}{
+		{name: "nothing_set", want: time.Hour},
+		{name: "bg_timeout", timeout: 20 * time.Minute, want: 20 * time.Minute},
+		{name: "job_timeout_less_margin", jobTimeout: "3600", want: 55 * time.Minute},
+		{name: "bg_timeout_beyond_the_job", timeout: 2 * time.Hour, jobTimeout: "3600", wantErr: true},
+		{name: "estimate_beyond_the_job", jobTimeout: "3600", est: long, wantErr: true},
+		{name: "long_estimate_without_a_job_timeout", est: long, want: 4*time.Hour + 30*time.Minute},
+		{name: "job_timeout_too_short_to_count", jobTimeout: "300", want: time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Deadline(tt.timeout, tt.jobTimeout, tt.est, nil)
+			var be *BudgetError
+			if tt.wantErr != errors.As(err, &be) || !tt.wantErr && got != tt.want {
+				t.Errorf("Deadline = %s, %v; want %s (error %v)", got, err, tt.want, tt.wantErr)
+			}
+			if be != nil && (be.ExitCode() != 2 || be.ErrorHint() == "") {
+				t.Errorf("BudgetError %v: exit %d, hint %q", be, be.ExitCode(), be.ErrorHint())
 			}
 		})
 	}

@@ -351,6 +351,12 @@ func (l *Listener) setWeights(ctx context.Context, route, toTG, otherTG string, 
 	return nil
 }
 
+// forwardsTo reports whether actions forward to the target group, at any weight.
+func forwardsTo(actions []elbtypes.Action, tg string) bool {
+	_, ok := snapshot.ForwardWeights(actions)[tg]
+	return ok
+}
+
 func split(s *snapshot.Snapshot) string {
 	parts := make([]string, 0, len(s.Colours))
 	for _, c := range s.Colours {
@@ -379,10 +385,21 @@ func (l *Listener) DeployIdle(ctx context.Context, s *snapshot.Snapshot, taskDef
 	}
 	idle := s.Colour(s.Live.Other())
 	live := s.Colour(s.Live)
-	if s.Routes.Test != "" && idle.TestWeight < 100 {
+	switch {
+	case s.Routes.Test != "" && idle.TestWeight < 100:
 		if err := l.setWeights(ctx, s.Routes.Test, idle.TargetGroupARN, live.TargetGroupARN, 100); err != nil {
 			return "", err
 		}
+	case s.Routes.Test == "" && !forwardsTo(s.Routes.Actions[s.Routes.Production], idle.TargetGroupARN):
+		// A load balancer health-checks a target group only while a listener
+		// forwards to it; one nobody uses answers "unused" (aws-facts §4.3),
+		// and the switch would refuse a colour whose health it cannot see.
+		// With no test route the idle colour joins production's forward at
+		// weight 0: checked, and sent no request until the switch moves it.
+		if err := l.setWeights(ctx, s.Routes.Production, idle.TargetGroupARN, live.TargetGroupARN, 0); err != nil {
+			return "", err
+		}
+		l.progress("%s joins the production route at weight 0, so its health is checked before traffic moves", idle.Colour)
 	}
 	in := &ecs.UpdateServiceInput{Cluster: aws.String(s.Cluster), Service: aws.String(idle.Service), TaskDefinition: aws.String(taskDefARN)}
 	if idle.TaskSet != nil && live.TaskSet != nil && idle.TaskSet.Desired == 0 && live.TaskSet.Desired > 0 {

@@ -58,6 +58,11 @@ type Session struct {
 	WaitFor              WaitFor
 	OnInterrupt          InterruptPolicy
 	OnTimeout            TimeoutPolicy
+	// Revert redeploys what production ran before and returns the new
+	// deployment's id. It is the way back when the production check fails
+	// after the deployment ended (a group whose termination wait is zero
+	// leaves CodeDeploy nothing to roll back to).
+	Revert func(ctx context.Context) (string, error)
 	// Timeout bounds the watch; zero means no bound beyond ctx.
 	Timeout time.Duration
 	Region  string
@@ -171,7 +176,8 @@ func (s *Session) Watch(ctx context.Context, id string) (Outcome, error) {
 		defer cancel()
 	}
 	var smokeFailure error
-	stopping := false // a smoke check failed and the deployment is being stopped
+	stopping := false    // a smoke check failed and the deployment is being stopped
+	lateFailure := false // the production check failed after the deployment succeeded
 	var last monitor.Observation
 	out := Outcome{DeploymentID: id}
 	w := s.Watcher
@@ -209,6 +215,11 @@ func (s *Session) Watch(ctx context.Context, id string) (Outcome, error) {
 		if d.ProductionMoved && s.ProdSmoke != nil {
 			if err := s.smoke(ctx, "production", *s.ProdSmoke); err != nil {
 				smokeFailure, stopping = err, true
+				if d.Stage == monitor.StageSucceeded {
+					// The original tasks are gone: no stop can roll back.
+					lateFailure = true
+					return nil
+				}
 				return s.stopForSmoke(ctx, id, err)
 			}
 		}
@@ -227,6 +238,9 @@ func (s *Session) Watch(ctx context.Context, id string) (Outcome, error) {
 		return out, err
 	}
 	out.Status = res.Final.Status
+	if lateFailure {
+		return out, s.revert(ctx, id, smokeFailure)
+	}
 	if res.Stopped || res.Succeeded() {
 		return out, nil
 	}
@@ -248,6 +262,36 @@ func (s *Session) Watch(ctx context.Context, id string) (Outcome, error) {
 		derr.Details = s.Evidence.Explain(ctx)
 	}
 	return out, derr
+}
+
+// revert redeploys the previous revision after a production check failed on
+// a deployment that had already succeeded, and watches that deployment. The
+// job fails either way (exit 1): what it deployed did not pass.
+func (s *Session) revert(ctx context.Context, id string, cause error) error {
+	derr := &DeploymentError{
+		ID: id, Status: cdtypes.DeploymentStatusSucceeded, ConsoleURL: fmt.Sprintf(consoleURLTemplate, s.Region, id, s.Region),
+		Reason: "the production smoke check failed after the deployment had ended (" + cause.Error() + ")",
+	}
+	if s.Revert == nil {
+		derr.Reason += "; nothing could roll it back: redeploy the previous revision"
+		return derr
+	}
+	s.Log.Error("production smoke check failed after the deployment ended: redeploying the previous revision", "deployment_id", id, "error", cause.Error())
+	back, err := s.Revert(ctx)
+	if err != nil {
+		derr.Reason += "; redeploying the previous revision failed: " + err.Error()
+		return derr
+	}
+	derr.RollbackID = back
+	w := s.Watcher
+	w.OnDecision = nil
+	res, err := w.Watch(ctx, back)
+	if err != nil {
+		derr.Reason += "; watching the redeployment failed: " + err.Error()
+		return derr
+	}
+	derr.RollbackStatus = res.Final.Status
+	return derr
 }
 
 // smoke runs one check and logs its result.

@@ -88,6 +88,13 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 		}
 		b.WriteString("\n")
 	}
+	if len(s.Warnings) > 0 {
+		b.WriteString("Warnings:\n\n")
+		for _, w := range s.Warnings {
+			fmt.Fprintf(&b, "- %s\n", w)
+		}
+		b.WriteString("\n")
+	}
 	fmt.Fprintf(&b, "_Read %s._\n", s.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
 	return b.String()
 }

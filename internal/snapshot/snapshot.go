@@ -42,6 +42,9 @@ type Snapshot struct {
 	// Registry are the live and previous tags in each registry release
 	// copies to, when those are configured.
 	Registry []RegistryTag `json:"registry,omitempty"`
+	// Warnings are verify's checks that found something short of a failure
+	// (an image given by tag): the status reports show them.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RegistryTag is what one tag of one repository names.

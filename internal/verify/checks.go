@@ -15,7 +15,26 @@ type CheckResult struct {
 	Skipped  bool
 	Message  string // why it failed or was skipped; a one-line summary when it passed
 	Duration time.Duration
+	// Severity says what a check that did not pass means: SeverityError
+	// fails verify (exit 4), SeverityWarning is shown (log, JUnit, status)
+	// and verify still passes.
+	Severity Severity
 }
+
+// Severity is how much a failed check matters.
+type Severity int
+
+// Severities. The zero value fails verify.
+const (
+	SeverityError Severity = iota
+	SeverityWarning
+)
+
+// Failed reports whether the check fails verify.
+func (r CheckResult) Failed() bool { return !r.Passed && !r.Skipped && r.Severity == SeverityError }
+
+// Warned reports whether the check found something worth a warning only.
+func (r CheckResult) Warned() bool { return !r.Passed && !r.Skipped && r.Severity == SeverityWarning }
 
 // Expectations tune the checks over a snapshot.
 type Expectations struct {
@@ -23,6 +42,9 @@ type Expectations struct {
 	// calls it stuck.
 	MaxDeploymentAge time.Duration
 	Now              time.Time
+	// RequireDigest makes an image given by tag fail verify instead of a
+	// warning (BG_REQUIRE_DIGEST).
+	RequireDigest bool
 }
 
 // CheckSnapshot runs the checks that need nothing but the snapshot.
@@ -31,7 +53,7 @@ func CheckSnapshot(s *snapshot.Snapshot, e Expectations) []CheckResult {
 		checkTraffic(s, e),
 		checkTasks(s),
 		checkHealth(s),
-		checkPinned(s),
+		checkPinned(s, e.RequireDigest),
 	}
 	if s.Routes != nil {
 		out = append(out, checkProductionTags(s))
@@ -147,8 +169,14 @@ func checkHealth(s *snapshot.Snapshot) CheckResult {
 
 // checkPinned: the live task definition pins every image by digest, so what
 // runs cannot change under a moved tag.
-func checkPinned(s *snapshot.Snapshot) CheckResult {
-	r := CheckResult{Name: "live images are pinned by digest"}
+// checkPinned: what production runs is named by digest. A tag is a warning
+// (someone deployed around the pipeline, or before it existed: the service
+// still works) unless the user asked for digests to be required.
+func checkPinned(s *snapshot.Snapshot, required bool) CheckResult {
+	r := CheckResult{Name: "live images are pinned by digest", Severity: SeverityWarning}
+	if required {
+		r.Severity = SeverityError
+	}
 	c := liveColour(s)
 	if c == nil {
 		r.Skipped, r.Message = true, "no single live colour"

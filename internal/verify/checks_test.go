@@ -106,7 +106,7 @@ func TestCheckSnapshot(t *testing.T) {
 			t.Parallel()
 			s := healthy()
 			tt.mutate(s)
-			results := CheckSnapshot(s, Expectations{MaxDeploymentAge: 2 * time.Hour, Now: now})
+			results := CheckSnapshot(s, Expectations{MaxDeploymentAge: 2 * time.Hour, Now: now, RequireDigest: true})
 			skipped := 0
 			for _, r := range results {
 				if r.Skipped {
@@ -123,6 +123,71 @@ func TestCheckSnapshot(t *testing.T) {
 			}
 			if skipped != tt.skipped {
 				t.Errorf("%d checks skipped, want %d", skipped, tt.skipped)
+			}
+		})
+	}
+}
+
+// TestCheckPinned_severity: an image given by tag is a warning unless
+// digests are required.
+func TestCheckPinned_severity(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name               string
+		image              string
+		require            bool
+		wantFail, wantWarn bool
+	}{
+		{name: "digest", image: "r.example/web@sha256:" + strings.Repeat("a", 64)},
+		{name: "tag_warns", image: "r.example/web:latest", wantWarn: true},
+		{name: "tag_fails_when_required", image: "r.example/web:latest", require: true, wantFail: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := healthy()
+			s.Colours[1].Containers[0].Image = tt.image
+			for _, r := range CheckSnapshot(s, Expectations{MaxDeploymentAge: 2 * time.Hour, Now: now, RequireDigest: tt.require}) {
+				if r.Name != "live images are pinned by digest" {
+					continue
+				}
+				if r.Failed() != tt.wantFail || r.Warned() != tt.wantWarn {
+					t.Errorf("failed=%v warned=%v (%s), want %v %v", r.Failed(), r.Warned(), r.Message, tt.wantFail, tt.wantWarn)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckLiveTag(t *testing.T) {
+	t.Parallel()
+	digest := "sha256:" + strings.Repeat("d", 64)
+	tests := []struct {
+		name               string
+		registry           []snapshot.RegistryTag
+		live               bool
+		wantPass, wantSkip bool
+		wantText           string
+	}{
+		{name: "no_registry", live: true, wantSkip: true, wantText: "no registry configured"},
+		{name: "matches", live: true, registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live", Digest: digest}, {Repository: "r/web", Tag: "previous"}}, wantPass: true},
+		{name: "stale", live: true, registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live", Digest: "sha256:" + strings.Repeat("e", 64)}}, wantText: "but production runs " + digest},
+		{name: "unreadable", live: true, registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live", Error: "denied"}}, wantText: "cannot be read (denied)"},
+		{name: "never_moved", live: true, registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live"}}, wantSkip: true, wantText: "no live tag in r/web"},
+		{name: "split_traffic", registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live", Digest: digest}}, wantSkip: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := healthy()
+			s.Colours[1].Containers[0].Image = "r/web@" + digest
+			s.Registry = tt.registry
+			if !tt.live {
+				s.Live = ""
+			}
+			r := CheckLiveTag(s, "live")
+			if r.Passed != tt.wantPass || r.Skipped != tt.wantSkip || !strings.Contains(r.Message, tt.wantText) {
+				t.Errorf("CheckLiveTag = %+v", r)
 			}
 		})
 	}
