@@ -117,11 +117,15 @@ func (inv *invocation) deadline(w *config.Watch, est *deploy.Estimate) (time.Dur
 		}
 	}
 	fixTimeout := "raise the job's timeout (the timeout keyword, or the project's CI/CD settings)"
+	inputs := componentInputs(inv.env.Environ)
+	if in, ok := inputs["CI_JOB_TIMEOUT"]; ok {
+		fixTimeout = "raise the job's timeout (the component's " + in + " input)"
+	}
 	if w.Timeout > 0 {
 		if available > 0 && w.Timeout > available {
 			return 0, &usageError{
 				msg:  fmt.Sprintf("BG_TIMEOUT is %s, but the job may run only %s more (CI_JOB_TIMEOUT less %s to stop and report)", w.Timeout, available, jobTimeoutMargin),
-				hint: "lower BG_TIMEOUT, or " + fixTimeout,
+				hint: "lower " + withInput("BG_TIMEOUT", inputs) + ", or " + fixTimeout,
 			}
 		}
 		if est != nil && w.Timeout < est.Total {
@@ -132,7 +136,7 @@ func (inv *invocation) deadline(w *config.Watch, est *deploy.Estimate) (time.Dur
 	if est != nil && available > 0 && est.Total > available {
 		return 0, &usageError{
 			msg:  fmt.Sprintf("the deployment is expected to take %s, but the job may run only %s (CI_JOB_TIMEOUT less %s to stop and report)", est, available, jobTimeoutMargin),
-			hint: fixTimeout + ", or set BG_WAIT_FOR=traffic so the job ends once production traffic has moved (finish or the scheduled verify see the rest)",
+			hint: fixTimeout + ", or set BG_WAIT_FOR=traffic" + inputNote("BG_WAIT_FOR", inputs) + " so the job ends once production traffic has moved (finish or the scheduled verify see the rest)",
 		}
 	}
 	switch {

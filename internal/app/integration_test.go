@@ -653,6 +653,11 @@ func TestDeployThatCannotFitInTheJobIsRefused(t *testing.T) {
 	if len(revs.TaskDefinitionArns) != 1 {
 		t.Errorf("a refused deploy registered task definitions: %v", revs.TaskDefinitionArns)
 	}
+	// In a component job the hint names the inputs to change.
+	code, _, stderr = runIn(t, deployEnv(s, "CI_JOB_TIMEOUT=3600", "ECS_BLUEGREEN_INPUTS=CI_JOB_TIMEOUT=job_timeout,BG_WAIT_FOR=wait_for"), "deploy")
+	if code != ExitUsage || !strings.Contains(stderr, "the component's job_timeout input") || !strings.Contains(stderr, "BG_WAIT_FOR=traffic (the component's wait_for input)") {
+		t.Errorf("in a component job: exit %d, want the hint to name the job_timeout and wait_for inputs:\n%s", code, stderr)
+	}
 	code, _, stderr = runIn(t, deployEnv(s, "CI_JOB_TIMEOUT=3600", "BG_TIMEOUT=2h"), "deploy")
 	if code != ExitUsage || !strings.Contains(stderr, "BG_TIMEOUT is 2h0m0s, but the job may run only 55m0s") {
 		t.Errorf("BG_TIMEOUT beyond the job: exit %d\n%s", code, stderr)
