@@ -229,3 +229,25 @@ include:
 		t.Errorf("a pin by the tag 1.0.0 does not run %s:\n%s", want, r.Stdout)
 	}
 }
+
+// TestIncludes_errorsNameInputs runs a component job whose input GitLab
+// accepts (a CI/CD variable) but whose value the tool refuses once expanded:
+// the error names the input the user wrote as well as the variable.
+func TestIncludes_errorsNameInputs(t *testing.T) {
+	t.Parallel()
+	requireGitLabCILocal(t)
+	p := newProject(t, `stages: [build, test, deploy]
+include:
+  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/deploy@$CI_COMMIT_SHA
+    inputs:
+      cluster: prod
+      service: web
+      aws_region: $REGION
+      image: registry.example.com/web:1
+      ecr_repository: web
+`, map[string]string{})
+	r := p.gitlabCILocal(t, "--variable", "REGION=Europe", "ecs-release")
+	if r.Jobs["ecs-release"] != "FAIL" || !strings.Contains(r.Output, "AWS_REGION (input aws_region) is not a region name") {
+		t.Errorf("want ecs-release to fail naming the aws_region input:\n%s", r.Output)
+	}
+}
