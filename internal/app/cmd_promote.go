@@ -26,6 +26,12 @@ func runPromote(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	if !inFlight(d.Status) {
+		// A button pressed after the deployment ended has nothing to act
+		// on: say so, and leave the pipeline green.
+		inv.log.Info("nothing to promote: the deployment has ended", "deployment_id", id, "status", string(d.Status))
+		return nil
+	}
 	if d.Status != cdtypes.DeploymentStatusReady {
 		return &usageError{
 			msg:  fmt.Sprintf("deployment %s is %s, not waiting at Ready", id, d.Status),

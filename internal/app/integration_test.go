@@ -216,6 +216,14 @@ func TestFinishAgainstSimulator(t *testing.T) {
 	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusSucceeded {
 		t.Errorf("after finish the deployment is %s", got)
 	}
+	// The buttons pressed again, with the deploy job's BG_DEPLOYMENT_ID of a
+	// deployment that has ended: nothing to do, said so, exit 0.
+	for cmd, want := range map[string]string{"finish": "nothing to finish", "promote": "nothing to promote"} {
+		code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+id, "BG_LOG_LEVEL=info"), cmd)
+		if code != ExitOK || !strings.Contains(stderr, want) {
+			t.Errorf("%s after the deployment ended: exit %d, want 0 saying %q:\n%s", cmd, code, want, stderr)
+		}
+	}
 }
 
 func TestVerifyAgainstSimulator(t *testing.T) {
