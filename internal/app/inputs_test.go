@@ -19,8 +19,10 @@ func TestComponentInputs(t *testing.T) {
 	}{
 		{name: "outside_a_component", environ: []string{"BG_CLUSTER=prod"}, want: map[string]string{}},
 		{name: "empty", environ: []string{inputsVar + "="}, want: map[string]string{}},
-		{name: "pairs", environ: []string{inputsVar + "=BG_CLUSTER=cluster, AWS_REGION=aws_region,,bad,CI_JOB_TIMEOUT=job_timeout"},
-			want: map[string]string{"BG_CLUSTER": "cluster", "AWS_REGION": "aws_region", "CI_JOB_TIMEOUT": "job_timeout"}},
+		{
+			name: "pairs", environ: []string{inputsVar + "=BG_CLUSTER=cluster, AWS_REGION=aws_region,,bad,CI_JOB_TIMEOUT=job_timeout"},
+			want: map[string]string{"BG_CLUSTER": "cluster", "AWS_REGION": "aws_region", "CI_JOB_TIMEOUT": "job_timeout"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

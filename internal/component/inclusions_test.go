@@ -33,7 +33,7 @@ import (
 func TestThreeServicesOnePipeline(t *testing.T) {
 	t.Parallel()
 	requireGitLabCILocal(t)
-	sb := startSandbox(t, sandboxSpeed)
+	sb := startSandbox(t)
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""), BaseEndpoint: aws.String(sb.Env["AWS_ENDPOINT_URL"])}
 	if _, err := seed.Create(context.Background(), seed.Clients{ECS: ecs.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), CodeDeploy: codedeploy.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg)}, seed.Options{Cluster: "staging", Service: "api"}); err != nil {
 		t.Fatal(err)

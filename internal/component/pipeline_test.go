@@ -64,7 +64,7 @@ func TestComponentYML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := startSandbox(t, sandboxSpeed)
+	sb := startSandbox(t)
 	p := newProject(t, selfTestForm(t, string(example)), withApp())
 	// The example names an IAM role, so the jobs take the OIDC path: the token
 	// GitLab would put in BG_ID_TOKEN is exchanged at the sandbox's STS.
@@ -142,7 +142,7 @@ func TestComponentYML(t *testing.T) {
 func TestDeployButtons(t *testing.T) {
 	t.Parallel()
 	requireGitLabCILocal(t)
-	sb := startSandbox(t, sandboxSpeed)
+	sb := startSandbox(t)
 	// A second service, api on cluster staging, created through the AWS APIs
 	// of the running sandbox: it waits at Ready for a day and keeps the old
 	// colour for a day (simulated).
