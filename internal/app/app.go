@@ -119,6 +119,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ExitOK
 	}
 	err := runCommand(ctx, cmd, rest, env)
+	nameInputs(err, componentInputs(env.Environ))
 	return exitCode(env.Stderr, err)
 }
 

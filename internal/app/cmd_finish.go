@@ -14,6 +14,16 @@ func (m codeDeployModel) finish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d, err := run.cd.Describe(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !inFlight(d.Status) {
+		// Pressed after the deployment ended: the old colour is already
+		// gone (or production never left it), so there is nothing to end.
+		inv.log.Info("nothing to finish: the deployment has ended", "deployment_id", id, "status", string(d.Status))
+		return nil
+	}
 	if err := run.cd.Finish(ctx, id); err != nil {
 		return err
 	}

@@ -23,6 +23,12 @@ func (m codeDeployModel) promote(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !inFlight(d.Status) {
+		// A button pressed after the deployment ended has nothing to act
+		// on: say so, and leave the pipeline green.
+		inv.log.Info("nothing to promote: the deployment has ended", "deployment_id", id, "status", string(d.Status))
+		return nil
+	}
 	if d.Status != cdtypes.DeploymentStatusReady {
 		return &usageError{
 			msg:  fmt.Sprintf("deployment %s is %s, not waiting at Ready", id, d.Status),

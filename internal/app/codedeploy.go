@@ -110,7 +110,9 @@ func smokeFor(c *config.Checks, u config.URL) *verify.Smoke {
 // deadline is how long to watch (deploy.Deadline), from BG_TIMEOUT and the
 // job's CI_JOB_TIMEOUT.
 func (inv *invocation) deadline(w *config.Watch, est *deploy.Estimate) (time.Duration, error) {
-	return deploy.Deadline(w.Timeout, inv.getenv("CI_JOB_TIMEOUT"), est, inv.log)
+	inputs := componentInputs(inv.env.Environ)
+	in := deploy.Inputs{Timeout: inputs["BG_TIMEOUT"], WaitFor: inputs["BG_WAIT_FOR"], JobTimeout: inputs["CI_JOB_TIMEOUT"]}
+	return deploy.Deadline(w.Timeout, inv.getenv("CI_JOB_TIMEOUT"), est, in, inv.log)
 }
 
 // progress prints one line of deployment progress on stderr.

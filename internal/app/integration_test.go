@@ -241,6 +241,14 @@ func TestFinishAgainstSimulator(t *testing.T) {
 	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusSucceeded {
 		t.Errorf("after finish the deployment is %s", got)
 	}
+	// The buttons pressed again, with the deploy job's BG_DEPLOYMENT_ID of a
+	// deployment that has ended: nothing to do, said so, exit 0.
+	for cmd, want := range map[string]string{"finish": "nothing to finish", "promote": "nothing to promote"} {
+		code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+id, "BG_LOG_LEVEL=info"), cmd)
+		if code != ExitOK || !strings.Contains(stderr, want) {
+			t.Errorf("%s after the deployment ended: exit %d, want 0 saying %q:\n%s", cmd, code, want, stderr)
+		}
+	}
 }
 
 func TestVerifyAgainstSimulator(t *testing.T) {
@@ -634,6 +642,11 @@ func TestDeployThatCannotFitInTheJobIsRefused(t *testing.T) {
 	revs, _ := s.ecs.ListTaskDefinitions(context.Background(), &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web")})
 	if len(revs.TaskDefinitionArns) != 1 {
 		t.Errorf("a refused deploy registered task definitions: %v", revs.TaskDefinitionArns)
+	}
+	// In a component job the hint names the inputs to change.
+	code, _, stderr = runIn(t, deployEnv(s, "CI_JOB_TIMEOUT=3600", "ECS_BLUEGREEN_INPUTS=CI_JOB_TIMEOUT=job_timeout,BG_WAIT_FOR=wait_for"), "deploy")
+	if code != ExitUsage || !strings.Contains(stderr, "the component's job_timeout input") || !strings.Contains(stderr, "BG_WAIT_FOR=traffic (the component's wait_for input)") {
+		t.Errorf("in a component job: exit %d, want the hint to name the job_timeout and wait_for inputs:\n%s", code, stderr)
 	}
 	code, _, stderr = runIn(t, deployEnv(s, "CI_JOB_TIMEOUT=3600", "BG_TIMEOUT=2h"), "deploy")
 	if code != ExitUsage || !strings.Contains(stderr, "BG_TIMEOUT is 2h0m0s, but the job may run only 55m0s") {

@@ -33,7 +33,7 @@ import (
 func TestThreeServicesOnePipeline(t *testing.T) {
 	t.Parallel()
 	requireGitLabCILocal(t)
-	sb := startSandbox(t, sandboxSpeed)
+	sb := startSandbox(t)
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""), BaseEndpoint: aws.String(sb.Env["AWS_ENDPOINT_URL"])}
 	if _, err := seed.Create(context.Background(), seed.Clients{ECS: ecs.NewFromConfig(cfg), ELB: elb.NewFromConfig(cfg), CodeDeploy: codedeploy.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg)}, seed.Options{Cluster: "staging", Service: "api"}); err != nil {
 		t.Fatal(err)
@@ -227,5 +227,27 @@ include:
 	}
 	if want := "registry.gitlab.com/ecs-bluegreen/ecs-bluegreen:" + sha; !strings.Contains(r.Stdout, want) {
 		t.Errorf("a pin by the tag 1.0.0 does not run %s:\n%s", want, r.Stdout)
+	}
+}
+
+// TestIncludes_errorsNameInputs runs a component job whose input GitLab
+// accepts (a CI/CD variable) but whose value the tool refuses once expanded:
+// the error names the input the user wrote as well as the variable.
+func TestIncludes_errorsNameInputs(t *testing.T) {
+	t.Parallel()
+	requireGitLabCILocal(t)
+	p := newProject(t, `stages: [build, test, deploy]
+include:
+  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/deploy@$CI_COMMIT_SHA
+    inputs:
+      cluster: prod
+      service: web
+      aws_region: $REGION
+      image: registry.example.com/web:1
+      ecr_repository: web
+`, map[string]string{})
+	r := p.gitlabCILocal(t, "--variable", "REGION=Europe", "ecs-release")
+	if r.Jobs["ecs-release"] != "FAIL" || !strings.Contains(r.Output, "AWS_REGION (input aws_region) is not a region name") {
+		t.Errorf("want ecs-release to fail naming the aws_region input:\n%s", r.Output)
 	}
 }

@@ -83,13 +83,13 @@ type sandbox struct {
 	Env map[string]string
 }
 
-// startSandbox runs `ecs-bluegreen sandbox serve` on free ports and reads the
-// variables it prints; it stops with the test.
-func startSandbox(t *testing.T, speed int) *sandbox {
+// startSandbox runs `ecs-bluegreen sandbox serve` on free ports, at
+// sandboxSpeed, and reads the variables it prints; it stops with the test.
+func startSandbox(t *testing.T) *sandbox {
 	t.Helper()
 	bin := filepath.Join(toolDir(t), "ecs-bluegreen")
 	cmd := exec.Command(bin, "sandbox", "serve")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "BG_SANDBOX_ADDR=127.0.0.1:0", "BG_SANDBOX_REGISTRY_ADDR=127.0.0.1:0", "BG_SANDBOX_SPEED=" + strconv.Itoa(speed), "BG_OUTPUT_DIR=" + t.TempDir()}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "BG_SANDBOX_ADDR=127.0.0.1:0", "BG_SANDBOX_REGISTRY_ADDR=127.0.0.1:0", "BG_SANDBOX_SPEED=" + strconv.Itoa(sandboxSpeed), "BG_OUTPUT_DIR=" + t.TempDir()}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ func TestComponentYML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := startSandbox(t, sandboxSpeed)
+	sb := startSandbox(t)
 	p := newProject(t, selfTestForm(t, string(example)), withApp())
 	// The example names an IAM role, so the jobs take the OIDC path: the token
 	// GitLab would put in BG_ID_TOKEN is exchanged at the sandbox's STS.
@@ -142,7 +142,7 @@ func TestComponentYML(t *testing.T) {
 func TestDeployButtons(t *testing.T) {
 	t.Parallel()
 	requireGitLabCILocal(t)
-	sb := startSandbox(t, sandboxSpeed)
+	sb := startSandbox(t)
 	// A second service, api on cluster staging, created through the AWS APIs
 	// of the running sandbox: it waits at Ready for a day and keeps the old
 	// colour for a day (simulated).
@@ -187,6 +187,15 @@ include:
 	}
 	r = p.gitlabCILocal(t, append(args, "--manual", "api-finish", "api-finish")...)
 	r.expect(t, 0, map[string]string{"api-finish": "PASS"})
+	// Pressed again once the deployment has finished: nothing to do, said
+	// so, and the job stays green.
+	for _, button := range []string{"api-promote", "api-finish"} {
+		r = p.gitlabCILocal(t, append(args, "--manual", button, button)...)
+		r.expect(t, 0, map[string]string{button: "PASS"})
+		if !strings.Contains(r.Output, "nothing to "+strings.TrimPrefix(button, "api-")) {
+			t.Errorf("%s after the deployment finished did not say there is nothing to do:\n%s", button, r.Output)
+		}
+	}
 
 	// A second release, promoted and finished: the first one's image is now
 	// the registry's previous. Rollback after a finished deployment is the

@@ -393,26 +393,3 @@ func walk(n *yaml.Node, f func(*yaml.Node)) {
 		walk(c, f)
 	}
 }
-
-// InputTable renders the inputs as the README's Markdown table: name, type,
-// default, the setting each one sets, and the description.
-func (t *Template) InputTable() (string, error) {
-	fromInput, _, err := t.Variables()
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	b.WriteString("| input | type | default | sets | description |\n|---|---|---|---|---|\n")
-	for _, in := range t.Inputs {
-		def := "`" + text(in.Default) + "`"
-		if text(in.Default) == "" {
-			def = `""`
-		}
-		sets := "—"
-		if vars := fromInput[in.Name]; len(vars) > 0 {
-			sets = "`" + strings.Join(vars, "`, `") + "`"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", in.Name, in.Type, def, sets, strings.ReplaceAll(in.Description, "|", `\|`))
-	}
-	return b.String(), nil
-}

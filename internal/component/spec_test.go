@@ -434,3 +434,48 @@ func TestTemplates_scripts(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplates_inputNames checks ECS_BLUEGREEN_INPUTS, the map from each
+// variable to the input that sets it, which the tool uses to name the input
+// in its errors: every variable an input sets is there with that input (a
+// variable two inputs set, in different jobs, is left out), and nothing else.
+func TestTemplates_inputNames(t *testing.T) {
+	t.Parallel()
+	for name, tmpl := range loadTemplates(t) {
+		fromInput, _, err := tmpl.Variables()
+		if err != nil {
+			t.Fatal(err)
+		}
+		byVar := map[string][]string{}
+		for in, vars := range fromInput {
+			for _, v := range vars {
+				if std, ok := aliasVars[v]; ok {
+					v = std
+				} else if strings.HasPrefix(v, "ECS_BLUEGREEN_") {
+					continue
+				}
+				byVar[v] = append(byVar[v], in)
+			}
+		}
+		want := []string{"BG_OUTPUT_DIR=output_dir", "CI_JOB_TIMEOUT=job_timeout"}
+		for v, ins := range byVar {
+			if len(ins) == 1 {
+				want = append(want, v+"="+ins[0])
+			}
+		}
+		sort.Strings(want)
+		body := expandDefaults(t, tmpl, nil)
+		var got []string
+		for job, j := range body {
+			if !strings.HasPrefix(job, ".") {
+				continue
+			}
+			vars, _ := j.(map[string]any)["variables"].(map[string]any)
+			got = strings.Split(fmt.Sprint(vars["ECS_BLUEGREEN_INPUTS"]), ",")
+		}
+		sort.Strings(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: ECS_BLUEGREEN_INPUTS (-want +got):\n%s\nwant it to be %s", name, diff, strings.Join(want, ","))
+		}
+	}
+}

@@ -23,7 +23,7 @@ import (
 func TestSwitchButtons(t *testing.T) {
 	t.Parallel()
 	requireGitLabCILocal(t)
-	sb := startSandbox(t, sandboxSpeed)
+	sb := startSandbox(t)
 	pipeline := `stages: [build, deploy]
 include:
   - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/switch@$CI_COMMIT_SHA

@@ -97,23 +97,39 @@ func (e *BudgetError) ExitCode() int { return 2 }
 // ErrorHint says how to make the deployment fit.
 func (e *BudgetError) ErrorHint() string { return e.Hint }
 
+// Inputs name the GitLab component inputs behind the settings a budget
+// hint mentions, so a component job's refusal says what to change in
+// .gitlab-ci.yml. Empty outside a component.
+type Inputs struct {
+	Timeout, WaitFor, JobTimeout string
+}
+
 // Deadline is how long to watch: timeout (BG_TIMEOUT), else all the time the
 // job has (jobTimeout, GitLab's CI_JOB_TIMEOUT in seconds, less a margin for
 // stopping and reporting), else an hour or more if the estimate says the
 // deployment needs it. Before a deployment is started, est says how long it
 // should take: when that cannot fit in the job the run stops here, with
 // nothing changed, instead of timing out midway.
-func Deadline(timeout time.Duration, jobTimeout string, est *Estimate, log *slog.Logger) (time.Duration, error) {
+func Deadline(timeout time.Duration, jobTimeout string, est *Estimate, in Inputs, log *slog.Logger) (time.Duration, error) {
 	var available time.Duration
 	if secs, err := strconv.Atoi(strings.TrimSpace(jobTimeout)); err == nil && time.Duration(secs)*time.Second > 2*jobTimeoutMargin {
 		available = time.Duration(secs)*time.Second - jobTimeoutMargin
 	}
+	note := func(input string) string {
+		if input == "" {
+			return ""
+		}
+		return " (the component's " + input + " input)"
+	}
 	fixTimeout := "raise the job's timeout (the timeout keyword, or the project's CI/CD settings)"
+	if in.JobTimeout != "" {
+		fixTimeout = "raise the job's timeout" + note(in.JobTimeout)
+	}
 	if timeout > 0 {
 		if available > 0 && timeout > available {
 			return 0, &BudgetError{
 				Msg:  fmt.Sprintf("BG_TIMEOUT is %s, but the job may run only %s more (CI_JOB_TIMEOUT less %s to stop and report)", timeout, available, jobTimeoutMargin),
-				Hint: "lower BG_TIMEOUT, or " + fixTimeout,
+				Hint: "lower BG_TIMEOUT" + note(in.Timeout) + ", or " + fixTimeout,
 			}
 		}
 		if est != nil && timeout < est.Total && log != nil {
@@ -124,7 +140,7 @@ func Deadline(timeout time.Duration, jobTimeout string, est *Estimate, log *slog
 	if est != nil && available > 0 && est.Total > available {
 		return 0, &BudgetError{
 			Msg:  fmt.Sprintf("the deployment is expected to take %s, but the job may run only %s (CI_JOB_TIMEOUT less %s to stop and report)", est, available, jobTimeoutMargin),
-			Hint: fixTimeout + ", or set BG_WAIT_FOR=traffic so the job ends once production traffic has moved (finish or the scheduled verify see the rest)",
+			Hint: fixTimeout + ", or set BG_WAIT_FOR=traffic" + note(in.WaitFor) + " so the job ends once production traffic has moved (finish or the scheduled verify see the rest)",
 		}
 	}
 	switch {

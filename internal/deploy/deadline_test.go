@@ -68,7 +68,7 @@ func TestDeadline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Deadline(tt.timeout, tt.jobTimeout, tt.est, nil)
+			got, err := Deadline(tt.timeout, tt.jobTimeout, tt.est, Inputs{}, nil)
 			var be *BudgetError
 			if tt.wantErr != errors.As(err, &be) || !tt.wantErr && got != tt.want {
 				t.Errorf("Deadline = %s, %v; want %s (error %v)", got, err, tt.want, tt.wantErr)
