@@ -833,8 +833,8 @@ func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
 	// service's health check grace period after the task started is over.
 	replace := false
 	for _, t := range slices.Clone(ts.tasks) {
-		if tg := w.failedHealthChecks(s, ts, t, now); tg != nil {
-			w.serviceEvent(s, fmt.Sprintf("(port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", tg.Port, tg.ARN))
+		if tg, port := w.failedHealthChecks(s, ts, t, now); tg != nil {
+			w.serviceEvent(s, fmt.Sprintf("(port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", port, tg.ARN))
 			w.stopTask(s, ts, t, "Task failed ELB health checks in (target-group "+tg.ARN+")", 143, now)
 			w.serviceEvent(s, fmt.Sprintf("has stopped 1 running tasks: (task %s).", t.id))
 			ts.healthStops++
@@ -870,11 +870,11 @@ func (ts *taskSet) steady(s *service, now time.Time) bool {
 	return true
 }
 
-// failedHealthChecks is the target group in which a registered task is
-// unhealthy, or nil.
-func (w *World) failedHealthChecks(s *service, ts *taskSet, t *task, now time.Time) *targetGroup {
+// failedHealthChecks is the target group (and port) in which a registered
+// task is unhealthy, or nil.
+func (w *World) failedHealthChecks(s *service, ts *taskSet, t *task, now time.Time) (*targetGroup, int) {
 	if !t.targets || now.Before(t.runningAt.Add(s.gracePeriod)) {
-		return nil
+		return nil, 0
 	}
 	for _, lb := range ts.loadBalancers {
 		tg := w.targetGroups[lb.TargetGroupArn]
@@ -886,12 +886,12 @@ func (w *World) failedHealthChecks(s *service, ts *taskSet, t *task, now time.Ti
 				// ECS acts on the load balancer's verdict one health check
 				// later, so the unhealthy state can be seen before the task goes.
 				if state, _, _ := tg.health(x, now); state == "unhealthy" && tg.checks(x, now) >= tg.Unhealthy+1 {
-					return tg
+					return tg, lb.ContainerPort
 				}
 			}
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 // serviceDueTimes reports when a service's tasks change next: a task
