@@ -230,6 +230,13 @@ func TestTaskSets_primaryFollowsProductionTraffic(t *testing.T) {
 	if got := e.status(t, id).Status; got != "Succeeded" {
 		t.Errorf("deployment after the original drained: %s", got)
 	}
+	out, err := e.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := eventText(out.Services[0]); !strings.HasPrefix(got, "(service web) has reached a steady state.") || !strings.Contains(got, "has begun draining connections on 2 tasks.") {
+		t.Errorf("events, newest first:\n%s", got)
+	}
 }
 
 // rollingService creates an ECS-controller service behind the production
