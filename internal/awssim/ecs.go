@@ -1184,7 +1184,7 @@ func (w *World) describeTasks(body []byte) (any, error) {
 						containers = append(containers, map[string]any{"name": c.Name, "image": c.Image, "lastStatus": status, "taskArn": t.arn})
 					}
 				}
-				tasks = append(tasks, map[string]any{
+				out := map[string]any{
 					"taskArn": t.arn, "clusterArn": s.clusterARN, "taskDefinitionArn": ts.taskDefinition, "lastStatus": status,
 					"desiredStatus": "RUNNING", "startedBy": ts.id, "group": "service:" + s.name, "launchType": s.launchType,
 					"createdAt": wire.EpochSeconds(t.created), "containers": containers,
@@ -1192,7 +1192,14 @@ func (w *World) describeTasks(body []byte) (any, error) {
 						"type": "ElasticNetworkInterface", "status": "ATTACHED",
 						"details": []any{map[string]string{"name": "privateIPv4Address", "value": t.ip}},
 					}},
-				})
+				}
+				if status == "RUNNING" {
+					out["startedAt"] = wire.EpochSeconds(t.runningAt) // when it started, not when it was asked about
+				}
+				if ts.status == "DRAINING" {
+					out["desiredStatus"] = "STOPPED" // its targets drain before it stops
+				}
+				tasks = append(tasks, out)
 			}
 		}
 	}
