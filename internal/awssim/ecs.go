@@ -599,6 +599,11 @@ func (w *World) createService(body []byte) (any, error) {
 		if _, ok := w.targetGroups[lb.TargetGroupArn]; !ok {
 			return nil, invalidParam("The target group %s does not exist.", lb.TargetGroupArn)
 		}
+		if len(w.loadBalancersOf(lb.TargetGroupArn)) == 0 {
+			// ECS registers the tasks with a load balancer it finds through a
+			// listener or rule; a group none forwards to has none.
+			return nil, invalidParam("The target group with targetGroupArn %s does not have an associated load balancer.", lb.TargetGroupArn)
+		}
 		if td != nil && !td.hasPort(lb.ContainerName, lb.ContainerPort) {
 			return nil, invalidParam("The container %s did not have a container port %d defined.", lb.ContainerName, lb.ContainerPort)
 		}

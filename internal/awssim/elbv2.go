@@ -359,13 +359,7 @@ func (w *World) tgOut(tg *targetGroup) xmlTG {
 		HealthCheckEnabled: true, HealthCheckIntervalSeconds: tg.Interval, HealthyThresholdCount: tg.Healthy, UnhealthyThresholdCount: tg.Unhealthy,
 	}
 	x.Matcher.HTTPCode = "200"
-	seen := map[string]bool{}
-	for _, l := range sortedByKey(w.listeners) {
-		if l.uses(tg.ARN) && !seen[l.LBARN] {
-			seen[l.LBARN] = true
-			x.LoadBalancerArns = append(x.LoadBalancerArns, l.LBARN)
-		}
-	}
+	x.LoadBalancerArns = w.loadBalancersOf(tg.ARN)
 	return x
 }
 

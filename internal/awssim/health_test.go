@@ -75,13 +75,36 @@ func TestTargetHealth_states(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	lbs := func() int {
+		out, err := e.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{tg}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.TargetGroups[0].LoadBalancerArns)
+	}
+	// ECS refuses a group no listener or rule forwards to: it has no load balancer.
+	var invalid *ecstypes.InvalidParameterException
+	if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("spare"), TaskDefinition: aws.String(e.world.TaskDefinitionARN),
+		LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}},
+	}); !errors.As(err, &invalid) || !strings.Contains(err.Error(), "does not have an associated load balancer") {
+		t.Errorf("CreateService on a group without a load balancer: %v", err)
+	}
 	for _, c := range []struct {
 		name string
 		act  func()
 		want string
 	}{
 		{name: "no_listener_uses_the_group", act: func() { step(time.Hour) }, want: "unused Target.NotInUse"},
-		{name: "a_rule_forwards_to_it", act: forward, want: "initial Elb.RegistrationInProgress"},
+		{name: "a_rule_forwards_to_it", act: func() {
+			if n := lbs(); n != 0 {
+				t.Errorf("before the rule the group lists %d load balancers", n)
+			}
+			forward()
+			if n := lbs(); n != 1 {
+				t.Errorf("a rule forwards to the group, which lists %d load balancers, want 1", n)
+			}
+		}, want: "initial Elb.RegistrationInProgress"},
 		{name: "first_check_passed", act: func() { step(10 * time.Second) }, want: "initial Elb.InitialHealthChecking"},
 		{name: "second_check_passed", act: func() { step(10 * time.Second) }, want: "initial Elb.InitialHealthChecking"},
 		{name: "healthy_threshold_reached", act: func() { step(10 * time.Second) }, want: "healthy "},

@@ -142,6 +142,30 @@ func (w *World) usedTargetGroups() map[string]bool {
 	return used
 }
 
+// loadBalancersOf lists the load balancers whose listeners forward to the
+// group, by a default action or by a rule.
+func (w *World) loadBalancersOf(tgARN string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(lbARN string) {
+		if !seen[lbARN] {
+			seen[lbARN] = true
+			out = append(out, lbARN)
+		}
+	}
+	for _, l := range sortedByKey(w.listeners) {
+		if l.uses(tgARN) {
+			add(l.LBARN)
+		}
+	}
+	for _, r := range sortedByKey(w.rules) {
+		if l := w.listeners[r.ListenerARN]; l != nil && (&listener{actions: r.actions}).uses(tgARN) {
+			add(l.LBARN)
+		}
+	}
+	return out
+}
+
 // settleTargetGroup notes when the group starts or stops being routed to
 // and lets targets whose deregistration delay is over go.
 func (w *World) settleTargetGroup(tg *targetGroup, used bool, now time.Time) {
