@@ -265,10 +265,10 @@ func TestTaskSets_primaryFollowsProductionTraffic(t *testing.T) {
 // rollingService creates an ECS-controller service behind the production
 // listener's group of its own, with the given deployment configuration and
 // grace period.
-func (e *env) rollingService(t *testing.T, breaker *ecstypes.DeploymentCircuitBreaker, grace int32) (tg string) {
+func (e *env) rollingService(t *testing.T, breaker *ecstypes.DeploymentCircuitBreaker, grace int32) {
 	t.Helper()
 	ctx := context.Background()
-	tg = e.newTargetGroup(t, "api")
+	tg := e.newTargetGroup(t, "api")
 	if _, err := e.elb.CreateRule(ctx, &elb.CreateRuleInput{
 		ListenerArn: aws.String(e.world.ProdListenerARN), Priority: aws.Int32(7),
 		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/api/*"}}},
@@ -290,7 +290,6 @@ func (e *env) rollingService(t *testing.T, breaker *ecstypes.DeploymentCircuitBr
 		t.Fatal(err)
 	}
 	e.clk.Advance(time.Minute)
-	return tg
 }
 
 func (e *env) api(t *testing.T) ecstypes.Service {
