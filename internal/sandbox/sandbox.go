@@ -114,12 +114,15 @@ func (sb *Sandbox) seed(ctx context.Context) error {
 		// Deployments wait at Ready until promoted (deploy promotes once the
 		// test listener's smoke check passed, unless BG_PROMOTE=manual).
 		ReadyWaitMinutes: 60,
+		// Replaced tasks drain for 30 s instead of ELBv2's 300 s, as ECS
+		// services commonly set it: the demo spends its time on deployments.
+		DeregistrationDelaySeconds: 30,
 	})
 	if err != nil {
 		return err
 	}
 	sb.World = w
-	sw, err := seed.CreateTwoServices(ctx, clients, seed.TwoServicesOptions{Options: seed.Options{Cluster: w.Cluster, Service: SwitchService, Container: SwitchService}})
+	sw, err := seed.CreateTwoServices(ctx, clients, seed.TwoServicesOptions{Options: seed.Options{Cluster: w.Cluster, Service: SwitchService, Container: SwitchService, DeregistrationDelaySeconds: 30}})
 	if err != nil {
 		return fmt.Errorf("the listener model: %w", err)
 	}
