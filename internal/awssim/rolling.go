@@ -105,8 +105,24 @@ func (s *service) deploymentConfigurationOut() map[string]any {
 }
 
 // serviceEvent records what happened to a service, at the world's time.
-func (w *World) serviceEvent(s *service, message string) {
-	e := serviceEvent{id: hexID(8) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(12), message: "(service " + s.name + ") " + message, at: w.now()}
+func (w *World) serviceEvent(s *service, message string) { w.recordEvent(s, nil, message) }
+
+// taskSetEvent records what happened to one of a service's task sets: ECS
+// names the task set too when the service's deployments are made of task
+// sets (CodeDeploy, external), not when it runs rolling deployments.
+func (w *World) taskSetEvent(s *service, ts *taskSet, message string) {
+	if s.controller == "ECS" {
+		ts = nil
+	}
+	w.recordEvent(s, ts, message)
+}
+
+func (w *World) recordEvent(s *service, ts *taskSet, message string) {
+	prefix := "(service " + s.name + ") "
+	if ts != nil {
+		prefix = "(service " + s.name + ", taskSet " + ts.id + ") "
+	}
+	e := serviceEvent{id: hexID(8) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(12), message: prefix + message, at: w.now()}
 	s.events = append([]serviceEvent{e}, s.events...)
 	if len(s.events) > maxServiceEvents {
 		s.events = s.events[:maxServiceEvents]
@@ -140,7 +156,6 @@ func (w *World) startRolling(s *service, taskDef string) *taskSet {
 	ts.status, ts.rollout = "PRIMARY", "IN_PROGRESS"
 	s.taskSets = append([]*taskSet{ts}, s.taskSets...)
 	s.taskDefinition = taskDef
-	s.steadyNoted = false
 	return ts
 }
 
@@ -192,6 +207,7 @@ func (w *World) taskSetHealthy(s *service, ts *taskSet, now time.Time) bool {
 // deployment is healthy the old ones drain, and once they are gone the
 // deployment is complete and the service steady.
 func (w *World) advanceServiceDeployments(s *service, now time.Time) {
+	defer w.noteSteadyState(s, now)
 	if s.controller != "ECS" {
 		return
 	}
@@ -229,10 +245,16 @@ func (w *World) advanceServiceDeployments(s *service, now time.Time) {
 		}
 		w.serviceEvent(s, fmt.Sprintf("deployment %s has completed.", ts.id))
 	}
-	if !s.steadyNoted && len(s.taskSets) == 1 && s.taskSets[0].steady(s, now) && w.taskSetHealthy(s, s.taskSets[0], now) {
-		s.steadyNoted = true
+}
+
+// noteSteadyState reports, once per change, that a service runs one task
+// set, all of whose tasks run and are healthy.
+func (w *World) noteSteadyState(s *service, now time.Time) {
+	steady := len(s.taskSets) == 1 && w.taskSetHealthy(s, s.taskSets[0], now)
+	if steady && !s.steadyNoted {
 		w.serviceEvent(s, "has reached a steady state.")
 	}
+	s.steadyNoted = steady
 }
 
 // active is the task set a service deployment is bringing up: its own, or

@@ -3,6 +3,7 @@ package awssim_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-cmp/cmp"
@@ -26,8 +28,13 @@ type timeline struct {
 	Events           []string
 	Weights          []string // the production listener's at the end
 	TaskSets         []string
+	Tasks            []string // every task of the service, running or stopped
+	ServiceEvents    []string
 	Rollback         string
 }
+
+// randomIDs are the ids and ARN suffixes that differ from world to world.
+var randomIDs = regexp.MustCompile(`[0-9a-f]{16,}|ecs-svc/[0-9]+`)
 
 func (tl timeline) String() string {
 	return fmt.Sprintf("%s complete %s; %s; rollback %s", tl.Status, tl.Complete, strings.Join(tl.Events, "; "), tl.Rollback)
@@ -116,8 +123,30 @@ func (e *env) readTimeline(t *testing.T, id string) timeline {
 		t.Fatal(err)
 	}
 	for _, ts := range svc.Services[0].TaskSets {
-		tl.TaskSets = append(tl.TaskSets, fmt.Sprintf("%s %s created %s updated %s", aws.ToString(ts.Status), aws.ToString(ts.TaskDefinition), rel(ts.CreatedAt, base), rel(ts.UpdatedAt, base)))
+		tl.TaskSets = append(tl.TaskSets, fmt.Sprintf("%s %s created %s updated %s stability %s at %s", aws.ToString(ts.Status), aws.ToString(ts.TaskDefinition), rel(ts.CreatedAt, base), rel(ts.UpdatedAt, base), ts.StabilityStatus, rel(ts.StabilityStatusAt, base)))
 	}
+	for _, ev := range svc.Services[0].Events {
+		tl.ServiceEvents = append(tl.ServiceEvents, rel(ev.CreatedAt, base)+" "+randomIDs.ReplaceAllString(aws.ToString(ev.Message), "ID"))
+	}
+	ctx := context.Background()
+	for _, status := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
+		list, err := e.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"), DesiredStatus: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.TaskArns) == 0 {
+			continue
+		}
+		tasks, err := e.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: list.TaskArns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks.Tasks {
+			tl.Tasks = append(tl.Tasks, fmt.Sprintf("%s %s created %s started %s stopped %s %s", aws.ToString(task.TaskDefinitionArn), aws.ToString(task.LastStatus),
+				rel(task.CreatedAt, base), rel(task.StartedAt, base), rel(task.StoppedAt, base), randomIDs.ReplaceAllString(aws.ToString(task.StoppedReason), "ID")))
+		}
+	}
+	sort.Strings(tl.Tasks)
 	return tl
 }
 
@@ -142,5 +171,65 @@ func TestTimeline_independentOfPollers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// rollingTimeline runs a rolling deployment of a release whose tasks fail
+// their health checks, with the circuit breaker rolling back, while a
+// watcher reads ListServiceDeployments every poll (0: nobody until the end), then
+// reads the service's deployments, events and service deployments.
+func rollingTimeline(t *testing.T, poll time.Duration) []string {
+	t.Helper()
+	e := newEnv(t, seed.Options{})
+	e.rollingService(t, &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}, 0)
+	base := e.clk.Now()
+	newTD := e.updateAPI(t, "api:broken")
+	e.sim.World().SetTaskDefinitionHealthy(newTD, false)
+	const span = 5 * time.Minute
+	for elapsed := time.Duration(0); elapsed < span; {
+		step := poll
+		if poll == 0 {
+			step = span
+		}
+		e.clk.Advance(step)
+		elapsed += step
+		if poll > 0 { // a small read: what matters is that calls come
+			if _, err := e.ecs.ListServiceDeployments(context.Background(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("api")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s := e.api(t)
+	var out []string
+	for _, d := range s.Deployments {
+		out = append(out, fmt.Sprintf("deployment %s %s %s failed %d created %s updated %s", aws.ToString(d.Status), d.RolloutState, aws.ToString(d.TaskDefinition), d.FailedTasks, rel(d.CreatedAt, base), rel(d.UpdatedAt, base)))
+	}
+	for _, ev := range s.Events {
+		out = append(out, "event "+rel(ev.CreatedAt, base)+" "+randomIDs.ReplaceAllString(aws.ToString(ev.Message), "ID"))
+	}
+	ctx := context.Background()
+	list, err := e.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("api")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range list.ServiceDeployments {
+		out = append(out, fmt.Sprintf("service deployment %s created %s finished %s", d.Status, rel(d.CreatedAt, base), rel(d.FinishedAt, base)))
+	}
+	return out
+}
+
+// TestRollingTimeline_independentOfPollers: an ECS rolling deployment that
+// the circuit breaker rolls back has the same history, to the second,
+// whether it is watched every 100 ms, every 15 s or not at all.
+func TestRollingTimeline_independentOfPollers(t *testing.T) {
+	t.Parallel()
+	none := rollingTimeline(t, 0)
+	if !strings.Contains(strings.Join(none, "\n"), "ROLLBACK_SUCCESSFUL") {
+		t.Errorf("the circuit breaker did not roll back:\n%s", strings.Join(none, "\n"))
+	}
+	for _, poll := range []time.Duration{15 * time.Second, 100 * time.Millisecond} {
+		if diff := cmp.Diff(none, rollingTimeline(t, poll)); diff != "" {
+			t.Errorf("watched every %s, the rolling deployment differs from the unwatched one (-unwatched +watched):\n%s", poll, diff)
+		}
 	}
 }
