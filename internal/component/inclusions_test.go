@@ -251,3 +251,20 @@ include:
 		t.Errorf("want ecs-release to fail naming the aws_region input:\n%s", r.Output)
 	}
 }
+
+// TestIncludes_explicitImageWins checks that with build: true and an image
+// input, nothing is built: the given image is what release takes.
+func TestIncludes_explicitImageWins(t *testing.T) {
+	t.Parallel()
+	requireGitLabCILocal(t)
+	for image, wantBuild := range map[string]string{"": "on_success", "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA": "never"} {
+		p := newProject(t, `stages: [build, test, deploy]
+include:
+  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/deploy@$CI_COMMIT_SHA
+    inputs: {cluster: prod, service: web, build: true, image: "`+image+`"}
+`, map[string]string{})
+		if got := p.listJSON(t)["ecs-build"]; got != wantBuild {
+			t.Errorf("build: true with image %q: the build job is %q, want %q", image, got, wantBuild)
+		}
+	}
+}
