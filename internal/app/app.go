@@ -47,30 +47,26 @@ func OSEnv() Env {
 	return Env{Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
-// secretVars are the variables whose values never reach the output: our own
-// secret settings plus the credentials GitLab and AWS put in a job.
-var secretVars = []string{"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN", "CI_DEPLOY_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
-
 // masked wraps the run's output so no secret value from the environment can
-// appear in it, whatever path an error or log line takes.
+// appear in it, whatever path an error or log line takes: the job's
+// credentials, our secret settings and whatever gitlab.FindSecrets counts as
+// one.
 func masked(env Env) (Env, func()) {
 	m := &gitlab.Masker{}
-	lookup := config.EnvironLookuper(env.Environ)
-	names := append([]string(nil), secretVars...)
+	var names []string
 	for _, s := range config.Reference() {
 		if s.Secret {
 			names = append(names, s.Var)
 		}
 	}
-	for _, n := range names {
+	for _, v := range gitlab.FindSecrets(env.Environ, names...).Values() {
 		// The sandbox's published credentials are no secret: a shell that
 		// evaluated `sandbox serve`'s exports has them, and masking them
 		// would garble the next serve's export lines.
-		if v, ok := lookup.Lookup(n); ok && !sandbox.IsPublicCredential(v) {
+		if !sandbox.IsPublicCredential(v) {
 			m.Add(v)
 		}
 	}
-	m.Add(gitlab.FindSecrets(env.Environ, names...).Values()...)
 	out, errw := m.Writer(env.Stdout), m.Writer(env.Stderr)
 	env.Stdout, env.Stderr = out, errw
 	return env, func() {

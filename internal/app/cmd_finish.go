@@ -10,8 +10,8 @@ func (m codeDeployModel) finish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := run.requireDeployment(ctx, "finish", "finish acts on a deployment in its termination wait")
-	if err != nil {
+	id, err := run.buttonDeployment(ctx, inv.log, "finish", "finish acts on a deployment in its termination wait")
+	if err != nil || id == "" {
 		return err
 	}
 	d, err := run.cd.Describe(ctx, id)

@@ -15,8 +15,8 @@ func (m codeDeployModel) promote(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := run.requireDeployment(ctx, "promote", "promote acts on a deployment waiting at Ready; run deploy first")
-	if err != nil {
+	id, err := run.buttonDeployment(ctx, inv.log, "promote", "promote acts on a deployment waiting at Ready; run deploy first")
+	if err != nil || id == "" {
 		return err
 	}
 	d, err := run.cd.Describe(ctx, id)

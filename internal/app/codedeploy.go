@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
@@ -135,15 +136,17 @@ func (r *codeDeployRun) deploymentID(ctx context.Context) (string, error) {
 	return *active.DeploymentId, nil
 }
 
-// requireDeployment is deploymentID, or a usage error when nothing is in
-// progress: what names the action ("promote"), hint says what it needs.
-func (r *codeDeployRun) requireDeployment(ctx context.Context, what, hint string) (string, error) {
+// buttonDeployment is the deployment a button (promote, finish) acts on.
+// With none in progress it says so and returns "": a button pressed when
+// there is nothing to do leaves the pipeline green (what names the action,
+// needs what it acts on).
+func (r *codeDeployRun) buttonDeployment(ctx context.Context, log *slog.Logger, what, needs string) (string, error) {
 	id, err := r.deploymentID(ctx)
 	if err != nil {
 		return "", err
 	}
 	if id == "" {
-		return "", &usageError{msg: fmt.Sprintf("no deployment of %s/%s is in progress to %s", r.target.Application, r.target.Group, what), hint: hint}
+		log.Info(fmt.Sprintf("nothing to %s: no deployment of %s/%s is in progress (%s)", what, r.target.Application, r.target.Group, needs))
 	}
 	return id, nil
 }

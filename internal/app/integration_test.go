@@ -213,14 +213,18 @@ func TestRollbackAgainstSimulator(t *testing.T) {
 	}
 }
 
-func TestPromoteWithoutDeploymentIsAUsageError(t *testing.T) {
+// A button pressed with nothing to act on says so and leaves the pipeline
+// green (issue: buttons that can only fail).
+func TestButtonsWithoutDeploymentSaySoAndSucceed(t *testing.T) {
 	t.Parallel()
 	s := startSim(t, seed.Options{})
-	code, _, stderr := runIn(t, s.environ(), "promote")
-	if code != ExitUsage || !strings.Contains(stderr, "no deployment of AppECS-prod-web/DgpECS-prod-web is in progress to promote") {
-		t.Errorf("promote with nothing in flight: exit %d\n%s", code, stderr)
+	for _, button := range []string{"promote", "finish"} {
+		code, _, stderr := runIn(t, s.environ("BG_LOG_LEVEL=info"), button)
+		if code != ExitOK || !strings.Contains(stderr, "nothing to "+button+": no deployment of AppECS-prod-web/DgpECS-prod-web is in progress") {
+			t.Errorf("%s with nothing in flight: exit %d\n%s", button, code, stderr)
+		}
 	}
-	code, _, stderr = runIn(t, s.environ("BG_SERVICE=nope"), "status")
+	code, _, stderr := runIn(t, s.environ("BG_SERVICE=nope"), "status")
 	if code != ExitUsage || !strings.Contains(stderr, "ECS service nope not found in cluster prod") || !strings.Contains(stderr, "hint:") {
 		t.Errorf("status of a missing service: exit %d\n%s", code, stderr)
 	}

@@ -527,8 +527,10 @@ func (c *CodeDeploy) Stop(ctx context.Context, id string, rollback bool) error {
 		var done *cdtypes.DeploymentAlreadyCompletedException
 		var apiErr smithy.APIError
 		switch {
-		case err == nil, errors.As(err, &done):
+		case errors.As(err, &done):
 			return nil // nothing left to stop; the watcher reports how it ended
+		case err == nil:
+			return c.stopped(ctx, id)
 		case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultClient && !isThrottle(apiErr.ErrorCode()):
 			return fmt.Errorf("stopping deployment %s: %w", id, err)
 		}
@@ -538,6 +540,28 @@ func (c *CodeDeploy) Stop(ctx context.Context, id string, rollback bool) error {
 		case <-c.clock().After(wait):
 		}
 		wait = min(2*wait, 15*time.Second)
+	}
+}
+
+// stopped waits for a stop to take effect. StopDeployment may answer
+// Pending: CodeDeploy stops (and starts the rollback) a moment later, and
+// until then the deployment still reads as it was, Ready included, so a
+// caller that looked at once could promote what it just stopped.
+func (c *CodeDeploy) stopped(ctx context.Context, id string) error {
+	for {
+		d, err := c.describe(ctx, id)
+		if err != nil {
+			return fmt.Errorf("deployment %s was asked to stop; reading whether it has: %w", id, err)
+		}
+		switch d.Status {
+		case cdtypes.DeploymentStatusStopped, cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusSucceeded:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("deployment %s was asked to stop and is still %s: %w", id, d.Status, context.Cause(ctx))
+		case <-c.clock().After(time.Second):
+		}
 	}
 }
 
