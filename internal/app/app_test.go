@@ -262,7 +262,7 @@ func TestOutputsMustBeWritable(t *testing.T) {
 	environ := []string{"AWS_REGION=eu-west-1", "BG_CLUSTER=prod", "BG_SERVICE=web", "BG_OUTPUT_DIR=" + file + "/out", "BG_IMAGE=r.example/web@sha256:" + strings.Repeat("a", 64)}
 	for _, cmd := range []string{"deploy", "promote", "rollback", "finish"} {
 		code, _, stderr := run(t, environ, cmd)
-		if code != ExitUsage || !strings.Contains(stderr, "is not writable") || !strings.Contains(stderr, "hint: set BG_OUTPUT_DIR") {
+		if code != ExitUsage || !strings.Contains(stderr, "BG_OUTPUT_DIR") || !strings.Contains(stderr, "not-a-folder is a file, so the folder cannot be created") {
 			t.Errorf("%s with an unwritable output folder: exit %d\n%s", cmd, code, stderr)
 		}
 	}
