@@ -2,6 +2,7 @@ package component
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"gopkg.in/yaml.v3"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/seed"
 )
@@ -265,6 +267,32 @@ include:
 `, map[string]string{})
 		if got := p.listJSON(t)["ecs-build"]; got != wantBuild {
 			t.Errorf("build: true with image %q: the build job is %q, want %q", image, got, wantBuild)
+		}
+	}
+}
+
+// TestIncludes_runnerTags checks the documented way to give one inclusion's
+// jobs runner tags: the user's own definition of the hidden job they extend
+// merges with the component's.
+func TestIncludes_runnerTags(t *testing.T) {
+	t.Parallel()
+	requireGitLabCILocal(t)
+	p := newProject(t, `stages: [build, test, deploy]
+include:
+  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/deploy@$CI_COMMIT_SHA
+    inputs: {cluster: prod, service: web}
+.ecs-deploy-base:
+  tags: [aws]
+`, map[string]string{})
+	r := p.gitlabCILocal(t, "--preview")
+	var preview map[string]any
+	if err := yaml.Unmarshal([]byte(r.Stdout), &preview); err != nil {
+		t.Fatalf("%v:\n%s", err, r.Output)
+	}
+	for _, job := range []string{"ecs-release", "ecs-deploy", "ecs-rollback"} {
+		j, _ := preview[job].(map[string]any)
+		if tags := fmt.Sprint(j["tags"]); tags != "[aws]" || j["id_tokens"] == nil {
+			t.Errorf("%s: tags %s (and its component settings kept: %v)", job, tags, j["id_tokens"] != nil)
 		}
 	}
 }
