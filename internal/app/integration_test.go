@@ -891,3 +891,53 @@ func TestFailedProductionCheck(t *testing.T) {
 		})
 	}
 }
+
+// slowCreate holds CreateDeployment's answer back after the simulator made
+// the deployment, so a signal can arrive while the call is in flight.
+type slowCreate struct {
+	next  http.Handler
+	delay time.Duration
+}
+
+func (h slowCreate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.next.ServeHTTP(w, r)
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".CreateDeployment") {
+		time.Sleep(h.delay)
+	}
+}
+
+// TestSignalDuringCreateDeployment: SIGTERM while CreateDeployment is in
+// flight ends the job with 143, and the deployment the call made is found
+// and stopped with rollback (BG_ON_INTERRUPT's default).
+func TestSignalDuringCreateDeployment(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{TerminationWaitMinutes: 600})
+	hs := httptest.NewServer(slowCreate{next: s.srv, delay: 2 * time.Second})
+	t.Cleanup(hs.Close)
+	s.url = hs.URL
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go func() {
+		for s.srv.CallCounts()["codedeploy:CreateDeployment"] == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel(Interrupted{Signal: syscall.SIGTERM})
+	}()
+	var out, errb bytes.Buffer
+	code := Run(ctx, []string{"deploy"}, Env{Environ: deployEnv(s, "AWS_MAX_ATTEMPTS=1"), Stdout: &out, Stderr: &errb})
+	if code != 143 {
+		t.Fatalf("deploy interrupted during CreateDeployment: exit %d, want 143\n%s", code, errb.String())
+	}
+	env, _ := reportDotenv(filepath.Join(s.out, "deploy.env"))
+	id := env[envDeploymentID]
+	deadline := time.Now().Add(5 * time.Second)
+	for s.statusOf(t, id) != cdtypes.DeploymentStatusStopped && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
+		t.Errorf("deployment %s is %s, want Stopped", id, got)
+	}
+	if !strings.Contains(errb.String(), "stopped with rollback") {
+		t.Errorf("log does not say the deployment was stopped:\n%s", errb.String())
+	}
+}
