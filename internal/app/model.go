@@ -76,7 +76,7 @@ func checkWritable(dir string) error {
 			err:  err,
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fail(err)
 	}
 	f, err := os.CreateTemp(dir, ".writable-*")
