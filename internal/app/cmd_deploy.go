@@ -64,7 +64,7 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 	req := deploy.Request{
 		AppSpec:     spec,
 		Origin:      origin,
-		Description: deploy.Describe(origin, ci.PipelineURL, ci.JobURL, ci.CommitSHA),
+		Description: deploy.Describe(origin, inv.getenv(envRedeploy), ci.PipelineURL, ci.JobURL, ci.CommitSHA),
 		OnBusy:      deploy.BusyPolicy(run.dep.OnBusy),
 	}
 	prev := primaryTaskDefinition(run.target.ServiceState)
