@@ -314,9 +314,9 @@ func TestInterruptStopsWithRollback(t *testing.T) {
 	if !strings.Contains(errb.String(), "stopped with rollback") {
 		t.Errorf("output does not say the deployment was rolled back:\n%s", errb.String())
 	}
-	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
-		t.Errorf("deployment is %s, want Stopped", got)
-	}
+	// On AWS a stopped deployment is Stopped once its rollback has moved
+	// traffic back, not the moment StopDeployment answers.
+	s.waitFor(t, "the deployment to be Stopped", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusStopped })
 }
 
 func TestTimeoutFollowsPolicy(t *testing.T) {
@@ -328,9 +328,7 @@ func TestTimeoutFollowsPolicy(t *testing.T) {
 	if code != ExitTimeout || !strings.Contains(stderr, "did not end within 500ms") || !strings.Contains(stderr, "stopped with rollback") {
 		t.Fatalf("promote past its timeout: exit %d, want 3\n%s", code, stderr)
 	}
-	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
-		t.Errorf("deployment is %s, want Stopped (BG_ON_TIMEOUT=rollback)", got)
-	}
+	s.waitFor(t, "the deployment to be Stopped (BG_ON_TIMEOUT=rollback)", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusStopped })
 }
 
 // DESIGN §8: with 10% throttling and 5% server errors on every call, every
