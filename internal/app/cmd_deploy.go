@@ -60,7 +60,7 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		return err
 	}
 	dir := inv.settings.Output.Dir
-	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
+	origin := inv.origin(ci)
 	req := deploy.Request{
 		AppSpec:     spec,
 		Origin:      origin,

@@ -81,12 +81,25 @@ const (
 	redeployMarker = "rollback: redeploying the previous image"
 )
 
+// origin is the marker of this run's deployments: the GitLab project and
+// pipeline, else BG_RUN_ID. Empty when neither says, and then a retried job
+// cannot tell its own deployment from another's.
+func (inv *invocation) origin(ci gitlab.Context) string {
+	if o := deploy.Origin(ci.ProjectPath, ci.PipelineID); o != "" {
+		return o
+	}
+	if d := inv.settings.Deployment; d != nil && d.RunID != "" {
+		return "[ecs-bluegreen run " + d.RunID + "]"
+	}
+	return ""
+}
+
 // rolledBackAlready is the group's last successful deployment when this
 // pipeline's rollback made it: a retried rollback job must not flip the
 // colours again.
 func rolledBackAlready(ctx context.Context, inv *invocation, run *codeDeployRun) string {
 	ci, err := gitlab.ReadContext(inv.getenv)
-	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
+	origin := inv.origin(ci)
 	g := run.target.GroupInfo
 	if err != nil || origin == "" || g == nil || g.LastSuccessfulDeployment == nil || g.LastSuccessfulDeployment.DeploymentId == nil {
 		return ""
