@@ -60,11 +60,11 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		return err
 	}
 	dir := inv.settings.Output.Dir
-	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
+	origin := inv.origin(ci)
 	req := deploy.Request{
 		AppSpec:     spec,
 		Origin:      origin,
-		Description: deploy.Describe(origin, ci.PipelineURL, ci.JobURL, ci.CommitSHA),
+		Description: deploy.Describe(origin, inv.getenv(envRedeploy), ci.PipelineURL, ci.JobURL, ci.CommitSHA),
 		OnBusy:      deploy.BusyPolicy(run.dep.OnBusy),
 	}
 	prev := primaryTaskDefinition(run.target.ServiceState)
