@@ -163,8 +163,7 @@ func (inv *invocation) loadSettings(ctx context.Context) error {
 		problems = append(problems, ce.Problems...)
 	}
 	if len(problems) > 0 {
-		ce := &config.Error{Problems: problems}
-		return &usageError{msg: ce.Error(), hint: "run `ecs-bluegreen env` to see every setting with its default", err: ce}
+		return settingsError{problems: &config.Error{Problems: problems}}
 	}
 	return nil
 }
@@ -204,6 +203,18 @@ func (e *usageError) Error() string     { return e.msg }
 func (e *usageError) Unwrap() error     { return e.err }
 func (e *usageError) ExitCode() int     { return ExitUsage }
 func (e *usageError) ErrorHint() string { return e.hint }
+
+// settingsError is every problem of the settings, exit 2. Its text is
+// made when printed, so that nameInputs can first add each variable's
+// component input.
+type settingsError struct{ problems *config.Error }
+
+func (e settingsError) Error() string { return e.problems.Error() }
+func (e settingsError) Unwrap() error { return e.problems }
+func (e settingsError) ExitCode() int { return ExitUsage }
+func (e settingsError) ErrorHint() string {
+	return "run `ecs-bluegreen env` to see every setting with its default"
+}
 
 // Interrupted is the cancellation cause when a signal stops the run.
 type Interrupted struct {
