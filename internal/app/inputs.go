@@ -33,14 +33,6 @@ func withInput(v string, inputs map[string]string) string {
 	return v
 }
 
-// inputNote is " (the component's x input)" for a variable an input sets.
-func inputNote(v string, inputs map[string]string) string {
-	if in, ok := inputs[v]; ok {
-		return " (the component's " + in + " input)"
-	}
-	return ""
-}
-
 // nameInputs makes every problem of a settings error name its input too.
 func nameInputs(err error, inputs map[string]string) {
 	var ce *config.Error
