@@ -849,7 +849,7 @@ func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
 	replace := false
 	for _, t := range slices.Clone(ts.tasks) {
 		if tg, port := w.failedHealthChecks(s, ts, t, now); tg != nil {
-			w.taskSetEvent(s, ts, fmt.Sprintf("(port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", port, tg.ARN))
+			w.taskSetEvent(s, ts, fmt.Sprintf("(task %s) (port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", t.id, port, tg.ARN))
 			w.stopTask(s, ts, t, "Task failed ELB health checks in (target-group "+tg.ARN+")", 143, now)
 			w.taskSetEvent(s, ts, fmt.Sprintf("has stopped 1 running tasks: (task %s).", t.id))
 			ts.healthStops++
