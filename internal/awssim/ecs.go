@@ -1077,7 +1077,7 @@ func (w *World) updateService(body []byte) (any, error) {
 	if s.status != "ACTIVE" {
 		return nil, wire.Errorf("ServiceNotActiveException", "Service was not ACTIVE.")
 	}
-	if err := w.keepServiceExtras(s, body); err != nil {
+	if err := checkServiceExtras(body); err != nil {
 		return nil, err
 	}
 	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers != nil) {
@@ -1105,6 +1105,9 @@ func (w *World) updateService(body []byte) (any, error) {
 			ts := w.startRolling(s, td.arn)
 			w.startServiceDeployment(s, source, td.arn, ts)
 		}
+	}
+	if err := w.keepServiceExtras(s, body); err != nil { // checked above: keeps only
+		return nil, err
 	}
 	return map[string]any{"service": w.serviceOut(s)}, nil
 }
