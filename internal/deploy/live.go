@@ -129,4 +129,3 @@ func (s *ServiceSource) LaunchType(ctx context.Context) (string, error) {
 	}
 	return "", nil
 }
-
