@@ -956,3 +956,24 @@ func TestRunIdentityOutsideGitLab(t *testing.T) {
 		t.Errorf("CreateDeployment called %d times, want 1", n)
 	}
 }
+
+// TestFailedProductionCheckAfterPromote: promote has the same way back as
+// deploy when the group keeps nothing to roll back to.
+func TestFailedProductionCheckAfterPromote(t *testing.T) {
+	t.Parallel()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	t.Cleanup(failing.Close)
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440})
+	if code, _, stderr := runIn(t, deployEnv(s, "BG_PROMOTE=manual"), "deploy"); code != ExitOK {
+		t.Fatalf("deploy to Ready: exit %d\n%s", code, stderr)
+	}
+	env, _ := reportDotenv(filepath.Join(s.out, "deploy.env"))
+	code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+env[envDeploymentID], "BG_PROD_URL="+failing.URL+"/", "BG_SMOKE_INTERVAL=10ms", "BG_SMOKE_MAX_FAILURES=2"), "promote")
+	if code != ExitFailed || !strings.Contains(stderr, "rolled back by deployment") {
+		t.Fatalf("promote with a failing production check: exit %d, want 1 and the way back\n%s", code, stderr)
+	}
+	s.waitFor(t, "production back on web:1", func() bool {
+		svc, err := s.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+		return err == nil && strings.HasSuffix(aws.ToString(svc.Services[0].TaskDefinition), "task-definition/web:1")
+	})
+}
