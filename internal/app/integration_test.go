@@ -259,6 +259,9 @@ func TestVerifyAgainstSimulator(t *testing.T) {
 		!strings.Contains(stdout, "Warnings:\n\n- live images are pinned by digest: not pinned by digest") {
 		t.Errorf("verify exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	if page, err := os.ReadFile(filepath.Join(s.out, "status.html")); err != nil || !strings.Contains(string(page), "Warnings:<ul><li>live images are pinned by digest: not pinned by digest") {
+		t.Errorf("status.html lacks the warning (%v)", err)
+	}
 	if junit, err := os.ReadFile(filepath.Join(s.out, "junit.xml")); err != nil || !strings.Contains(string(junit), "warning: not pinned by digest") || !strings.Contains(string(junit), `failures="0"`) {
 		t.Errorf("junit.xml with a warning = %s (%v)", junit, err)
 	}
