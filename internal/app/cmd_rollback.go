@@ -48,7 +48,9 @@ func (m codeDeployModel) rollback(ctx context.Context) error {
 		return err
 	}
 	inv.log.Warn("stopping the deployment with rollback", "deployment_id", id)
-	run.session.TestSmoke, run.session.ProdSmoke = nil, nil
+	// The stop is what the user asked for: no smoke checks, and no
+	// evidence gathered to explain a failure nobody needs explained.
+	run.session.TestSmoke, run.session.ProdSmoke, run.session.Evidence = nil, nil, nil
 	run.session.Promote = "auto"
 	_, err = run.session.Watch(ctx, id)
 	var derr *deploy.DeploymentError
