@@ -353,6 +353,12 @@ func needs(command string, called map[string]bool) (plain, tagOnCreate []string)
 	if called["codedeploy:CreateDeployment"] {
 		set["codedeploy:RegisterApplicationRevision"] = true // CreateDeployment registers the AppSpec revision
 	}
+	if called["codedeploy:GetDeployment"] {
+		// A watched deployment that fails is explained from the
+		// replacement's stopped tasks; whether this run saw one fail
+		// depends on timing, the permission does not.
+		set["ecs:ListTasks"], set["ecs:DescribeTasks"] = true, true
+	}
 	if called["ecs:RegisterTaskDefinition"] {
 		set["iam:PassRole"] = true // the task and execution roles the task definition names
 		tagOnCreate = []string{"ecs:TagResource"}
