@@ -39,6 +39,10 @@ type Watcher struct {
 	API   codeDeployAPI
 	Clock Clock
 	Plan  Plan
+	// Replacement, when set, follows the replacement task set through ECS
+	// and ELBv2 while it starts, so CodeDeploy is read only when they show a
+	// change (and every watchInterval regardless).
+	Replacement *Replacement
 	// OnEvent receives every change, in order.
 	OnEvent func(Event)
 	// OnDecision is called after every observation, before the next poll; the
@@ -74,14 +78,14 @@ var ErrStopWatching = errors.New("stop watching")
 
 // Watch polls the deployment until it ends, following a rollback deployment
 // to its own end. It returns when the deployment is final, when OnDecision
-// returns ErrStopWatching or another error, or when ctx ends.
+// returns ErrStopWatching or another error, or when ctx ends. When to read is
+// NextRead's plan (pace.go); while the replacement starts, Replacement (when
+// set) is followed instead of CodeDeploy.
 func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error) {
 	res := Result{}
 	id := deploymentID
 	var prev *Observation
-	var nextShift time.Time // when the next traffic step is expected, once one was seen
 	targetID := ""
-	poll := 0
 	failures := 0
 	next := time.Duration(0)
 	readTargets := true
@@ -90,15 +94,29 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 	if maxErrors == 0 {
 		maxErrors = 10
 	}
+	// skew is how far AWS's clock is ahead of the run's, as far as the
+	// responses showed (never below zero: a timestamp is a lower bound).
+	var skew time.Duration
+	var changed time.Time // AWS time of the last change seen
+	f := follower{r: w.Replacement}
 	for {
 		if next > 0 {
-			select {
-			case <-ctx.Done():
+			installing := prev != nil && f.on() && stageOf(*prev) == StageInstalling
+			var err error
+			if installing {
+				var moved bool
+				moved, err = f.until(ctx, w, id, next)
+				if moved {
+					changed, readTargets = w.Clock.Now().Add(skew), true
+				}
+			} else {
+				err = w.sleep(ctx, next)
+			}
+			if err != nil {
 				if prev != nil {
 					res.Final = *prev
 				}
-				return res, context.Cause(ctx)
-			case <-w.Clock.After(next):
+				return res, err
 			}
 		}
 		o, err := w.observe(ctx, id, &targetID, readTargets, prev)
@@ -120,18 +138,18 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 			continue
 		}
 		failures = 0
-		poll++
-		plan := w.Plan
-		plan.NextShift = nextShift
-		events, d, evalErr := Evaluate(prev, o, plan, poll)
+		if ahead := latestTime(o).Sub(o.At); ahead > skew {
+			skew = ahead
+		}
+		events, d, evalErr := Evaluate(prev, o, w.Plan)
 		if evalErr != nil && !warned[evalErr.Error()] {
 			warned[evalErr.Error()] = true
 			w.warn(evalErr.Error())
 		}
+		if len(events) > 0 || changed.IsZero() {
+			changed = o.At.Add(skew)
+		}
 		for _, e := range events {
-			if !e.NextShift.IsZero() {
-				nextShift = e.NextShift
-			}
 			if w.OnEvent != nil {
 				w.OnEvent(e)
 			}
@@ -153,13 +171,81 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 			if w.OnEvent != nil {
 				w.OnEvent(Event{Kind: EventRollback, At: o.At, Deployment: d.FollowRollback})
 			}
-			id, prev, targetID, poll = d.FollowRollback, nil, "", 0
-			next, readTargets = 0, true
+			id, prev, targetID = d.FollowRollback, nil, ""
+			next, readTargets, changed = 0, true, time.Time{}
+			f.reset()
 			continue
 		case d.Done || d.FollowRollback != "":
 			return res, nil
 		}
-		next, readTargets = d.NextPoll, d.ReadTargets
+		// OnDecision may have taken a while (smoke checks): plan from now.
+		now := w.Clock.Now().Add(skew)
+		r := NextRead(Moment{Plan: w.Plan, Obs: o, Stage: d.Stage, Now: now, Changed: changed, Following: f.on()})
+		next, readTargets = max(r.At.Sub(now), time.Millisecond), r.Targets
+	}
+}
+
+// stageOf is StageOf without the unknown-value warning (Evaluate gives it).
+func stageOf(o Observation) Stage {
+	s, _ := StageOf(o)
+	return s
+}
+
+// sleep waits d on the run's clock, or until ctx ends.
+func (w *Watcher) sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-w.Clock.After(d):
+		return nil
+	}
+}
+
+// follower reads the replacement through ECS and ELBv2 while it starts.
+type follower struct {
+	r       *Replacement
+	off     bool // a read failed: CodeDeploy alone paces the watch from then on
+	last    replacementState
+	changed time.Time // run's clock
+}
+
+func (f *follower) on() bool { return f.r != nil && !f.off }
+
+func (f *follower) reset() { f.last, f.changed = replacementState{}, time.Time{} }
+
+// until follows the replacement for up to d (the time to the next CodeDeploy
+// read); it returns early with moved when the task set or its targets
+// changed, or look ready, so CodeDeploy is read then.
+func (f *follower) until(ctx context.Context, w *Watcher, id string, d time.Duration) (moved bool, err error) {
+	end := w.Clock.Now().Add(d)
+	for {
+		now := w.Clock.Now()
+		if f.changed.IsZero() {
+			f.changed = now
+		}
+		gap := min(max(now.Sub(f.changed)/2, followMin), followMax)
+		if !now.Add(gap).Before(end) {
+			return false, w.sleep(ctx, end.Sub(now))
+		}
+		if err := w.sleep(ctx, gap); err != nil {
+			return false, err
+		}
+		st, err := f.r.read(ctx, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, context.Cause(ctx)
+			}
+			f.off = true
+			w.warn(fmt.Sprintf("following the replacement of deployment %s through ECS: %v; reading CodeDeploy instead", id, err))
+			return true, nil
+		}
+		if st != f.last || st.settled() {
+			if st != f.last {
+				f.changed = w.Clock.Now()
+			}
+			f.last = st
+			return true, nil
+		}
 	}
 }
 

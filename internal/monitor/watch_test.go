@@ -182,7 +182,7 @@ func TestWatchBacksOffWhenThrottled(t *testing.T) {
 	if _, err := w.Watch(context.Background(), "d-1"); err != nil {
 		t.Fatal(err)
 	}
-	want := []time.Duration{2 * pollInterval, 4 * pollInterval, 8 * pollInterval}
+	want := []time.Duration{2 * settleMin, 4 * settleMin, 8 * settleMin}
 	if !equal(clk.waits, want) {
 		t.Errorf("waits = %v, want %v", clk.waits, want)
 	}
