@@ -171,6 +171,13 @@ func (c *CodeDeploy) LoadPlan(ctx context.Context, t *Target) error {
 		return err
 	}
 	plan.TargetGroups = t.Plan.TargetGroups
+	// The group's waits complete the schedule the watcher polls by.
+	plan.TerminationWait, plan.TerminationKnown = t.TerminationWait()
+	if g := t.GroupInfo; g != nil && g.BlueGreenDeploymentConfiguration != nil {
+		if r := g.BlueGreenDeploymentConfiguration.DeploymentReadyOption; r != nil && r.ActionOnTimeout == cdtypes.DeploymentReadyActionStopDeployment {
+			plan.ReadyTimeout = time.Duration(r.WaitTimeInMinutes) * time.Minute
+		}
+	}
 	t.Plan, t.ShiftTime = plan, shift
 	return nil
 }
@@ -248,9 +255,11 @@ func (c *CodeDeploy) plan(ctx context.Context, config string) (monitor.Plan, tim
 		switch {
 		case r.TimeBasedCanary != nil:
 			plan.ShiftInterval = time.Duration(r.TimeBasedCanary.CanaryInterval) * time.Minute
+			plan.StepPercent = float64(r.TimeBasedCanary.CanaryPercentage)
 			shift = plan.ShiftInterval
 		case r.TimeBasedLinear != nil:
 			plan.ShiftInterval = time.Duration(r.TimeBasedLinear.LinearInterval) * time.Minute
+			plan.Linear, plan.StepPercent = true, float64(r.TimeBasedLinear.LinearPercentage)
 			if p := int(r.TimeBasedLinear.LinearPercentage); p > 0 {
 				steps := (100 + p - 1) / p // the last step needs no wait after it
 				shift = time.Duration(steps-1) * plan.ShiftInterval

@@ -229,4 +229,3 @@ func Evaluate(prev *Observation, cur Observation, plan Plan) ([]Event, Decision,
 
 	return events, d, err
 }
-

@@ -42,10 +42,10 @@ const (
 // replacementState is what one follower read saw: the replacement task set's
 // counts and its targets' health. Comparable, so a change is an inequality.
 type replacementState struct {
-	TaskSet                 string
+	TaskSet                   string
 	Desired, Pending, Running int32
-	Stability               string
-	Healthy, Unhealthy, All int
+	Stability                 string
+	Healthy, Unhealthy, All   int
 }
 
 // settled reports whether the replacement looks ready: every task running and

@@ -34,6 +34,32 @@ func (RealClock) Now() time.Time { return time.Now() }
 // After waits for d on the wall clock.
 func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
+// ScaledClock is the run's clock against a simulator whose time runs Speed
+// times faster than real time (the sandbox): it reads Start plus Speed times
+// the wall time since, and waits a Speed-th of each duration, so the polling
+// plan, which works in AWS's time, decides the same at every speed.
+type ScaledClock struct {
+	Start time.Time
+	Speed float64
+}
+
+// Now returns the scaled time.
+func (c ScaledClock) Now() time.Time {
+	return c.Start.Add(time.Duration(float64(time.Since(c.Start)) * c.speed()))
+}
+
+// After waits d of scaled time.
+func (c ScaledClock) After(d time.Duration) <-chan time.Time {
+	return time.After(time.Duration(float64(d) / c.speed()))
+}
+
+func (c ScaledClock) speed() float64 {
+	if c.Speed <= 0 {
+		return 1
+	}
+	return c.Speed
+}
+
 // Watcher polls one deployment to its end.
 type Watcher struct {
 	API   codeDeployAPI
