@@ -125,7 +125,14 @@ func runCommand(ctx context.Context, cmd *command, args []string, env Env) error
 		}
 	}
 	inv.log = newLogger(env.Stderr, inv.logSettings())
-	return cmd.run(ctx, inv)
+	err := cmd.run(ctx, inv)
+	var sig Interrupted
+	if err != nil && !errors.As(err, &sig) {
+		// A signal ended the run (before or during a call to AWS): the
+		// error says so and exits 130 or 143, whatever failed because of it.
+		err = interrupted(ctx, err)
+	}
+	return err
 }
 
 // loadSettings reads the command's families and rejects unknown BG_ variables,

@@ -249,3 +249,21 @@ func TestSettingsCoverEveryFamily(t *testing.T) {
 		t.Errorf("settings after setting every family: %+v", s)
 	}
 }
+
+// TestOutputsMustBeWritable: a command that changes what is live refuses to
+// start (exit 2, nothing changed) when its outputs cannot be written.
+func TestOutputsMustBeWritable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := dir + "/not-a-folder"
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	environ := []string{"AWS_REGION=eu-west-1", "BG_CLUSTER=prod", "BG_SERVICE=web", "BG_OUTPUT_DIR=" + file + "/out", "BG_IMAGE=r.example/web@sha256:" + strings.Repeat("a", 64)}
+	for _, cmd := range []string{"deploy", "promote", "rollback", "finish"} {
+		code, _, stderr := run(t, environ, cmd)
+		if code != ExitUsage || !strings.Contains(stderr, "is not writable") || !strings.Contains(stderr, "hint: set BG_OUTPUT_DIR") {
+			t.Errorf("%s with an unwritable output folder: exit %d\n%s", cmd, code, stderr)
+		}
+	}
+}

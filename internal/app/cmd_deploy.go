@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -63,7 +64,7 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 	req := deploy.Request{
 		AppSpec:     spec,
 		Origin:      origin,
-		Description: deploy.Describe(origin, ci.PipelineURL, ci.JobURL, ci.CommitSHA),
+		Description: deploy.Describe(origin, inv.getenv(envRedeploy), ci.PipelineURL, ci.JobURL, ci.CommitSHA),
 		OnBusy:      deploy.BusyPolicy(run.dep.OnBusy),
 	}
 	prev := primaryTaskDefinition(run.target.ServiceState)
@@ -88,12 +89,23 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		started, err := run.cd.Start(ctx, run.target, rev, nil)
 		return started.DeploymentID, err
 	}
-	started, err := run.cd.Start(ctx, run.target, req, func(b *deploy.BusyError) {
+	// BG_TIMEOUT bounds the whole job: the wait behind another pipeline's
+	// deployment, then the watch with what is left.
+	budget, begun := run.session.Timeout, time.Now()
+	sctx, cancel := context.WithTimeoutCause(ctx, budget, errWaitedTooLong)
+	var waitedFor string
+	started, err := run.cd.Start(sctx, run.target, req, func(b *deploy.BusyError) {
+		waitedFor = b.DeploymentID
 		inv.log.Warn("another deployment holds the deployment group: waiting for it", "deployment_id", b.DeploymentID, "description", b.Description)
 	})
+	cancel()
 	if err != nil {
+		if errors.Is(context.Cause(sctx), errWaitedTooLong) && ctx.Err() == nil {
+			return &timeoutError{msg: fmt.Sprintf("waited %s (BG_TIMEOUT) for deployment %s to release the deployment group; nothing of this pipeline was started", budget, waitedFor)}
+		}
 		return err
 	}
+	run.session.Timeout = max(budget-time.Since(begun), time.Second)
 	id := started.DeploymentID
 	if started.Attached {
 		inv.log.Info("this pipeline's deployment is already running: watching it", "deployment_id", id)
@@ -153,6 +165,10 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 	}
 	return nil
 }
+
+// errWaitedTooLong is the cause when the wait behind another deployment
+// used up BG_TIMEOUT.
+var errWaitedTooLong = errors.New("waited too long for the deployment group")
 
 // primaryTaskDefinition is what the service's PRIMARY task set runs: what
 // production ran before this deployment.

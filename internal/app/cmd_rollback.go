@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 )
 
 // rollback stops the deployment in progress with rollback and watches the
@@ -35,6 +38,10 @@ func (m codeDeployModel) rollback(ctx context.Context) error {
 		}
 	}
 	if id == "" {
+		if done := rolledBackAlready(ctx, inv, run); done != "" {
+			inv.log.Info("this pipeline's rollback already ran: nothing to do", "deployment_id", done)
+			return nil
+		}
 		return redeployPrevious(ctx, inv)
 	}
 	if err := run.cd.Stop(ctx, id, true); err != nil {
@@ -66,6 +73,35 @@ func inFlight(s cdtypes.DeploymentStatus) bool {
 	return false
 }
 
+// envRedeploy marks the deploy that rollback runs, in its deployment's
+// description, so a retried rollback job of the same pipeline sees its own
+// work done. Not a BG_ setting: only rollback sets it.
+const (
+	envRedeploy    = "ECS_BLUEGREEN_REDEPLOY"
+	redeployMarker = "rollback: redeploying the previous image"
+)
+
+// rolledBackAlready is the group's last successful deployment when this
+// pipeline's rollback made it: a retried rollback job must not flip the
+// colours again.
+func rolledBackAlready(ctx context.Context, inv *invocation, run *codeDeployRun) string {
+	ci, err := gitlab.ReadContext(inv.getenv)
+	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
+	g := run.target.GroupInfo
+	if err != nil || origin == "" || g == nil || g.LastSuccessfulDeployment == nil || g.LastSuccessfulDeployment.DeploymentId == nil {
+		return ""
+	}
+	d, err := run.cd.Describe(ctx, aws.ToString(g.LastSuccessfulDeployment.DeploymentId))
+	if err != nil || d == nil {
+		return ""
+	}
+	desc := aws.ToString(d.Description)
+	if strings.HasPrefix(desc, origin) && strings.Contains(desc, redeployMarker) {
+		return aws.ToString(d.DeploymentId)
+	}
+	return ""
+}
+
 // redeployPrevious deploys the image the registry's previous tag names, with
 // the task definition as deploy renders it; deploy then moves live and
 // previous, so running rollback twice flips back.
@@ -88,6 +124,6 @@ func redeployPrevious(ctx context.Context, inv *invocation) error {
 		return &usageError{msg: fmt.Sprintf("no deployment is in progress, and %s:%s cannot be read: %v", repo, regs.PreviousTag, err), hint: "nothing was changed; run deploy with the image to go back to"}
 	}
 	inv.log.Warn("no deployment in progress: redeploying the previous image", "image", prev.String())
-	env := append(append([]string{}, inv.env.Environ...), "BG_IMAGE="+prev.String(), "BG_DEPLOYMENT_ID=")
+	env := append(append([]string{}, inv.env.Environ...), "BG_IMAGE="+prev.String(), "BG_DEPLOYMENT_ID=", envRedeploy+"="+redeployMarker)
 	return runCommand(ctx, lookup("deploy"), nil, Env{Environ: env, Stdout: inv.env.Stdout, Stderr: inv.env.Stderr, Clock: inv.env.Clock})
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
 )
 
@@ -48,7 +46,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	case sw != nil:
 		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, sw.Alarms))
 	}
-	results = append(results, inv.checkLiveTag(s)...)
+	results = append(results, verify.CheckLiveTag(s, inv.settings.Registries.LiveTag))
 	checker := verify.NewChecker(inv.log, nil).WithClock(inv.clock())
 	for _, u := range []struct {
 		name string
@@ -112,63 +110,4 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		return &verifyFailedError{failed: failed}
 	}
 	return nil
-}
-
-// checkLiveTag compares what production runs with what each registry's live
-// tag names: a mismatch means someone deployed around the pipeline, or a
-// deployment ended without moving the tag.
-func (inv *invocation) checkLiveTag(s *snapshot.Snapshot) []verify.CheckResult {
-	regs := inv.settings.Registries
-	r := verify.CheckResult{Name: "registry live tag names the live image"}
-	if len(s.Registry) == 0 {
-		r.Skipped, r.Message = true, "no registry configured (BG_REGISTRY_IMAGE, BG_ECR_REPOSITORY)"
-		return []verify.CheckResult{r}
-	}
-	if s.Live == "" {
-		r.Skipped, r.Message = true, "no single live colour"
-		return []verify.CheckResult{r}
-	}
-	live := map[string]bool{}
-	for _, c := range s.Colour(s.Live).Containers {
-		if _, d, ok := strings.Cut(c.Image, "@"); ok {
-			live[d] = true
-		}
-	}
-	var problems, fine, untracked []string
-	for _, t := range s.Registry {
-		switch {
-		case t.Tag != regs.LiveTag:
-		case t.Error != "":
-			problems = append(problems, fmt.Sprintf("%s:%s cannot be read (%s)", t.Repository, t.Tag, t.Error))
-		case t.Digest == "":
-			// No live tag: this registry is not where the pipeline releases.
-			untracked = append(untracked, t.Repository)
-		case !live[t.Digest]:
-			problems = append(problems, fmt.Sprintf("%s:%s is %s, but production runs %s", t.Repository, t.Tag, t.Digest, strings.Join(keys(live), ", ")))
-		default:
-			fine = append(fine, t.Repository)
-		}
-	}
-	if len(problems) > 0 {
-		r.Message = strings.Join(problems, "; ")
-		return []verify.CheckResult{r}
-	}
-	if len(fine) == 0 {
-		r.Skipped, r.Message = true, "no "+regs.LiveTag+" tag in "+strings.Join(untracked, ", ")+" (deploy moves it once release copies images there)"
-		return []verify.CheckResult{r}
-	}
-	r.Passed, r.Message = true, "live tag matches in "+strings.Join(fine, ", ")
-	return []verify.CheckResult{r}
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		return []string{"no digest-pinned image"}
-	}
-	return out
 }

@@ -109,4 +109,10 @@ func TestDeployMovesLiveTags(t *testing.T) {
 		t.Fatalf("rollback after success: exit %d\n%s", code, stderr)
 	}
 	checkTags(digests[0], digests[1])
+	// The same pipeline's rollback job retried changes nothing.
+	code, _, stderr = runIn(t, environ, "rollback")
+	if code != ExitOK || !strings.Contains(stderr, "this pipeline's rollback already ran: nothing to do") {
+		t.Fatalf("retried rollback: exit %d\n%s", code, stderr)
+	}
+	checkTags(digests[0], digests[1])
 }

@@ -314,9 +314,9 @@ func TestInterruptStopsWithRollback(t *testing.T) {
 	if !strings.Contains(errb.String(), "stopped with rollback") {
 		t.Errorf("output does not say the deployment was rolled back:\n%s", errb.String())
 	}
-	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
-		t.Errorf("deployment is %s, want Stopped", got)
-	}
+	// On AWS a stopped deployment is Stopped once its rollback has moved
+	// traffic back, not the moment StopDeployment answers.
+	s.waitFor(t, "the deployment to be Stopped", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusStopped })
 }
 
 func TestTimeoutFollowsPolicy(t *testing.T) {
@@ -328,9 +328,7 @@ func TestTimeoutFollowsPolicy(t *testing.T) {
 	if code != ExitTimeout || !strings.Contains(stderr, "did not end within 500ms") || !strings.Contains(stderr, "stopped with rollback") {
 		t.Fatalf("promote past its timeout: exit %d, want 3\n%s", code, stderr)
 	}
-	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
-		t.Errorf("deployment is %s, want Stopped (BG_ON_TIMEOUT=rollback)", got)
-	}
+	s.waitFor(t, "the deployment to be Stopped (BG_ON_TIMEOUT=rollback)", func() bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusStopped })
 }
 
 // DESIGN §8: with 10% throttling and 5% server errors on every call, every
@@ -498,6 +496,11 @@ func TestDeployManualPromoteAttachAndBusy(t *testing.T) {
 	code, _, stderr = runIn(t, deployEnv(s, "CI_PIPELINE_ID=101", "BG_ON_BUSY=fail"), "deploy")
 	if code != ExitFailed || !strings.Contains(stderr, "already in progress") || !strings.Contains(stderr, "pipeline 100") {
 		t.Errorf("busy deploy: exit %d\n%s", code, stderr)
+	}
+	// Waiting for it is bounded by BG_TIMEOUT: exit 3, nothing started.
+	code, _, stderr = runIn(t, deployEnv(s, "CI_PIPELINE_ID=102", "BG_TIMEOUT=1s"), "deploy")
+	if code != ExitTimeout || !strings.Contains(stderr, "waited 1s (BG_TIMEOUT) for deployment d-") || s.srv.CallCounts()["codedeploy:CreateDeployment"] != 1 {
+		t.Errorf("deploy waiting behind another beyond BG_TIMEOUT: exit %d, %d CreateDeployment\n%s", code, s.srv.CallCounts()["codedeploy:CreateDeployment"], stderr)
 	}
 	vars, _ := reportDotenv(filepath.Join(s.out, "deploy.env"))
 	code, _, stderr = runIn(t, s.environ("BG_DEPLOYMENT_ID="+vars["BG_DEPLOYMENT_ID"]), "promote")
@@ -884,5 +887,55 @@ func TestFailedProductionCheck(t *testing.T) {
 				return err == nil && strings.HasSuffix(aws.ToString(svc.Services[0].TaskDefinition), "task-definition/web:1")
 			})
 		})
+	}
+}
+
+// slowCreate holds CreateDeployment's answer back after the simulator made
+// the deployment, so a signal can arrive while the call is in flight.
+type slowCreate struct {
+	next  http.Handler
+	delay time.Duration
+}
+
+func (h slowCreate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.next.ServeHTTP(w, r)
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".CreateDeployment") {
+		time.Sleep(h.delay)
+	}
+}
+
+// TestSignalDuringCreateDeployment: SIGTERM while CreateDeployment is in
+// flight ends the job with 143, and the deployment the call made is found
+// and stopped with rollback (BG_ON_INTERRUPT's default).
+func TestSignalDuringCreateDeployment(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{TerminationWaitMinutes: 600})
+	hs := httptest.NewServer(slowCreate{next: s.srv, delay: 2 * time.Second})
+	t.Cleanup(hs.Close)
+	s.url = hs.URL
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go func() {
+		for s.srv.CallCounts()["codedeploy:CreateDeployment"] == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel(Interrupted{Signal: syscall.SIGTERM})
+	}()
+	var out, errb bytes.Buffer
+	code := Run(ctx, []string{"deploy"}, Env{Environ: deployEnv(s, "AWS_MAX_ATTEMPTS=1"), Stdout: &out, Stderr: &errb})
+	if code != 143 {
+		t.Fatalf("deploy interrupted during CreateDeployment: exit %d, want 143\n%s", code, errb.String())
+	}
+	env, _ := reportDotenv(filepath.Join(s.out, "deploy.env"))
+	id := env[envDeploymentID]
+	deadline := time.Now().Add(5 * time.Second)
+	for s.statusOf(t, id) != cdtypes.DeploymentStatusStopped && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := s.statusOf(t, id); got != cdtypes.DeploymentStatusStopped {
+		t.Errorf("deployment %s is %s, want Stopped", id, got)
+	}
+	if !strings.Contains(errb.String(), "stopped with rollback") {
+		t.Errorf("log does not say the deployment was stopped:\n%s", errb.String())
 	}
 }

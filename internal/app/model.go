@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
@@ -48,15 +50,42 @@ func (inv *invocation) model() (model, error) {
 	return inv.mdl, nil
 }
 
-// viaModel is a command that runs as the run's model does it.
+// viaModel is a command that runs as the run's model does it. These
+// commands change what is live, so the outputs must be writable first: a
+// deployment whose deploy.env cannot be written leaves the later jobs blind.
 func viaModel(f func(model, context.Context) error) func(context.Context, *invocation) error {
 	return func(ctx context.Context, inv *invocation) error {
 		m, err := inv.model()
 		if err != nil {
 			return err
 		}
+		if err := checkWritable(inv.settings.Output.Dir); err != nil {
+			return err
+		}
 		return f(m, ctx)
 	}
+}
+
+// checkWritable makes sure the output folder exists and takes a file,
+// before anything changes.
+func checkWritable(dir string) error {
+	fail := func(err error) error {
+		return &usageError{
+			msg:  fmt.Sprintf("the output folder %s is not writable: %v; nothing was changed", dir, err),
+			hint: "set BG_OUTPUT_DIR to a folder the job can write (deploy.env and the reports go there)",
+			err:  err,
+		}
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fail(err)
+	}
+	f, err := os.CreateTemp(dir, ".writable-*")
+	if err != nil {
+		return fail(err)
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name)
 }
 
 func (m codeDeployModel) services() []string { return []string{m.inv.settings.Target.Service} }

@@ -15,6 +15,7 @@ import (
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
 )
@@ -439,9 +440,31 @@ func (c *CodeDeploy) create(ctx context.Context, t *Target, r Request) (string, 
 		if errors.As(err, &limit) {
 			return "", &BusyError{DeploymentID: activeDeploymentID.FindString(aws.ToString(limit.Message))}
 		}
+		// The answer may be lost while the deployment was created (a
+		// dropped connection, a 5xx after the work was done): AWS's state
+		// says. Start found none of ours in flight just before, so one now
+		// is the one this call created.
+		if id := c.ours(ctx, t, r.Origin); id != "" {
+			return id, nil
+		}
 		return "", fmt.Errorf("creating the deployment on %s/%s: %w", t.Application, t.Group, err)
 	}
 	return aws.ToString(out.DeploymentId), nil
+}
+
+// ours is the group's deployment in flight that origin created, if any. It
+// reads AWS with a context of its own: the caller's may be what ended.
+func (c *CodeDeploy) ours(ctx context.Context, t *Target, origin string) string {
+	if origin == "" {
+		return ""
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
+	defer cancel()
+	active, err := c.InFlight(rctx, t)
+	if err != nil || active == nil || !strings.Contains(aws.ToString(active.Description), origin) {
+		return ""
+	}
+	return aws.ToString(active.DeploymentId)
 }
 
 // maxDescription is CodeDeploy's limit on a deployment description.
@@ -472,9 +495,17 @@ func Origin(project, pipelineID string) string {
 	return fmt.Sprintf("[ecs-bluegreen %s pipeline %s]", project, pipelineID)
 }
 
-// Promote lets a deployment waiting at Ready move production traffic.
+// Promote lets a deployment waiting at Ready move production traffic. An
+// answer lost on the way is judged by the deployment's state: no longer
+// Ready means the promotion happened.
 func (c *CodeDeploy) Promote(ctx context.Context, id string) error {
 	_, err := c.CD.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeReadyWait})
+	var apiErr smithy.APIError
+	if err != nil && !errors.As(err, &apiErr) {
+		if d, derr := c.describe(ctx, id); derr == nil && d.Status != cdtypes.DeploymentStatusReady {
+			return nil
+		}
+	}
 	if err != nil {
 		var notReady *cdtypes.DeploymentIsNotInReadyStateException
 		if errors.As(err, &notReady) {
@@ -494,15 +525,35 @@ func (c *CodeDeploy) Finish(ctx context.Context, id string) error {
 	return nil
 }
 
-// Stop stops the deployment, rolling it back when rollback is true.
+// Stop stops the deployment, rolling it back when rollback is true. A
+// failure the service may recover from (throttling, a 5xx, a lost answer)
+// is retried for as long as ctx allows: the caller gives it the time the
+// job has left. A deployment already ended needs no stop.
 func (c *CodeDeploy) Stop(ctx context.Context, id string, rollback bool) error {
-	_, err := c.CD.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(rollback)})
-	if err != nil {
+	wait := time.Second
+	for {
+		_, err := c.CD.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(rollback)})
 		var done *cdtypes.DeploymentAlreadyCompletedException
-		if errors.As(err, &done) {
+		var apiErr smithy.APIError
+		switch {
+		case err == nil, errors.As(err, &done):
 			return nil // nothing left to stop; the watcher reports how it ended
+		case errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultClient && !isThrottle(apiErr.ErrorCode()):
+			return fmt.Errorf("stopping deployment %s: %w", id, err)
 		}
-		return fmt.Errorf("stopping deployment %s: %w", id, err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopping deployment %s (retried until the job ran out of time): %w", id, err)
+		case <-c.clock().After(wait):
+		}
+		wait = min(2*wait, 15*time.Second)
 	}
-	return nil
+}
+
+func isThrottle(code string) bool {
+	switch code {
+	case "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException", "RequestLimitExceeded":
+		return true
+	}
+	return false
 }

@@ -554,3 +554,77 @@ func TestCleaner(t *testing.T) {
 		t.Errorf("active revisions after cleanup: %v (%v), want web:1 (in use) and web:4 (newest)\n%s", left.TaskDefinitionArns, err, out.String())
 	}
 }
+
+// dropper does the work of the next calls of an operation and then drops
+// the connection: the change is made, the client never hears of it.
+type dropper struct {
+	next http.Handler
+	mu   sync.Mutex
+	drop map[string]int
+}
+
+func (d *dropper) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	op := target[strings.LastIndex(target, ".")+1:]
+	d.mu.Lock()
+	n := d.drop[op]
+	if n > 0 {
+		d.drop[op] = n - 1
+	}
+	d.mu.Unlock()
+	if n > 0 {
+		d.next.ServeHTTP(httptest.NewRecorder(), r)
+		panic(http.ErrAbortHandler)
+	}
+	d.next.ServeHTTP(w, r)
+}
+
+// TestLostAnswers: a CreateDeployment or ContinueDeployment whose answer is
+// lost is judged by reading AWS back, and a StopDeployment that fails is
+// retried; the SDK's own retries are off, so only ours count.
+func TestLostAnswers(t *testing.T) {
+	t.Parallel()
+	faults := awssim.NewFaults(1)
+	srv := awssim.New(awssim.WithClock(clock.NewScaled(simSpeed)), awssim.WithFaults(faults))
+	d := &dropper{next: srv, drop: map[string]int{}}
+	hs := httptest.NewServer(d)
+	t.Cleanup(hs.Close)
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1}
+	w := &world{srv: srv, ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), cd: codedeploy.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg)}
+	w.c = seed.Clients{ECS: w.ecs, ELB: w.elb, CodeDeploy: w.cd, ECR: ecr.NewFromConfig(cfg)}
+	ctx := context.Background()
+	sw, err := seed.Create(ctx, w.c, seed.Options{ReadyWaitMinutes: 1440, TerminationWaitMinutes: 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := &CodeDeploy{ECS: w.ecs, CD: w.cd, Clock: fastClock{start: time.Now()}}
+	target, err := cd.Resolve(ctx, sw.Cluster, sw.Service, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	d.drop["CreateDeployment"], d.drop["ContinueDeployment"] = 1, 1
+	d.mu.Unlock()
+	started, err := cd.Start(ctx, target, Request{AppSpec: appSpec(w.register(t, "registry.example/web:2")), Origin: Origin("group/web", "9"), Description: Origin("group/web", "9")}, nil)
+	if err != nil || started.DeploymentID == "" {
+		t.Fatalf("Start with the answer lost = %+v, %v", started, err)
+	}
+	if n := srv.CallCounts()["codedeploy:CreateDeployment"]; n != 1 {
+		t.Errorf("CreateDeployment made %d times, want 1", n)
+	}
+	w.waitFor(t, "Ready", func() bool { return w.status(t, started.DeploymentID) == cdtypes.DeploymentStatusReady })
+	if err := cd.Promote(ctx, started.DeploymentID); err != nil {
+		t.Errorf("Promote with the answer lost: %v", err)
+	}
+	if got := w.status(t, started.DeploymentID); got == cdtypes.DeploymentStatusReady {
+		t.Errorf("after Promote the deployment is still %s", got)
+	}
+	faults.FailNext("codedeploy", "StopDeployment", awssim.FaultServerError, 2)
+	if err := cd.Stop(ctx, started.DeploymentID, true); err != nil {
+		t.Errorf("Stop through two server errors: %v", err)
+	}
+	w.waitFor(t, "Stopped", func() bool { return w.status(t, started.DeploymentID) == cdtypes.DeploymentStatusStopped })
+	if _, err := cd.Start(ctx, target, Request{AppSpec: []byte("not: an appspec")}, nil); err == nil {
+		t.Error("a CreateDeployment CodeDeploy refuses is not an error")
+	}
+}

@@ -158,3 +158,37 @@ func TestCheckPinned_severity(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckLiveTag(t *testing.T) {
+	t.Parallel()
+	digest := "sha256:" + strings.Repeat("d", 64)
+	tests := []struct {
+		name               string
+		registry           []snapshot.RegistryTag
+		live               bool
+		wantPass, wantSkip bool
+		wantText           string
+	}{
+		{name: "no_registry", live: true, wantSkip: true, wantText: "no registry configured"},
+		{name: "matches", live: true, registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live", Digest: digest}, {Repository: "r/web", Tag: "previous"}}, wantPass: true},
+		{name: "stale", live: true, registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live", Digest: "sha256:" + strings.Repeat("e", 64)}}, wantText: "but production runs " + digest},
+		{name: "unreadable", live: true, registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live", Error: "denied"}}, wantText: "cannot be read (denied)"},
+		{name: "never_moved", live: true, registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live"}}, wantSkip: true, wantText: "no live tag in r/web"},
+		{name: "split_traffic", registry: []snapshot.RegistryTag{{Repository: "r/web", Tag: "live", Digest: digest}}, wantSkip: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := healthy()
+			s.Colours[1].Containers[0].Image = "r/web@" + digest
+			s.Registry = tt.registry
+			if !tt.live {
+				s.Live = ""
+			}
+			r := CheckLiveTag(s, "live")
+			if r.Passed != tt.wantPass || r.Skipped != tt.wantSkip || !strings.Contains(r.Message, tt.wantText) {
+				t.Errorf("CheckLiveTag = %+v", r)
+			}
+		})
+	}
+}
