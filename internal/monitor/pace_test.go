@@ -231,3 +231,45 @@ func TestNextRead_budget(t *testing.T) {
 		t.Errorf("final state seen %v late, want within %v", late, reactWithin)
 	}
 }
+
+// TestAWSTime: the map from the run's clock to AWS's learns an offset from
+// the timestamps, keeps the rate at 1 against a clock that runs as fast as
+// AWS's (even a skewed one), and learns the rate of a sped-up simulator the
+// run's clock knows nothing of.
+func TestAWSTime(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		speed    float64       // AWS seconds per second of the run's clock
+		offset   time.Duration // AWS ahead of the run's clock
+		minRate  float64
+		maxRate  float64
+		reads    int
+		interval time.Duration
+	}{
+		{name: "real_time", speed: 1, reads: 50, interval: 2 * time.Second, minRate: 1, maxRate: 1},
+		{name: "real_time_clock_5s_behind", speed: 1, offset: 5 * time.Second, reads: 50, interval: 2 * time.Second, minRate: 1, maxRate: 1},
+		{name: "sandbox_at_60x_on_the_wall_clock", speed: 60, reads: 20, interval: 200 * time.Millisecond, minRate: 30, maxRate: 60},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var m awsTime
+			for i := range tt.reads {
+				local := t0.Add(time.Duration(i) * tt.interval)
+				// AWS's time now; the answer's latest timestamp is a
+				// transition a little before it.
+				awsNow := t0.Add(tt.offset + time.Duration(float64(local.Sub(t0))*tt.speed))
+				m.observe(local, awsNow.Add(-100*time.Millisecond))
+				if got := m.now(local); got.After(awsNow.Add(time.Second)) {
+					t.Fatalf("read %d: AWS now estimated %v, ahead of the real %v", i, got, awsNow)
+				}
+			}
+			if r := m.r(); r < tt.minRate || r > tt.maxRate {
+				t.Errorf("rate %.1f, want %.0f to %.0f", r, tt.minRate, tt.maxRate)
+			}
+			if tt.speed == 1 && m.offset < tt.offset-time.Second {
+				t.Errorf("offset %v, want about %v", m.offset, tt.offset)
+			}
+		})
+	}
+}

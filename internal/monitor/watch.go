@@ -120,9 +120,7 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 	if maxErrors == 0 {
 		maxErrors = 10
 	}
-	// skew is how far AWS's clock is ahead of the run's, as far as the
-	// responses showed (never below zero: a timestamp is a lower bound).
-	var skew time.Duration
+	var tm awsTime
 	var changed time.Time // AWS time of the last change seen
 	f := follower{r: w.Replacement}
 	for {
@@ -133,7 +131,7 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 				var moved bool
 				moved, err = f.until(ctx, w, id, next)
 				if moved {
-					changed, readTargets = w.Clock.Now().Add(skew), true
+					changed, readTargets = tm.now(w.Clock.Now()), true
 				}
 			} else {
 				err = w.sleep(ctx, next)
@@ -164,16 +162,14 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 			continue
 		}
 		failures = 0
-		if ahead := latestTime(o).Sub(o.At); ahead > skew {
-			skew = ahead
-		}
+		tm.observe(o.At, latestTime(o))
 		events, d, evalErr := Evaluate(prev, o, w.Plan)
 		if evalErr != nil && !warned[evalErr.Error()] {
 			warned[evalErr.Error()] = true
 			w.warn(evalErr.Error())
 		}
 		if len(events) > 0 || changed.IsZero() {
-			changed = o.At.Add(skew)
+			changed = tm.now(o.At)
 		}
 		for _, e := range events {
 			if w.OnEvent != nil {
@@ -205,9 +201,64 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 			return res, nil
 		}
 		// OnDecision may have taken a while (smoke checks): plan from now.
-		now := w.Clock.Now().Add(skew)
+		now := tm.now(w.Clock.Now())
 		r := NextRead(Moment{Plan: w.Plan, Obs: o, Stage: d.Stage, Now: now, Changed: changed, Following: f.on()})
-		next, readTargets = max(r.At.Sub(now), time.Millisecond), r.Targets
+		next, readTargets = max(tm.wait(r.At.Sub(now)), time.Millisecond), r.Targets
+	}
+}
+
+// awsTime maps the run's clock to AWS's, from the times AWS's answers carry.
+// Every timestamp is a lower bound of AWS's clock when the answer left, so
+// the offset is the largest one seen (never below zero). The run's clock
+// should run as fast as AWS's (real time against AWS; the sandbox passes one
+// as fast as its simulator); when it does not, as for a binary pointed at
+// `sandbox serve` without one, the offset grows by far more than any clock
+// error could, and the rate is learnt from that growth, so the plan's waits
+// still shrink with the simulator's speed.
+type awsTime struct {
+	init   bool
+	last   time.Time     // run's clock at the last observation
+	offset time.Duration // AWS minus run's clock at last
+	refAt  time.Time     // the first observation
+	refOff time.Duration
+	rate   float64 // AWS seconds per second of the run's clock, at least 1
+}
+
+// driftFloor is offset growth no clock error explains: above it the run's
+// clock is taken to run slower than AWS's.
+const driftFloor = time.Minute
+
+func (a *awsTime) r() float64 { return max(a.rate, 1) }
+
+// now is AWS's time at the run's time at.
+func (a *awsTime) now(at time.Time) time.Time {
+	if !a.init {
+		return at
+	}
+	return at.Add(a.offset + time.Duration(float64(at.Sub(a.last))*(a.r()-1)))
+}
+
+// wait is the run's wait for an AWS duration.
+func (a *awsTime) wait(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / a.r())
+}
+
+// observe takes an observation read at the run's time at whose latest AWS
+// timestamp is latest.
+func (a *awsTime) observe(at, latest time.Time) {
+	est := a.now(at)
+	if latest.After(est) {
+		est = latest
+	}
+	if !a.init {
+		a.init, a.refAt = true, at
+		a.offset = max(est.Sub(at), 0)
+		a.refOff, a.last = a.offset, at
+		return
+	}
+	a.offset, a.last = est.Sub(at), at
+	if drift := a.offset - a.refOff; drift > driftFloor && at.After(a.refAt) {
+		a.rate = max(a.rate, 1+float64(drift)/float64(at.Sub(a.refAt)))
 	}
 }
 
