@@ -33,6 +33,7 @@ import (
 // The figure the issue asks for is at 1; 10 and 60 show the pacing does not
 // depend on the speed.
 func benchSpeed(b *testing.B) float64 {
+	b.Helper()
 	v := os.Getenv("BG_BENCH_SPEED")
 	if v == "" {
 		return 10
@@ -81,7 +82,7 @@ func (w *benchWorld) wall(t time.Time) time.Time {
 
 // deploy runs `ecs-bluegreen deploy` on a clock as fast as the simulator's
 // (as the sandbox does) and returns its exit code and wall exit time.
-func (w *benchWorld) deploy(b *testing.B) (int, time.Time, string) {
+func (w *benchWorld) deploy() (int, time.Time, string) {
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -91,6 +92,7 @@ func (w *benchWorld) deploy(b *testing.B) (int, time.Time, string) {
 }
 
 func (w *benchWorld) deploymentID(b *testing.B) string {
+	b.Helper()
 	var id string
 	w.waitFor(b, "the deployment id", func() bool {
 		vars, err := reportDotenv(filepath.Join(w.out, "deploy.env"))
@@ -106,6 +108,7 @@ type timeline struct {
 }
 
 func (w *benchWorld) timeline(b *testing.B, id string) timeline {
+	b.Helper()
 	ctx := context.Background()
 	d, err := w.cd.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
 	if err != nil {
@@ -154,6 +157,7 @@ func isCodeDeployRead(c awssim.Call) bool {
 // second of AWS time, and returns the CodeDeploy reads and all calls per
 // second over the tool's own span (CreateDeployment to its last call).
 func phaseTable(b *testing.B, tl timeline, calls []awssim.Call) (cdPerS, allPerS float64) {
+	b.Helper()
 	end := calls[len(calls)-1].Time
 	phases := []struct {
 		name     string
@@ -231,7 +235,7 @@ func BenchmarkReaction(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, at, stderr := w.deploy(b)
+			code, at, stderr := w.deploy()
 			if code != ExitOK {
 				b.Errorf("deploy exit %d\n%s", code, stderr)
 			}
@@ -289,11 +293,12 @@ func BenchmarkReaction(b *testing.B) {
 // AWS seconds, until the tool's next CodeDeploy read, the one that shows the
 // deployment Stopped.
 func stopLag(b *testing.B, speed float64, opts seed.Options) float64 {
+	b.Helper()
 	w := newBenchWorld(b, speed, opts)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		w.deploy(b) // exits 1: stopped and rolled back
+		w.deploy() // exits 1: stopped and rolled back
 	}()
 	id := w.deploymentID(b)
 	ctx := context.Background()

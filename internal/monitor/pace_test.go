@@ -64,44 +64,78 @@ func TestNextRead(t *testing.T) {
 		targets   bool
 		why       string
 	}{
-		{name: "bake_far_from_the_step_reads_rarely", plan: canary10, o: bake(), now: 30 * s, changed: 30 * s,
+		{
+			name: "bake_far_from_the_step_reads_rarely", plan: canary10, o: bake(), now: 30 * s, changed: 30 * s,
 			// 270.25 s to the step: 23 even gaps of 11.75 s, the last on the step.
-			want: 30*s + (270*s+250*time.Millisecond)/23, why: whyWatch},
-		{name: "bake_the_last_watch_read_lands_on_the_step", plan: canary10, o: bake(), now: 290 * s, changed: 30 * s,
-			want: 300*s + dueLag, targets: true, why: whyDue},
-		{name: "bake_step_late_reads_soon", plan: canary10, o: bake(), now: 301 * s, changed: 30 * s,
-			want: 301*s + 750*time.Millisecond, targets: true, why: whyLate},
-		{name: "bake_step_just_due_reads_at_the_floor", plan: canary10, o: bake(), now: 300*s + dueLag, changed: 30 * s,
-			want: 300*s + dueLag + afterDueMin, targets: true, why: whyLate},
-		{name: "bake_step_long_late_caps_at_the_watch_interval", plan: canary10, o: bake(), now: 400 * s, changed: 30 * s,
-			want: 400*s + watchInterval, targets: true, why: whyLate},
-		{name: "bake_unknown_plan_settles", plan: Plan{}, o: bake(), now: 100 * s, changed: 0,
-			want: 100*s + watchInterval, targets: true, why: whySettle},
-		{name: "termination_wait_reads_rarely", plan: canary10, o: termination(), now: 10 * s, changed: 10 * s,
-			want: 10*s + (290*s+dueLag)/25, why: whyWatch},
-		{name: "termination_end_reads_status_only", plan: canary10, o: termination(), now: 295 * s, changed: 10 * s,
-			want: 300*s + dueLag, why: whyDue},
-		{name: "termination_wait_zero_is_due_at_once", plan: Plan{TerminationKnown: true}, o: termination(), now: 0, changed: 0,
-			want: dueLag, why: whyDue},
-		{name: "termination_unknown_settles", plan: Plan{}, o: termination(), now: 4 * s, changed: 0,
-			want: 6 * s, why: whySettle, targets: true},
-		{name: "linear_second_step_counts_from_allow_traffic", plan: linear,
+			want: 30*s + (270*s+250*time.Millisecond)/23, why: whyWatch,
+		},
+		{
+			name: "bake_the_last_watch_read_lands_on_the_step", plan: canary10, o: bake(), now: 290 * s, changed: 30 * s,
+			want: 300*s + dueLag, targets: true, why: whyDue,
+		},
+		{
+			name: "bake_step_late_reads_soon", plan: canary10, o: bake(), now: 301 * s, changed: 30 * s,
+			want: 301*s + 750*time.Millisecond, targets: true, why: whyLate,
+		},
+		{
+			name: "bake_step_just_due_reads_at_the_floor", plan: canary10, o: bake(), now: 300*s + dueLag, changed: 30 * s,
+			want: 300*s + dueLag + afterDueMin, targets: true, why: whyLate,
+		},
+		{
+			name: "bake_step_long_late_caps_at_the_watch_interval", plan: canary10, o: bake(), now: 400 * s, changed: 30 * s,
+			want: 400*s + watchInterval, targets: true, why: whyLate,
+		},
+		{
+			name: "bake_unknown_plan_settles", plan: Plan{}, o: bake(), now: 100 * s, changed: 0,
+			want: 100*s + watchInterval, targets: true, why: whySettle,
+		},
+		{
+			name: "termination_wait_reads_rarely", plan: canary10, o: termination(), now: 10 * s, changed: 10 * s,
+			want: 10*s + (290*s+dueLag)/25, why: whyWatch,
+		},
+		{
+			name: "termination_end_reads_status_only", plan: canary10, o: termination(), now: 295 * s, changed: 10 * s,
+			want: 300*s + dueLag, why: whyDue,
+		},
+		{
+			name: "termination_wait_zero_is_due_at_once", plan: Plan{TerminationKnown: true}, o: termination(), now: 0, changed: 0,
+			want: dueLag, why: whyDue,
+		},
+		{
+			name: "termination_unknown_settles", plan: Plan{}, o: termination(), now: 4 * s, changed: 0,
+			want: 6 * s, why: whySettle, targets: true,
+		},
+		{
+			name: "linear_second_step_counts_from_allow_traffic", plan: linear,
 			o:   at(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 80, 20, ok, ok, ok, ok, ok, ok, run), nil),
-			now: 110 * s, changed: 60 * s, want: 120*s + dueLag, targets: true, why: whyDue},
-		{name: "installing_followed_through_ecs", o: installing(), now: 5 * s, changed: 5 * s, following: true,
-			want: 5*s + watchInterval, why: whyFollow},
-		{name: "installing_alone_settles_from_the_last_change", o: installing(), now: 10 * s, changed: 0,
-			want: 15 * s, targets: true, why: whySettle},
-		{name: "settling_starts_at_a_second", plan: canary10,
+			now: 110 * s, changed: 60 * s, want: 120*s + dueLag, targets: true, why: whyDue,
+		},
+		{
+			name: "installing_followed_through_ecs", o: installing(), now: 5 * s, changed: 5 * s, following: true,
+			want: 5*s + watchInterval, why: whyFollow,
+		},
+		{
+			name: "installing_alone_settles_from_the_last_change", o: installing(), now: 10 * s, changed: 0,
+			want: 15 * s, targets: true, why: whySettle,
+		},
+		{
+			name: "settling_starts_at_a_second", plan: canary10,
 			o:   at(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, run), nil),
-			now: 3 * s, changed: 3 * s, want: 4 * s, targets: true, why: whySettle},
-		{name: "ready_just_entered_reads_soon_for_the_promotion", plan: readyPlan, o: ready(), now: 2 * s, changed: 2 * s,
-			want: 3 * s, why: whySettle},
-		{name: "ready_timeout_is_read_at_its_end", plan: readyPlan, o: ready(), now: 3595 * s, changed: 0,
-			want: 3600*s + dueLag, why: whyDue},
+			now: 3 * s, changed: 3 * s, want: 4 * s, targets: true, why: whySettle,
+		},
+		{
+			name: "ready_just_entered_reads_soon_for_the_promotion", plan: readyPlan, o: ready(), now: 2 * s, changed: 2 * s,
+			want: 3 * s, why: whySettle,
+		},
+		{
+			name: "ready_timeout_is_read_at_its_end", plan: readyPlan, o: ready(), now: 3595 * s, changed: 0,
+			want: 3600*s + dueLag, why: whyDue,
+		},
 		{name: "pending_reads_status_only", o: obs(cdtypes.DeploymentStatusCreated, nil), now: 0, want: pendingMin, why: whyPending},
-		{name: "final_state_needs_no_read", o: termination(), now: 0, want: 0, why: whyTerminal,
-			plan: canary10},
+		{
+			name: "final_state_needs_no_read", o: termination(), now: 0, want: 0, why: whyTerminal,
+			plan: canary10,
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
