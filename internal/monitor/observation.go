@@ -12,6 +12,8 @@ import (
 
 // Observation is what one poll read about a deployment.
 type Observation struct {
+	// At is when it was read: on AWS's clock as the watcher maps the run's
+	// clock to it (Watcher.Watch), so it compares with the times below.
 	At           time.Time
 	DeploymentID string
 	Status       cdtypes.DeploymentStatus

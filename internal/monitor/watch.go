@@ -162,14 +162,18 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 			continue
 		}
 		failures = 0
-		tm.observe(o.At, latestTime(o))
+		// From here on the observation is dated on AWS's clock, as the
+		// times it carries are, so progress lines and the next shift agree.
+		local := o.At
+		tm.observe(local, latestTime(o))
+		o.At = tm.now(local)
 		events, d, evalErr := Evaluate(prev, o, w.Plan)
 		if evalErr != nil && !warned[evalErr.Error()] {
 			warned[evalErr.Error()] = true
 			w.warn(evalErr.Error())
 		}
 		if len(events) > 0 || changed.IsZero() {
-			changed = tm.now(o.At)
+			changed = o.At
 		}
 		for _, e := range events {
 			if w.OnEvent != nil {
