@@ -207,7 +207,8 @@ func phaseTable(b *testing.B, tl timeline, calls []awssim.Call) (cdPerS, allPerS
 	}
 	span := end.Sub(calls[0].Time).Seconds()
 	fmt.Fprintf(&sb, "over the tool's span (%.1f AWS s): %d CodeDeploy reads (%.3f/s), %d AWS calls (%.3f/s)", span, cd, float64(cd)/span, len(calls), float64(len(calls))/span)
-	b.Log(sb.String())
+	// Printed, not logged: the testing package cuts a benchmark's long log.
+	fmt.Println(sb.String())
 	return float64(cd) / span, float64(len(calls)) / span
 }
 
@@ -270,7 +271,7 @@ func BenchmarkReaction(b *testing.B) {
 		if n := len(cliCalls); n > 1 {
 			// Over the waiter's span from the tool's CreateDeployment, as the tool's.
 			span := cliCalls[n-1].Time.Sub(tl.created).Seconds()
-			b.Logf("the CLI waiter: %d CodeDeploy reads over %.1f AWS s (%.3f/s), every 15 s of wall time (%.0f AWS s at %gx)", n, span, float64(n)/span, 15*speed, speed)
+			fmt.Printf("the CLI waiter: %d CodeDeploy reads over %.1f AWS s (%.3f/s), every 15 s of wall time (%.0f AWS s at %gx)\n", n, span, float64(n)/span, 15*speed, speed)
 		}
 		cdRates, allRates = append(cdRates, cd), append(allRates, all)
 		stops = append(stops, stopLag(b, speed, opts))
@@ -284,7 +285,7 @@ func BenchmarkReaction(b *testing.B) {
 	b.ReportMetric(median(ours)*speed, "ours-reaction-aws-s")
 	b.ReportMetric(median(smoke)*speed, "prod-smoke-after-move-aws-s")
 	b.ReportMetric(median(stops), "stop-seen-after-s")
-	b.Logf("speed %gx; reaction (wall s) ours %v, CLI waiter %v (the waiter polls every 15 s of wall time: its lag is uniform over 0-15 s, mean 7.5 s, whatever one draw shows); production smoke check after the move (wall s) %v; a stop nobody scheduled seen after (AWS s) %v",
+	fmt.Printf("speed %gx; reaction (wall s) ours %v, CLI waiter %v (the waiter polls every 15 s of wall time: its lag is uniform over 0-15 s, mean 7.5 s, whatever one draw shows); production smoke check after the move (wall s) %v; a stop nobody scheduled seen after (AWS s) %v\n",
 		speed, rounded(ours), rounded(cli), rounded(smoke), rounded(stops))
 }
 
