@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/google/go-containerregistry/pkg/registry"
 
@@ -234,6 +237,30 @@ func TestCallsPerCommand(t *testing.T) {
 			"GetDeployment": 5, "BatchGetDeploymentTargets": 4, "DescribeTargetHealth": 2, "DescribeServices": 2,
 		}, never: []string{"DescribeLoadBalancers"}}.check(t, "promote", rec.since(m))
 	})
+	// rollback and finish: one resolution, their one change, then the watch.
+	for _, tc := range []struct {
+		cmd  string
+		seed seed.Options
+		wait func(s *sim, id string) bool
+	}{
+		{cmd: "rollback", seed: seed.Options{ReadyWaitMinutes: 1440}, wait: func(s *sim, id string) bool { return s.statusOf(t, id) == cdtypes.DeploymentStatusReady }},
+		{cmd: "finish", seed: seed.Options{TerminationWaitMinutes: 600}, wait: func(s *sim, id string) bool {
+			out, err := s.cd.BatchGetDeploymentTargets(context.Background(), &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(id), TargetIds: []string{"prod:web"}})
+			return err == nil && out.DeploymentTargets[0].EcsTarget.Status == cdtypes.TargetStatusSucceeded
+		}},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			t.Parallel()
+			s, rec, _ := startRecordedSim(t, tc.seed)
+			id := s.startDeployment(t, "registry.example/web:2")
+			s.waitFor(t, "the deployment to be ready for "+tc.cmd, func() bool { return tc.wait(s, id) })
+			m := rec.mark()
+			if code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+id), tc.cmd); code != ExitOK {
+				t.Fatalf("%s exit %d\n%s", tc.cmd, code, stderr)
+			}
+			callBudget{max: 16, most: map[string]int{"GetDeployment": 6, "BatchGetDeploymentTargets": 4, "ListDeploymentTargets": 2}, never: []string{"DescribeLoadBalancers", "GetDeploymentConfig"}}.check(t, tc.cmd, rec.since(m))
+		})
+	}
 	t.Run("switch", func(t *testing.T) {
 		t.Parallel()
 		s := startListenerSim(t, seed.TwoServicesOptions{})

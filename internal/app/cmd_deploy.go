@@ -9,14 +9,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
 )
@@ -49,7 +47,7 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 	}
 	sections := gitlab.Sections{W: inv.env.Stderr, InCI: ci.InCI}
 	endRender := sections.Start("ecs_bluegreen_render", "Rendering and registering the task definition", true)
-	r, err := inv.renderFiles(ctx, &serviceSource{api: clients.ECS, cluster: run.target.Cluster, service: run.target.Service, svc: run.target.ServiceState})
+	r, err := inv.renderFiles(ctx, &deploy.ServiceSource{ECS: clients.ECS, Cluster: run.target.Cluster, Service: run.target.Service, State: run.target.ServiceState})
 	if err != nil {
 		endRender()
 		return err
@@ -60,7 +58,7 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		return err
 	}
 	dir := inv.settings.Output.Dir
-	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
+	origin := inv.origin(ci)
 	req := deploy.Request{
 		AppSpec:     spec,
 		Origin:      origin,
@@ -198,118 +196,6 @@ func groupRoute(t *deploy.Target, test bool) string {
 		return ""
 	}
 	return route.ListenerArns[0]
-}
-
-// serviceSource reads what the repository files leave out from the service.
-type serviceSource struct {
-	api interface {
-		DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
-		DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
-	}
-	cluster, service string
-	svc              *ecstypes.Service
-	// liveOut is the live task definition as read, once: render and the
-	// diff each parse their own copy (render changes its copy).
-	liveOut *ecs.DescribeTaskDefinitionOutput
-}
-
-func (s *serviceSource) describe(ctx context.Context) (*ecstypes.Service, error) {
-	if s.svc != nil {
-		return s.svc, nil
-	}
-	out, err := s.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(s.cluster), Services: []string{s.service}})
-	if err != nil {
-		return nil, fmt.Errorf("describing service %s: %w", s.service, err)
-	}
-	if len(out.Services) == 0 {
-		return nil, fmt.Errorf("service %s not found in cluster %s", s.service, s.cluster)
-	}
-	s.svc = &out.Services[0]
-	return s.svc, nil
-}
-
-func (s *serviceSource) taskDefinition(ctx context.Context) (*render.TaskDef, error) {
-	svc, err := s.describe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	arn := aws.ToString(svc.TaskDefinition)
-	for _, ts := range svc.TaskSets {
-		if aws.ToString(ts.Status) == "PRIMARY" {
-			arn = aws.ToString(ts.TaskDefinition)
-		}
-	}
-	if s.liveOut == nil {
-		out, err := s.api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
-		if err != nil {
-			return nil, fmt.Errorf("reading the live task definition %s: %w", arn, err)
-		}
-		s.liveOut = out
-	}
-	return render.FromDescribe(s.liveOut, "live task definition "+arn)
-}
-
-// spec is what a generated AppSpec takes from the service. A CODE_DEPLOY
-// service keeps its placement on the task sets, so the primary task set's
-// settings win over the service's own.
-func (s *serviceSource) spec(ctx context.Context) (render.ServiceSpec, error) {
-	svc, err := s.describe(ctx)
-	if err != nil {
-		return render.ServiceSpec{}, err
-	}
-	lbs, net, pv, cps := svc.LoadBalancers, svc.NetworkConfiguration, aws.ToString(svc.PlatformVersion), svc.CapacityProviderStrategy
-	for _, ts := range svc.TaskSets {
-		if aws.ToString(ts.Status) != "PRIMARY" {
-			continue
-		}
-		if len(ts.LoadBalancers) > 0 {
-			lbs = ts.LoadBalancers
-		}
-		if ts.NetworkConfiguration != nil {
-			net = ts.NetworkConfiguration
-		}
-		if ts.PlatformVersion != nil {
-			pv = aws.ToString(ts.PlatformVersion)
-		}
-		if len(ts.CapacityProviderStrategy) > 0 {
-			cps = ts.CapacityProviderStrategy
-		}
-	}
-	var spec render.ServiceSpec
-	for _, lb := range lbs {
-		if lb.ContainerName != nil && lb.ContainerPort != nil {
-			spec.Container, spec.Port = aws.ToString(lb.ContainerName), int(aws.ToInt32(lb.ContainerPort))
-			break
-		}
-	}
-	if net != nil && net.AwsvpcConfiguration != nil {
-		spec.Subnets = net.AwsvpcConfiguration.Subnets
-		spec.SecurityGroups = net.AwsvpcConfiguration.SecurityGroups
-		spec.AssignPublicIP = string(net.AwsvpcConfiguration.AssignPublicIp)
-	}
-	if svc.LaunchType == ecstypes.LaunchTypeFargate || len(cps) > 0 {
-		spec.PlatformVersion = pv // Fargate only; EC2 services report none
-	}
-	for _, c := range cps {
-		spec.CapacityProviders = append(spec.CapacityProviders, render.CapacityProvider{Name: aws.ToString(c.CapacityProvider), Base: int(c.Base), Weight: int(c.Weight)})
-	}
-	return spec, nil
-}
-
-func (s *serviceSource) launchType(ctx context.Context) (string, error) {
-	svc, err := s.describe(ctx)
-	if err != nil {
-		return "", err
-	}
-	if svc.LaunchType != "" {
-		return string(svc.LaunchType), nil
-	}
-	for _, c := range svc.CapacityProviderStrategy {
-		if p := aws.ToString(c.CapacityProvider); p == "FARGATE" || p == "FARGATE_SPOT" {
-			return "FARGATE", nil
-		}
-	}
-	return "", nil
 }
 
 // moveLiveTags points the registries' live tag at the deployed image and the

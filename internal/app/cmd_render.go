@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 )
@@ -60,8 +61,8 @@ func (inv *invocation) liveForRender(ctx context.Context) liveSource {
 		inv.log.Warn("AWS is not reachable: rendering from the files alone", "error", err.Error())
 		return nil
 	}
-	src := &serviceSource{api: clients.ECS, cluster: t.Cluster, service: t.Service}
-	if _, err := src.describe(ctx); err != nil {
+	src := &deploy.ServiceSource{ECS: clients.ECS, Cluster: t.Cluster, Service: t.Service}
+	if _, err := src.Describe(ctx); err != nil {
 		inv.log.Warn("could not read the live service: rendering from the files alone", "service", t.Service, "error", err.Error())
 		return nil
 	}

@@ -48,7 +48,9 @@ func (m codeDeployModel) rollback(ctx context.Context) error {
 		return err
 	}
 	inv.log.Warn("stopping the deployment with rollback", "deployment_id", id)
-	run.session.TestSmoke, run.session.ProdSmoke = nil, nil
+	// The stop is what the user asked for: no smoke checks, and no
+	// evidence gathered to explain a failure nobody needs explained.
+	run.session.TestSmoke, run.session.ProdSmoke, run.session.Evidence = nil, nil, nil
 	run.session.Promote = "auto"
 	_, err = run.session.Watch(ctx, id)
 	var derr *deploy.DeploymentError
@@ -81,12 +83,25 @@ const (
 	redeployMarker = "rollback: redeploying the previous image"
 )
 
+// origin is the marker of this run's deployments: the GitLab project and
+// pipeline, else BG_RUN_ID. Empty when neither says, and then a retried job
+// cannot tell its own deployment from another's.
+func (inv *invocation) origin(ci gitlab.Context) string {
+	if o := deploy.Origin(ci.ProjectPath, ci.PipelineID); o != "" {
+		return o
+	}
+	if d := inv.settings.Deployment; d != nil && d.RunID != "" {
+		return "[ecs-bluegreen run " + d.RunID + "]"
+	}
+	return ""
+}
+
 // rolledBackAlready is the group's last successful deployment when this
 // pipeline's rollback made it: a retried rollback job must not flip the
 // colours again.
 func rolledBackAlready(ctx context.Context, inv *invocation, run *codeDeployRun) string {
 	ci, err := gitlab.ReadContext(inv.getenv)
-	origin := deploy.Origin(ci.ProjectPath, ci.PipelineID)
+	origin := inv.origin(ci)
 	g := run.target.GroupInfo
 	if err != nil || origin == "" || g == nil || g.LastSuccessfulDeployment == nil || g.LastSuccessfulDeployment.DeploymentId == nil {
 		return ""

@@ -47,7 +47,9 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 	if err != nil {
 		return nil, err
 	}
-	if inv.cmd.watches() {
+	if inv.cmd.name == "deploy" || inv.cmd.name == "promote" {
+		// Only these watch traffic shift: the plan paces the reads around
+		// each canary or linear step (and deploy's estimate needs it).
 		if err := cd.LoadPlan(ctx, t); err != nil {
 			return nil, err
 		}

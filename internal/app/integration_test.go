@@ -939,3 +939,20 @@ func TestSignalDuringCreateDeployment(t *testing.T) {
 		t.Errorf("log does not say the deployment was stopped:\n%s", errb.String())
 	}
 }
+
+// TestRunIdentityOutsideGitLab: with no pipeline, BG_RUN_ID is what lets a
+// retried deploy attach to its own deployment instead of queueing behind it.
+func TestRunIdentityOutsideGitLab(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440})
+	env := deployEnv(s, "CI_PIPELINE_ID=", "CI_PROJECT_PATH=", "BG_RUN_ID=nightly-7", "BG_PROMOTE=manual", "BG_ON_BUSY=fail")
+	for i, want := range []string{"deployment started", "already running: watching it"} {
+		code, _, stderr := runIn(t, env, "deploy")
+		if code != ExitOK || !strings.Contains(stderr, want) {
+			t.Fatalf("deploy %d outside GitLab: exit %d, want a log with %q\n%s", i+1, code, want, stderr)
+		}
+	}
+	if n := s.srv.CallCounts()["codedeploy:CreateDeployment"]; n != 1 {
+		t.Errorf("CreateDeployment called %d times, want 1", n)
+	}
+}

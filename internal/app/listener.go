@@ -199,7 +199,7 @@ func (m listenerModel) deploy(ctx context.Context) error {
 		return err
 	}
 	live := s.Colour(s.Live)
-	r, err := inv.renderFiles(ctx, &serviceSource{api: clients.ECS, cluster: s.Cluster, service: live.Service})
+	r, err := inv.renderFiles(ctx, &deploy.ServiceSource{ECS: clients.ECS, Cluster: s.Cluster, Service: live.Service})
 	if err != nil {
 		return err
 	}

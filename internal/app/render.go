@@ -22,9 +22,9 @@ type rendered struct {
 // liveSource supplies what the files leave out: the live task definition and
 // the service's container and port. nil when AWS is not at hand (render).
 type liveSource interface {
-	taskDefinition(ctx context.Context) (*render.TaskDef, error)
-	spec(ctx context.Context) (render.ServiceSpec, error)
-	launchType(ctx context.Context) (string, error)
+	TaskDefinition(ctx context.Context) (*render.TaskDef, error)
+	Spec(ctx context.Context) (render.ServiceSpec, error)
+	LaunchType(ctx context.Context) (string, error)
 }
 
 // renderFiles reads BG_TASKDEF_FILE and BG_APPSPEC_FILE (or falls back to the
@@ -38,7 +38,7 @@ func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rende
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && live != nil:
 		inv.log.Info("no task definition file: starting from the live task definition", "file", rs.TaskdefFile)
-		td, err = live.taskDefinition(ctx)
+		td, err = live.TaskDefinition(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -54,7 +54,7 @@ func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rende
 		}
 	}
 	if live != nil {
-		lt, err := live.launchType(ctx)
+		lt, err := live.LaunchType(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +81,7 @@ func (inv *invocation) renderFiles(ctx context.Context, live liveSource) (*rende
 	case errors.Is(err, fs.ErrNotExist):
 		var spec render.ServiceSpec
 		if live != nil {
-			if spec, err = live.spec(ctx); err != nil {
+			if spec, err = live.Spec(ctx); err != nil {
 				return nil, err
 			}
 		}
@@ -119,7 +119,7 @@ func orInt(a, b int) int {
 // changes from the one production runs: the reviewer's answer to "what
 // exactly does this deployment change?".
 func (inv *invocation) printLiveDiff(ctx context.Context, live liveSource, td *render.TaskDef) {
-	current, err := live.taskDefinition(ctx)
+	current, err := live.TaskDefinition(ctx)
 	if err != nil {
 		inv.log.Warn("could not read the live task definition to compare with", "error", err.Error())
 		return

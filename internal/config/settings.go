@@ -203,6 +203,7 @@ type Deployment struct {
 	WaitFor      WaitFor         `env:"BG_WAIT_FOR,default=complete" desc:"When deploy may end: complete (the original task set is gone) or traffic (production traffic moved; the termination wait is left to finish or verify)."`
 	OnBusy       BusyPolicy      `env:"BG_ON_BUSY,default=wait" desc:"When another pipeline's deployment holds the group: wait for it, or fail naming it."`
 	OnInterrupt  InterruptPolicy `env:"BG_ON_INTERRUPT,default=rollback" desc:"When the job is cancelled or interrupted mid-deployment: rollback (stop with rollback) or leave it running."`
+	RunID        string          `env:"BG_RUN_ID" desc:"Outside GitLab: what identifies this run (the same on a retry), so a retried deploy or rollback recognises its own deployment. In GitLab, the project and pipeline."`
 }
 
 var deploymentIDPattern = regexp.MustCompile(`^d-[A-Z0-9]{9}$`)

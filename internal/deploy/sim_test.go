@@ -628,3 +628,38 @@ func TestLostAnswers(t *testing.T) {
 		t.Error("a CreateDeployment CodeDeploy refuses is not an error")
 	}
 }
+
+// TestServiceSource: what render takes from the live service, read once.
+func TestServiceSource(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t)
+	ctx := context.Background()
+	sw, err := seed.Create(ctx, w.c, seed.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &ServiceSource{ECS: w.ecs, Cluster: sw.Cluster, Service: sw.Service}
+	before := len(w.srv.Calls())
+	td, err := src.TaskDefinition(ctx)
+	if err != nil || td == nil {
+		t.Fatalf("TaskDefinition = %v, %v", td, err)
+	}
+	if again, err := src.TaskDefinition(ctx); err != nil || again == td {
+		t.Errorf("a second TaskDefinition must be a fresh copy: %p %p, %v", td, again, err)
+	}
+	spec, err := src.Spec(ctx)
+	if err != nil || spec.Container != "web" || spec.Port != 8080 || len(spec.Subnets) == 0 {
+		t.Errorf("Spec = %+v, %v", spec, err)
+	}
+	if lt, err := src.LaunchType(ctx); err != nil || lt != "FARGATE" {
+		t.Errorf("LaunchType = %q, %v", lt, err)
+	}
+	// One DescribeServices and one DescribeTaskDefinition for all of it.
+	if n := len(w.srv.Calls()) - before; n != 2 {
+		t.Errorf("%d calls, want 2", n)
+	}
+	missing := &ServiceSource{ECS: w.ecs, Cluster: sw.Cluster, Service: "nope"}
+	if _, err := missing.Spec(ctx); err == nil || !strings.Contains(err.Error(), "service nope not found") {
+		t.Errorf("Spec of a missing service: %v", err)
+	}
+}
