@@ -156,6 +156,7 @@ func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application,
 		t.Config = aws.ToString(t.GroupInfo.DeploymentConfigName)
 	}
 	t.Plan.TargetGroups = groupTargetGroups(t.GroupInfo)
+	groupWaits(&t.Plan, t)
 	return t, nil
 }
 
@@ -172,13 +173,7 @@ func (c *CodeDeploy) LoadPlan(ctx context.Context, t *Target) error {
 		return err
 	}
 	plan.TargetGroups = t.Plan.TargetGroups
-	// The group's waits complete the schedule the watcher polls by.
-	plan.TerminationWait, plan.TerminationKnown = t.TerminationWait()
-	if g := t.GroupInfo; g != nil && g.BlueGreenDeploymentConfiguration != nil {
-		if r := g.BlueGreenDeploymentConfiguration.DeploymentReadyOption; r != nil && r.ActionOnTimeout == cdtypes.DeploymentReadyActionStopDeployment {
-			plan.ReadyTimeout = time.Duration(r.WaitTimeInMinutes) * time.Minute
-		}
-	}
+	plan.ReadyTimeout, plan.TerminationWait, plan.TerminationKnown = t.Plan.ReadyTimeout, t.Plan.TerminationWait, t.Plan.TerminationKnown
 	t.Plan, t.ShiftTime = plan, shift
 	return nil
 }
@@ -209,6 +204,19 @@ func (c *CodeDeploy) findGroup(ctx context.Context, t *Target, svc ecstypes.Serv
 	}
 	if t.Group == "" {
 		t.Group = "DgpECS-" + clusterName + "-" + t.Service
+	}
+}
+
+// groupWaits puts the group's waits into the schedule the watcher polls by
+// (the termination wait, a Ready wait that times out): every command that
+// watches has them without a further call, where LoadPlan's traffic steps
+// cost GetDeploymentConfig.
+func groupWaits(p *monitor.Plan, t *Target) {
+	p.TerminationWait, p.TerminationKnown = t.TerminationWait()
+	if g := t.GroupInfo; g != nil && g.BlueGreenDeploymentConfiguration != nil {
+		if r := g.BlueGreenDeploymentConfiguration.DeploymentReadyOption; r != nil && r.ActionOnTimeout == cdtypes.DeploymentReadyActionStopDeployment {
+			p.ReadyTimeout = time.Duration(r.WaitTimeInMinutes) * time.Minute
+		}
 	}
 }
 
