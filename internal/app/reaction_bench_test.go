@@ -192,8 +192,8 @@ func phaseTable(b *testing.B, tl timeline, calls []awssim.Call) (cdPerS, allPerS
 		}
 		secs := p.to.Sub(p.from).Seconds()
 		rate := func(k string) string {
-			if secs <= 0 {
-				return fmt.Sprintf("%d", n[k])
+			if secs < 1 { // a rate over a moment says nothing: the count
+				return fmt.Sprintf("%d calls", n[k])
 			}
 			return fmt.Sprintf("%.3f", float64(n[k])/secs)
 		}
