@@ -204,8 +204,13 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 		case d.Done || d.FollowRollback != "":
 			return res, nil
 		}
-		// OnDecision may have taken a while (smoke checks): plan from now.
+		// OnDecision may have taken a while (smoke checks): plan from now,
+		// and when it acted on an edge (promoted, checked), count its end as
+		// the last change: what it did shows soon.
 		now := tm.now(w.Clock.Now())
+		if d.TestTrafficReady || d.EnteredReady || d.ProductionMoved || d.TerminationWait {
+			changed = now
+		}
 		r := NextRead(Moment{Plan: w.Plan, Obs: o, Stage: d.Stage, Now: now, Changed: changed, Following: f.on()})
 		next, readTargets = max(tm.wait(r.At.Sub(now)), time.Millisecond), r.Targets
 	}
