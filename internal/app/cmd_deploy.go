@@ -15,6 +15,7 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
 )
@@ -70,23 +71,7 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		inv.log.Warn("the deployment group's termination wait is 0: the original tasks go as soon as production traffic moves, so CodeDeploy cannot roll back a failed production check; it is answered by redeploying the previous revision",
 			"previous", deploy.ShortTaskDef(prev))
 	}
-	run.session.Revert = func(ctx context.Context) (string, error) {
-		if prev == "" {
-			return "", errors.New("the previous task definition is not known")
-		}
-		if err := r.appSpec.Set(prev, "", 0); err != nil {
-			return "", err
-		}
-		back, err := r.appSpec.YAML()
-		if err != nil {
-			return "", err
-		}
-		rev := req
-		rev.AppSpec = back
-		rev.Description = deploy.Describe(origin, "redeploying "+deploy.ShortTaskDef(prev)+" after a failed production check", ci.JobURL)
-		started, err := run.cd.Start(ctx, run.target, rev, nil)
-		return started.DeploymentID, err
-	}
+	run.session.Revert = run.revertTo(prev, r.appSpec, req, ci.JobURL)
 	// BG_TIMEOUT bounds the whole job: the wait behind another pipeline's
 	// deployment, then the watch with what is left.
 	budget, begun := run.session.Timeout, time.Now()
@@ -162,6 +147,28 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		inv.log.Warn("the deployment ended but the status report could not be read", "error", err.Error())
 	}
 	return nil
+}
+
+// revertTo redeploys prev with the AppSpec as rendered for this service:
+// the way back when a production check fails after the deployment ended.
+func (r *codeDeployRun) revertTo(prev string, spec *render.AppSpec, req deploy.Request, jobURL string) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		if prev == "" {
+			return "", errors.New("the previous task definition is not known")
+		}
+		if err := spec.Set(prev, "", 0); err != nil {
+			return "", err
+		}
+		back, err := spec.YAML()
+		if err != nil {
+			return "", err
+		}
+		rev := req
+		rev.AppSpec = back
+		rev.Description = deploy.Describe(req.Origin, "redeploying "+deploy.ShortTaskDef(prev)+" after a failed production check", jobURL)
+		started, err := r.cd.Start(ctx, r.target, rev, nil)
+		return started.DeploymentID, err
+	}
 }
 
 // errWaitedTooLong is the cause when the wait behind another deployment

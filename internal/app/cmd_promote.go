@@ -5,6 +5,10 @@ import (
 	"fmt"
 
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
 )
 
 // promote lets a deployment waiting at Ready move production traffic,
@@ -32,6 +36,16 @@ func (m codeDeployModel) promote(ctx context.Context) error {
 	// The session promotes at Ready, after the test traffic smoke check (when
 	// BG_TEST_URL is set) has passed; a failed check stops it with rollback.
 	run.session.Promote = "auto"
+	// The way back if the production check fails once CodeDeploy can no
+	// longer roll back: what the PRIMARY task set runs now (the original,
+	// while the deployment waits at Ready), in an AppSpec made from the service.
+	if prev := primaryTaskDefinition(run.target.ServiceState); prev != "" {
+		src := &deploy.ServiceSource{Cluster: run.target.Cluster, Service: run.target.Service, State: run.target.ServiceState}
+		if spec, err := src.Spec(ctx); err == nil {
+			ci, _ := gitlab.ReadContext(inv.getenv)
+			run.session.Revert = run.revertTo(prev, render.NewAppSpec(prev, spec), deploy.Request{Origin: inv.origin(ci), OnBusy: deploy.BusyWait}, ci.JobURL)
+		}
+	}
 	out, err := run.session.Watch(ctx, id)
 	if err != nil {
 		return err

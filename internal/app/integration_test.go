@@ -259,6 +259,9 @@ func TestVerifyAgainstSimulator(t *testing.T) {
 		!strings.Contains(stdout, "Warnings:\n\n- live images are pinned by digest: not pinned by digest") {
 		t.Errorf("verify exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	if page, err := os.ReadFile(filepath.Join(s.out, "status.html")); err != nil || !strings.Contains(string(page), "Warnings:<ul><li>live images are pinned by digest: not pinned by digest") {
+		t.Errorf("status.html lacks the warning (%v)", err)
+	}
 	if junit, err := os.ReadFile(filepath.Join(s.out, "junit.xml")); err != nil || !strings.Contains(string(junit), "warning: not pinned by digest") || !strings.Contains(string(junit), `failures="0"`) {
 		t.Errorf("junit.xml with a warning = %s (%v)", junit, err)
 	}
@@ -955,4 +958,25 @@ func TestRunIdentityOutsideGitLab(t *testing.T) {
 	if n := s.srv.CallCounts()["codedeploy:CreateDeployment"]; n != 1 {
 		t.Errorf("CreateDeployment called %d times, want 1", n)
 	}
+}
+
+// TestFailedProductionCheckAfterPromote: promote has the same way back as
+// deploy when the group keeps nothing to roll back to.
+func TestFailedProductionCheckAfterPromote(t *testing.T) {
+	t.Parallel()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	t.Cleanup(failing.Close)
+	s := startSim(t, seed.Options{ReadyWaitMinutes: 1440})
+	if code, _, stderr := runIn(t, deployEnv(s, "BG_PROMOTE=manual"), "deploy"); code != ExitOK {
+		t.Fatalf("deploy to Ready: exit %d\n%s", code, stderr)
+	}
+	env, _ := reportDotenv(filepath.Join(s.out, "deploy.env"))
+	code, _, stderr := runIn(t, s.environ("BG_DEPLOYMENT_ID="+env[envDeploymentID], "BG_PROD_URL="+failing.URL+"/", "BG_SMOKE_INTERVAL=10ms", "BG_SMOKE_MAX_FAILURES=2"), "promote")
+	if code != ExitFailed || !strings.Contains(stderr, "rolled back by deployment") {
+		t.Fatalf("promote with a failing production check: exit %d, want 1 and the way back\n%s", code, stderr)
+	}
+	s.waitFor(t, "production back on web:1", func() bool {
+		svc, err := s.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+		return err == nil && strings.HasSuffix(aws.ToString(svc.Services[0].TaskDefinition), "task-definition/web:1")
+	})
 }

@@ -214,30 +214,11 @@ func (l *Listener) returnTraffic(ctx context.Context, s *snapshot.Snapshot, old,
 // gate is the check before each step: the new colour has healthy targets
 // and none failing, and no alarm fires.
 func (l *Listener) gate(ctx context.Context, c *snapshot.ColourState) error {
-	out, err := l.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(c.TargetGroupARN)})
-	if err != nil {
+	now := *c
+	if err := snapshot.ReadHealth(ctx, l.ELB, &now); err != nil {
 		return fmt.Errorf("reading the health of %s (%s): %w", c.Colour, c.TargetGroup, err)
 	}
-	healthy := 0
-	var bad []string
-	for _, d := range out.TargetHealthDescriptions {
-		if d.TargetHealth == nil || d.Target == nil {
-			continue
-		}
-		switch d.TargetHealth.State {
-		case elbtypes.TargetHealthStateEnumHealthy:
-			healthy++
-		case elbtypes.TargetHealthStateEnumUnhealthy, elbtypes.TargetHealthStateEnumUnhealthyDraining:
-			bad = append(bad, fmt.Sprintf("%s:%d %s (%s)", aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port), d.TargetHealth.State, d.TargetHealth.Reason))
-		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%s has unhealthy targets: %s", c.Colour, strings.Join(bad, "; "))
-	}
-	if healthy == 0 {
-		return fmt.Errorf("%s (target group %s) has no healthy targets", c.Colour, c.TargetGroup)
-	}
-	return l.alarmsOK(ctx)
+	return l.observedGate(ctx, &now)
 }
 
 // observedGate is gate on the snapshot's health of the colour, read in the
@@ -441,22 +422,11 @@ func (l *Listener) waitStable(ctx context.Context, cluster string, c *snapshot.C
 		if primary.RolloutState == ecstypes.DeploymentRolloutStateFailed {
 			return &SwitchError{Msg: fmt.Sprintf("the rollout of %s on %s (%s) failed: %s", ShortTaskDef(taskDefARN), c.Service, c.Colour, aws.ToString(primary.RolloutStateReason))}
 		}
-		health, err := l.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(c.TargetGroupARN)})
-		if err != nil {
+		now := *c
+		if err := snapshot.ReadHealth(ctx, l.ELB, &now); err != nil {
 			return fmt.Errorf("reading the health of %s: %w", c.TargetGroup, err)
 		}
-		healthy, other, unhealthy := 0, 0, 0
-		for _, d := range health.TargetHealthDescriptions {
-			switch {
-			case d.TargetHealth == nil:
-			case d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy:
-				healthy++
-			case d.TargetHealth.State == elbtypes.TargetHealthStateEnumUnhealthy:
-				unhealthy++
-			default:
-				other++
-			}
-		}
+		healthy, other, unhealthy := now.Healthy, now.Other, len(now.Unhealthy)
 		line := fmt.Sprintf("%s service %s: %d/%d running, %d pending; targets %d healthy, %d unhealthy, %d other",
 			c.Colour, c.Service, primary.RunningCount, primary.DesiredCount, primary.PendingCount, healthy, unhealthy, other)
 		if line != last {

@@ -284,7 +284,14 @@ func (s *Session) revert(ctx context.Context, id string, cause error) error {
 	}
 	derr.RollbackID = back
 	w := s.Watcher
-	w.OnDecision = nil
+	// The way back is not held at Ready for a promote button, and runs no
+	// smoke check: it restores what passed before.
+	w.OnDecision = func(ctx context.Context, o monitor.Observation, d monitor.Decision) error {
+		if d.EnteredReady && o.DeploymentID == back {
+			return s.CD.Promote(ctx, back)
+		}
+		return nil
+	}
 	res, err := w.Watch(ctx, back)
 	if err != nil {
 		derr.Reason += "; watching the redeployment failed: " + err.Error()

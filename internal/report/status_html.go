@@ -121,6 +121,9 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
 {{- with .S.Registry}}
 <div class="deployment">Registry tags:<ul>{{range .}}<li><code>{{.Repository}}:{{.Tag}}</code>: {{if .Error}}cannot be read ({{.Error}}){{else if .Digest}}<code>{{.Digest}}</code>{{else}}not set{{end}}</li>{{end}}</ul></div>
 {{- end}}
+{{- with .S.Warnings}}
+<div class="deployment">Warnings:<ul>{{range .}}<li>{{.}}</li>{{end}}</ul></div>
+{{- end}}
 <footer>Read {{.Taken}} by ecs-bluegreen.</footer>
 </body>
 </html>

@@ -233,10 +233,23 @@ func (r *Reader) readTaskSets(ctx context.Context, s *Snapshot, svc ecstypes.Ser
 }
 
 func (r *Reader) readHealth(ctx context.Context, c *ColourState) error {
+	return ReadHealth(ctx, r.ELB, c)
+}
+
+// HealthReader reads a target group's target health.
+type HealthReader interface {
+	DescribeTargetHealth(ctx context.Context, in *elb.DescribeTargetHealthInput, optFns ...func(*elb.Options)) (*elb.DescribeTargetHealthOutput, error)
+}
+
+// ReadHealth reads one colour's target health into c (Healthy, Unhealthy,
+// Other, counted afresh): the one reading of target health, for status,
+// verify and the switch's gates alike.
+func ReadHealth(ctx context.Context, api HealthReader, c *ColourState) error {
+	c.Healthy, c.Unhealthy, c.Other = 0, nil, 0
 	if c.TargetGroupARN == "" {
 		return nil
 	}
-	out, err := r.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(c.TargetGroupARN)})
+	out, err := api.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(c.TargetGroupARN)})
 	if err != nil {
 		return fmt.Errorf("reading target health of %s: %w", c.TargetGroup, err)
 	}
