@@ -116,12 +116,14 @@ func startRecordedSim(tb testing.TB, o seed.Options) (*sim, *callRecorder, strin
 
 // observations splits a command's calls where the world may have changed:
 // at each call that changes something, and at each poll of a deployment
-// (GetDeployment starts one). Within one observation no resource is read twice.
+// (GetDeployment starts one, and so does DescribeServices: the watcher
+// follows a starting replacement through ECS and ELBv2 between CodeDeploy
+// reads). Within one observation no resource is read twice.
 func observations(calls []recordedCall) [][]recordedCall {
 	var out [][]recordedCall
 	var cur []recordedCall
 	for _, c := range calls {
-		if changes(c.Op) || c.Op == "GetDeployment" {
+		if changes(c.Op) || c.Op == "GetDeployment" || c.Op == "DescribeServices" {
 			out = append(out, cur)
 			cur = nil
 			if changes(c.Op) {
@@ -224,11 +226,14 @@ func TestCallsPerCommand(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("deploy exit %d\n%s", code, stderr)
 		}
-		// Polls repeat GetDeployment and BatchGetDeploymentTargets; the
-		// rest is one resolution, one render and one closing snapshot.
-		callBudget{max: 20, most: map[string]int{
-			"DescribeTargetHealth": 3, "DescribeTargetGroups": 2,
-			"DescribeServices": 2, "DescribeTaskDefinition": 3, "DescribeListeners": 2, "ListDeployments": 2,
+		// Polls repeat GetDeployment and BatchGetDeploymentTargets, and
+		// while the replacement starts the watcher follows it through
+		// DescribeServices and DescribeTargetHealth (ECS's and ELBv2's
+		// budgets, not CodeDeploy's); the rest is one resolution, one render
+		// and one closing snapshot.
+		callBudget{max: 24, most: map[string]int{
+			"DescribeTargetHealth": 5, "DescribeTargetGroups": 2,
+			"DescribeServices": 4, "DescribeTaskDefinition": 3, "DescribeListeners": 2, "ListDeployments": 2,
 		}}.check(t, "deploy", rec.since(m))
 	})
 	t.Run("promote", func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/sandbox"
 )
 
@@ -120,6 +121,14 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 	// last value of a variable wins).
 	switchEnv := append([]string{"BG_SERVICE=", "BG_SWITCH_STEPS=10,50,100", "BG_SWITCH_INTERVAL=2s", "CI_REGISTRY_IMAGE=" + sb.RegistryHost + "/sandbox/shop"}, sb.SwitchSettings()...)
 	sections := gitlab.Sections{W: inv.env.Stdout, InCI: inv.getenv("GITLAB_CI") == "true"}
+	// The commands run on a clock as fast as the simulator's, so the watcher's
+	// schedule (in AWS's time) and its waits agree at any BG_SANDBOX_SPEED;
+	// the simulator started a moment earlier, which the watcher learns from
+	// the times in its answers.
+	var clk monitor.Clock = monitor.ScaledClock{Start: time.Now(), Speed: speed}
+	if inv.env.Clock != nil {
+		clk = inv.env.Clock
+	}
 	ecsClient := ecs.NewFromConfig(aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""), BaseEndpoint: aws.String(sb.AWSURL)})
 	// image carries what build and release print: the pinned reference.
 	var image string
@@ -217,7 +226,7 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 		}
 		fmt.Fprintf(inv.env.Stdout, "$ ecs-bluegreen %s\n", strings.Join(append([]string{s.cmd}, s.args...), " "))
 		var printed strings.Builder
-		code := Run(ctx, append([]string{s.cmd}, s.args...), Env{Environ: env, Stdout: io.MultiWriter(inv.env.Stdout, &printed), Stderr: inv.env.Stdout})
+		code := Run(ctx, append([]string{s.cmd}, s.args...), Env{Environ: env, Stdout: io.MultiWriter(inv.env.Stdout, &printed), Stderr: inv.env.Stdout, Clock: clk})
 		end()
 		if code != s.want {
 			load.stop()

@@ -71,8 +71,11 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 		CD: cd,
 		Watcher: monitor.Watcher{
 			API: cdClient, Clock: inv.clock(), Plan: t.Plan,
-			OnEvent:   func(e monitor.Event) { inv.progress(e.At, e.String()) },
-			OnWarning: func(msg string) { inv.log.Warn(msg) },
+			// While the replacement starts, ECS and ELBv2 are read instead of
+			// CodeDeploy, whose budget the whole account shares.
+			Replacement: &monitor.Replacement{ECS: clients.ECS, ELB: clients.ELB, Cluster: t.Cluster, Service: t.Service},
+			OnEvent:     func(e monitor.Event) { inv.progress(e.At, e.String()) },
+			OnWarning:   func(msg string) { inv.log.Warn(msg) },
 		},
 		Smoke:       verify.NewChecker(inv.log, nil).WithClock(inv.clock()),
 		Promote:     deploy.PromotePolicy(run.dep.Promote),

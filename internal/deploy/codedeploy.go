@@ -156,6 +156,7 @@ func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application,
 		t.Config = aws.ToString(t.GroupInfo.DeploymentConfigName)
 	}
 	t.Plan.TargetGroups = groupTargetGroups(t.GroupInfo)
+	groupWaits(&t.Plan, t)
 	return t, nil
 }
 
@@ -172,6 +173,7 @@ func (c *CodeDeploy) LoadPlan(ctx context.Context, t *Target) error {
 		return err
 	}
 	plan.TargetGroups = t.Plan.TargetGroups
+	plan.ReadyTimeout, plan.TerminationWait, plan.TerminationKnown = t.Plan.ReadyTimeout, t.Plan.TerminationWait, t.Plan.TerminationKnown
 	t.Plan, t.ShiftTime = plan, shift
 	return nil
 }
@@ -202,6 +204,19 @@ func (c *CodeDeploy) findGroup(ctx context.Context, t *Target, svc ecstypes.Serv
 	}
 	if t.Group == "" {
 		t.Group = "DgpECS-" + clusterName + "-" + t.Service
+	}
+}
+
+// groupWaits puts the group's waits into the schedule the watcher polls by
+// (the termination wait, a Ready wait that times out): every command that
+// watches has them without a further call, where LoadPlan's traffic steps
+// cost GetDeploymentConfig.
+func groupWaits(p *monitor.Plan, t *Target) {
+	p.TerminationWait, p.TerminationKnown = t.TerminationWait()
+	if g := t.GroupInfo; g != nil && g.BlueGreenDeploymentConfiguration != nil {
+		if r := g.BlueGreenDeploymentConfiguration.DeploymentReadyOption; r != nil && r.ActionOnTimeout == cdtypes.DeploymentReadyActionStopDeployment {
+			p.ReadyTimeout = time.Duration(r.WaitTimeInMinutes) * time.Minute
+		}
 	}
 }
 
@@ -249,9 +264,11 @@ func (c *CodeDeploy) plan(ctx context.Context, config string) (monitor.Plan, tim
 		switch {
 		case r.TimeBasedCanary != nil:
 			plan.ShiftInterval = time.Duration(r.TimeBasedCanary.CanaryInterval) * time.Minute
+			plan.StepPercent = float64(r.TimeBasedCanary.CanaryPercentage)
 			shift = plan.ShiftInterval
 		case r.TimeBasedLinear != nil:
 			plan.ShiftInterval = time.Duration(r.TimeBasedLinear.LinearInterval) * time.Minute
+			plan.Linear, plan.StepPercent = true, float64(r.TimeBasedLinear.LinearPercentage)
 			if p := int(r.TimeBasedLinear.LinearPercentage); p > 0 {
 				steps := (100 + p - 1) / p // the last step needs no wait after it
 				shift = time.Duration(steps-1) * plan.ShiftInterval

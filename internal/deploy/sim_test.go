@@ -161,7 +161,8 @@ func TestResolve(t *testing.T) {
 		got.Plan.TargetGroups != [2]string{"web-blue", "web-green"} || got.Plan.ShiftInterval != 0 || len(got.Alarms()) != 1 {
 		t.Errorf("Resolve = %+v (plan %+v)", got, got.Plan)
 	}
-	if err := cd.LoadPlan(ctx, got); err != nil || got.Plan.ShiftInterval != 3*time.Minute || got.ShiftTime != 27*time.Minute || got.Plan.TargetGroups[0] != "web-blue" {
+	if err := cd.LoadPlan(ctx, got); err != nil || got.Plan.ShiftInterval != 3*time.Minute || got.ShiftTime != 27*time.Minute || got.Plan.TargetGroups[0] != "web-blue" ||
+		!got.Plan.Linear || got.Plan.StepPercent != 10 || !got.Plan.TerminationKnown || got.Plan.TerminationWait != 0 {
 		t.Errorf("LoadPlan: %v, plan %+v, shift %s", err, got.Plan, got.ShiftTime)
 	}
 	if wait, ok := got.TerminationWait(); !ok || wait != 0 {

@@ -141,16 +141,26 @@ func productionOnGreen(t *Target) bool {
 	return ok && e.Status == cdtypes.LifecycleEventStatusSucceeded
 }
 
-// Plan is what the deployment group and configuration say about timing; it
-// lets the evaluator tell when the next traffic shift is due. Zero values
-// mean unknown.
+// Plan is what the deployment group and configuration say about timing:
+// the schedule the polling plan (pace.go) reads rarely through and quickly
+// around. Zero values mean unknown.
 type Plan struct {
 	// ShiftInterval is the canary or linear interval; zero for all-at-once.
 	ShiftInterval time.Duration
-	// NextShift is when the next canary or linear step is expected; the
-	// watcher fills it in from the last step it saw. Around it the target is
-	// read as often as while things move, so the step shows at once.
-	NextShift time.Time
+	// Linear is true for a linear configuration (StepPercent every
+	// ShiftInterval); false for a canary (StepPercent, then the rest after
+	// ShiftInterval).
+	Linear bool
+	// StepPercent is the canary or linear percentage.
+	StepPercent float64
+	// ReadyTimeout is how long the group waits at Ready before it stops the
+	// deployment itself (STOP_DEPLOYMENT with a wait); zero when the wait has
+	// no end or the group does not wait.
+	ReadyTimeout time.Duration
+	// TerminationWait is how long the original task set is kept once traffic
+	// moved; TerminationKnown says the group gave it (0 is a real value).
+	TerminationWait  time.Duration
+	TerminationKnown bool
 	// TargetGroups are the deployment group's two target group names in the
 	// group's order: the blue colour's, then the green colour's. A task set
 	// takes the colour of its target group, never CodeDeploy's Blue/Green
@@ -172,18 +182,6 @@ func (p Plan) ColourOf(ts TaskSet) string {
 	}
 }
 
-// The window around an expected step in which the target is read often: a
-// step may come a little early by our clock, or late by CodeDeploy's.
-const (
-	shiftWindowBefore = 3 * time.Second
-	shiftWindowAfter  = 20 * time.Second
-)
-
-// nearShift reports whether at is inside the window around the expected step.
-func (p Plan) nearShift(at time.Time) bool {
-	return !p.NextShift.IsZero() && !at.Before(p.NextShift.Add(-shiftWindowBefore)) && at.Before(p.NextShift.Add(shiftWindowAfter))
-}
-
 // Decision is what the watcher should do after an observation.
 type Decision struct {
 	Stage Stage
@@ -197,31 +195,12 @@ type Decision struct {
 	EnteredReady     bool // waiting at Ready: promote now, or stop here for a manual promote
 	ProductionMoved  bool // production traffic is all on the replacement: run the production smoke check
 	TerminationWait  bool // only the original's termination is left: the job may end (BG_WAIT_FOR=traffic)
-	// NextPoll is how long to wait before the next GetDeployment, and
-	// ReadTargets whether that poll should also read the ECS target.
-	NextPoll    time.Duration
-	ReadTargets bool
 }
 
-// Poll pacing. The reaction goal (DESIGN §8: final state to exit in under a
-// second at the median, at most one CodeDeploy read per second on average) is
-// met with GetDeployment every 1.2 s throughout (the final state shows there,
-// so the wait for it is 0.6 s on average), and the target, which carries the
-// edges (test traffic, production moved), on every other poll while things
-// move and around an expected canary or linear step, but only every tenth
-// poll in the long waits (Ready, canary bake, termination wait) that make up
-// most of a deployment.
-const (
-	pollInterval         = 1200 * time.Millisecond
-	targetsEveryActive   = 2
-	targetsEveryInWaits  = 10
-	maxThrottledInterval = 30 * time.Second
-)
-
 // Evaluate compares the previous observation (nil for the first) with the new
-// one and returns the events to print, in order, and the decision. poll is the
-// number of polls so far, which paces the target reads.
-func Evaluate(prev *Observation, cur Observation, plan Plan, poll int) ([]Event, Decision, error) {
+// one and returns the events to print, in order, and the decision. When to
+// read next is NextRead's (pace.go).
+func Evaluate(prev *Observation, cur Observation, plan Plan) ([]Event, Decision, error) {
 	stage, err := StageOf(cur)
 	var prevStage Stage = -1
 	if prev != nil {
@@ -248,20 +227,5 @@ func Evaluate(prev *Observation, cur Observation, plan Plan, poll int) ([]Event,
 		}
 	}
 
-	d.NextPoll = pollInterval
-	every := targetsEveryActive
-	if stage == StageReady || stage == StageTerminationWait || (stage == StageShifting && plan.ShiftInterval > time.Minute && !plan.nearShift(cur.At)) {
-		every = targetsEveryInWaits
-	}
-	d.ReadTargets = cur.Target == nil || poll%every == 0
 	return events, d, err
-}
-
-// Throttled returns the next poll interval after a throttling error: doubled,
-// capped, so a throttled account is not hammered.
-func Throttled(last time.Duration) time.Duration {
-	if last < pollInterval {
-		last = pollInterval
-	}
-	return min(2*last, maxThrottledInterval)
 }

@@ -120,7 +120,7 @@ func TestEveryLifecycleEventStatusPrints(t *testing.T) {
 	for _, s := range cdtypes.LifecycleEventStatus("").Values() {
 		prev := obs(cdtypes.DeploymentStatusInProgress, &Target{Status: cdtypes.TargetStatusInProgress, LifecycleEvents: []LifecycleEvent{{Name: EventInstall, Status: cdtypes.LifecycleEventStatusPending}}})
 		cur := obs(cdtypes.DeploymentStatusInProgress, &Target{Status: cdtypes.TargetStatusInProgress, LifecycleEvents: []LifecycleEvent{{Name: EventInstall, Status: s}}})
-		events, _, err := Evaluate(&prev, cur, Plan{}, 1)
+		events, _, err := Evaluate(&prev, cur, Plan{})
 		if err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
@@ -156,59 +156,59 @@ func TestEvaluateDecisions(t *testing.T) {
 		{
 			name: "first_look_while_installing",
 			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, run)),
-			want: Decision{Stage: StageInstalling, NextPoll: pollInterval, ReadTargets: true},
+			want: Decision{Stage: StageInstalling},
 		},
 		{
 			name: "test_traffic_reaches_green",
 			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, run))),
 			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, run)),
-			want: Decision{Stage: StageTestTraffic, TestTrafficReady: true, NextPoll: pollInterval, ReadTargets: true},
+			want: Decision{Stage: StageTestTraffic, TestTrafficReady: true},
 		},
 		{
 			name: "test_traffic_already_seen",
 			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, run))),
 			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, run)),
-			want: Decision{Stage: StageTestTraffic, NextPoll: pollInterval, ReadTargets: true},
+			want: Decision{Stage: StageTestTraffic},
 		},
 		{
 			name: "attach_at_ready_fires_both_edges",
 			cur:  obs(cdtypes.DeploymentStatusReady, target(cdtypes.TargetStatusReady, 100, 0, ok, ok, ok, ok, ok)),
-			want: Decision{Stage: StageReady, TestTrafficReady: true, EnteredReady: true, NextPoll: pollInterval},
+			want: Decision{Stage: StageReady, TestTrafficReady: true, EnteredReady: true},
 		},
 		{
 			name: "production_moves",
 			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 90, 10, ok, ok, ok, ok, ok, ok, run))),
 			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 0, 100, ok, ok, ok, ok, ok, ok, ok, run)),
-			want: Decision{Stage: StageTrafficMoved, ProductionMoved: true, NextPoll: pollInterval, ReadTargets: true},
+			want: Decision{Stage: StageTrafficMoved, ProductionMoved: true},
 		},
 		{
 			name: "termination_wait_begins",
 			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 0, 100, ok, ok, ok, ok, ok, ok, ok, run))),
 			cur:  obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok)),
-			want: Decision{Stage: StageTerminationWait, TerminationWait: true, NextPoll: pollInterval},
+			want: Decision{Stage: StageTerminationWait, TerminationWait: true},
 		},
 		{
 			name: "succeeded_is_done",
 			prev: ptr(obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok))),
 			cur:  obs(cdtypes.DeploymentStatusSucceeded, target(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok)),
-			want: Decision{Stage: StageSucceeded, Done: true, NextPoll: pollInterval, ReadTargets: true},
+			want: Decision{Stage: StageSucceeded, Done: true},
 		},
 		{
 			name: "failed_without_rollback_is_done",
 			cur:  Observation{At: t0, Status: cdtypes.DeploymentStatusFailed, ErrorCode: cdtypes.ErrorCodeHookExecutionFailure},
-			want: Decision{Stage: StageFailed, Done: true, NextPoll: pollInterval, ReadTargets: true},
+			want: Decision{Stage: StageFailed, Done: true},
 		},
 		{
 			name: "stopped_with_rollback_follows_it",
 			cur:  Observation{At: t0, Status: cdtypes.DeploymentStatusStopped, ErrorCode: cdtypes.ErrorCodeManualStop, RollbackDeploymentID: "d-ROLLBACK1"},
-			want: Decision{Stage: StageStopped, FollowRollback: "d-ROLLBACK1", NextPoll: pollInterval, ReadTargets: true},
+			want: Decision{Stage: StageStopped, FollowRollback: "d-ROLLBACK1"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			// A poll that reads targets while things move, and not in the waits.
-			_, got, err := Evaluate(tt.prev, tt.cur, Plan{}, targetsEveryActive)
+			_, got, err := Evaluate(tt.prev, tt.cur, Plan{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +224,11 @@ func TestEvaluateEvents(t *testing.T) {
 	prev := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, ok, ok, ok, ok, ok, run))
 	cur := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 90, 10, ok, ok, ok, ok, ok, ok, run))
 	cur.Target.TaskSets[1].Running = 3
-	events, _, err := Evaluate(&prev, cur, Plan{ShiftInterval: 5 * time.Minute}, 1)
+	// The next shift counts from AllowTraffic's start as AWS reported it,
+	// not from when this observation was read.
+	cur.At = t0.Add(40 * time.Second)
+	cur.Target.LifecycleEvents[6].Start = t0
+	events, _, err := Evaluate(&prev, cur, Plan{ShiftInterval: 5 * time.Minute, StepPercent: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +245,7 @@ func TestEvaluateEvents(t *testing.T) {
 	}
 
 	// Nothing changed: nothing printed (one line per change, never per poll).
-	events, _, _ = Evaluate(&cur, cur, Plan{}, 2)
+	events, _, _ = Evaluate(&cur, cur, Plan{})
 	if len(events) != 0 {
 		t.Errorf("an unchanged observation printed %v", events)
 	}
@@ -251,7 +255,7 @@ func TestEvaluateFirstObservationPrintsState(t *testing.T) {
 	t.Parallel()
 	cur := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, run))
 	cur.Target.LifecycleEvents[1].Status = run
-	events, _, _ := Evaluate(nil, cur, Plan{}, 0)
+	events, _, _ := Evaluate(nil, cur, Plan{})
 	var lines []string
 	for _, e := range events {
 		lines = append(lines, e.String())
@@ -276,45 +280,6 @@ func TestFailedLifecycleEventExplains(t *testing.T) {
 	}
 }
 
-func TestPollPacing(t *testing.T) {
-	t.Parallel()
-	// A typical canary deployment: 2 minutes installing and testing, a
-	// 5-minute canary bake, a 5-minute termination wait. Over it the reads stay
-	// under one a second on average (DESIGN §8).
-	active := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 100, 0, ok, run))
-	bake := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 90, 10, ok, ok, ok, ok, ok, ok, run))
-	wait := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok))
-	plan := Plan{ShiftInterval: 5 * time.Minute}
-	var elapsed time.Duration
-	reads, poll := 0, 0
-	for _, phase := range []struct {
-		o   Observation
-		dur time.Duration
-	}{{active, 2 * time.Minute}, {bake, 5 * time.Minute}, {wait, 5 * time.Minute}} {
-		for end := elapsed + phase.dur; elapsed < end; {
-			poll++
-			_, d, _ := Evaluate(&phase.o, phase.o, plan, poll)
-			reads++ // GetDeployment
-			if d.ReadTargets {
-				reads++
-			}
-			if d.NextPoll > time.Second+time.Second/2 {
-				t.Fatalf("poll interval %v in %v: reaction to a final state would exceed the goal", d.NextPoll, d.Stage)
-			}
-			elapsed += d.NextPoll
-		}
-	}
-	if perSecond := float64(reads) / elapsed.Seconds(); perSecond > 1 {
-		t.Errorf("%.2f CodeDeploy reads per second over a typical deployment, want at most 1", perSecond)
-	}
-	if got := Throttled(pollInterval); got != 2*pollInterval {
-		t.Errorf("Throttled(%v) = %v", pollInterval, got)
-	}
-	if got := Throttled(time.Minute); got != maxThrottledInterval {
-		t.Errorf("Throttled(1m) = %v, want the cap", got)
-	}
-}
-
 func TestBar(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -333,34 +298,6 @@ func TestBar(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// TestTargetsReadAroundAnExpectedShift: in a long canary bake the target is
-// read every tenth poll, but as often as while things move in the window
-// around the step the watcher expects.
-func TestTargetsReadAroundAnExpectedShift(t *testing.T) {
-	t.Parallel()
-	bake := obs(cdtypes.DeploymentStatusInProgress, target(cdtypes.TargetStatusInProgress, 90, 10, ok, ok, ok, ok, ok, ok, run))
-	for _, tt := range []struct {
-		name      string
-		nextShift time.Time
-		want      bool
-	}{
-		{"no_step_expected", time.Time{}, false},
-		{"step_due_in_a_second", t0.Add(time.Second), true},
-		{"step_a_little_late", t0.Add(-10 * time.Second), true},
-		{"step_long_past", t0.Add(-time.Minute), false},
-		{"step_minutes_away", t0.Add(4 * time.Minute), false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			plan := Plan{ShiftInterval: 5 * time.Minute, NextShift: tt.nextShift}
-			_, d, _ := Evaluate(&bake, bake, plan, targetsEveryActive)
-			if d.Stage != StageShifting || d.ReadTargets != tt.want {
-				t.Errorf("stage %v, ReadTargets = %v, want %v", d.Stage, d.ReadTargets, tt.want)
-			}
-		})
-	}
-}
 
 // TestEvaluate_coloursFollowTargetGroups: on the second deployment the
 // original task set (CodeDeploy's label Blue) serves the green group; the
@@ -391,7 +328,7 @@ func TestEvaluate_coloursFollowTargetGroups(t *testing.T) {
 				{ID: "a", Label: cdtypes.TargetLabelBlue, Status: "PRIMARY", Weight: 90, TargetGroup: tt.originalGroup, Desired: 2, Running: 2},
 				{ID: "b", Label: cdtypes.TargetLabelGreen, Status: "ACTIVE", Weight: 10, TargetGroup: other, Desired: 2, Running: 2},
 			}}}
-			events, _, _ := Evaluate(nil, o, tt.plan, 1)
+			events, _, _ := Evaluate(nil, o, tt.plan)
 			var lines []string
 			for _, e := range events {
 				lines = append(lines, e.String())

@@ -140,8 +140,11 @@ func diff(prev *Observation, cur Observation, stage, prevStage Stage, plan Plan)
 	blue, green := weights(cur.Target, plan)
 	if prevTarget == nil || func() bool { pb, pg := weights(prevTarget, plan); return pb != blue || pg != green }() {
 		ev := Event{Kind: EventTraffic, At: cur.At, Blue: blue, Green: green}
-		if moved := replacementWeight(cur.Target); stage == StageShifting && plan.ShiftInterval > 0 && moved > 0 && moved < 100 {
-			ev.NextShift = cur.At.Add(plan.ShiftInterval)
+		if moved := replacementWeight(cur.Target); stage == StageShifting && moved > 0 && moved < 100 {
+			// From AWS's own times, never from when we happened to look.
+			if due, ok := plan.Due(cur, stage); ok {
+				ev.NextShift = due
+			}
 		}
 		events = append(events, ev)
 	}

@@ -12,6 +12,8 @@ import (
 
 // Observation is what one poll read about a deployment.
 type Observation struct {
+	// At is when it was read: on AWS's clock as the watcher maps the run's
+	// clock to it (Watcher.Watch), so it compares with the times below.
 	At           time.Time
 	DeploymentID string
 	Status       cdtypes.DeploymentStatus
@@ -26,6 +28,10 @@ type Observation struct {
 	// Target is the ECS target; nil when it could not be read yet (before the
 	// deployment starts, ListDeploymentTargets answers DeploymentNotStarted).
 	Target *Target
+	// Created, Started and Completed are the deployment's createTime,
+	// startTime and completeTime as CodeDeploy reported them: AWS's clock,
+	// which the polling plan trusts over ours (pace.go).
+	Created, Started, Completed time.Time
 }
 
 // Target is the deployment's ECS service target.
@@ -42,6 +48,9 @@ type LifecycleEvent struct {
 	ErrorCode cdtypes.LifecycleErrorCode
 	Message   string
 	LogTail   string
+	// Start and End are the event's startTime and endTime (AWS's clock); zero
+	// until the event starts or ends. The schedule counts from them.
+	Start, End time.Time
 }
 
 // TaskSet is one colour's task set as CodeDeploy reports it.
@@ -64,6 +73,7 @@ func FromSDK(at time.Time, d *cdtypes.DeploymentInfo, target *cdtypes.ECSTarget)
 		o.DeploymentID = aws.ToString(d.DeploymentId)
 		o.Status = d.Status
 		o.IsRollback = d.Creator == cdtypes.DeploymentCreatorCodeDeployRollback
+		o.Created, o.Started, o.Completed = aws.ToTime(d.CreateTime), aws.ToTime(d.StartTime), aws.ToTime(d.CompleteTime)
 		if d.ErrorInformation != nil {
 			o.ErrorCode = d.ErrorInformation.Code
 			o.ErrorMessage = aws.ToString(d.ErrorInformation.Message)
@@ -75,7 +85,7 @@ func FromSDK(at time.Time, d *cdtypes.DeploymentInfo, target *cdtypes.ECSTarget)
 	if target != nil {
 		t := &Target{Status: target.Status}
 		for _, e := range target.LifecycleEvents {
-			le := LifecycleEvent{Name: aws.ToString(e.LifecycleEventName), Status: e.Status}
+			le := LifecycleEvent{Name: aws.ToString(e.LifecycleEventName), Status: e.Status, Start: aws.ToTime(e.StartTime), End: aws.ToTime(e.EndTime)}
 			if e.Diagnostics != nil {
 				le.ErrorCode = e.Diagnostics.ErrorCode
 				le.Message = aws.ToString(e.Diagnostics.Message)

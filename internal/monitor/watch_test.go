@@ -9,6 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -182,7 +186,7 @@ func TestWatchBacksOffWhenThrottled(t *testing.T) {
 	if _, err := w.Watch(context.Background(), "d-1"); err != nil {
 		t.Fatal(err)
 	}
-	want := []time.Duration{2 * pollInterval, 4 * pollInterval, 8 * pollInterval}
+	want := []time.Duration{2 * settleMin, 4 * settleMin, 8 * settleMin}
 	if !equal(clk.waits, want) {
 		t.Errorf("waits = %v, want %v", clk.waits, want)
 	}
@@ -261,4 +265,59 @@ func equal[T comparable](a, b []T) bool {
 		}
 	}
 	return true
+}
+
+// scriptedECS answers DescribeServices with the replacement's running count
+// from a script, one entry per call (the last repeats), and ELBv2 with that
+// many healthy targets.
+type scriptedECS struct {
+	running []int32
+	calls   int
+}
+
+func (s *scriptedECS) DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	r := s.running[min(s.calls, len(s.running)-1)]
+	s.calls++
+	return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{{TaskSets: []ecstypes.TaskSet{{
+		Id: aws.String("ecs-svc/2"), ExternalId: aws.String("d-1"), ComputedDesiredCount: 2, RunningCount: r,
+		LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: aws.String("arn:tg/green")}},
+	}}}}}, nil
+}
+
+func (s *scriptedECS) DescribeTargetHealth(context.Context, *elb.DescribeTargetHealthInput, ...func(*elb.Options)) (*elb.DescribeTargetHealthOutput, error) {
+	r := s.running[min(s.calls-1, len(s.running)-1)]
+	out := &elb.DescribeTargetHealthOutput{}
+	for range r {
+		out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, elbtypes.TargetHealthDescription{TargetHealth: &elbtypes.TargetHealth{State: elbtypes.TargetHealthStateEnumHealthy}})
+	}
+	return out, nil
+}
+
+// TestWatchFollowsTheReplacementThroughECS: while the replacement starts,
+// the watcher reads ECS and ELBv2, and CodeDeploy only when they show a
+// change (here: the second task running, then both healthy), not on a beat.
+func TestWatchFollowsTheReplacementThroughECS(t *testing.T) {
+	t.Parallel()
+	installing := step{status: cdtypes.DeploymentStatusInProgress, target: ecsTarget(cdtypes.TargetStatusInProgress, 100, 0, ok, run)}
+	api := newAPI(map[string][]step{"d-1": {
+		installing, installing, installing,
+		{status: cdtypes.DeploymentStatusSucceeded, target: ecsTarget(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok)},
+	}})
+	// The replacement appears with nothing running (a change: its first
+	// sight), stays so twice, then one task runs, then both.
+	follow := &scriptedECS{running: []int32{0, 0, 0, 1, 1, 2}}
+	clk := &fakeClock{now: t0}
+	w := &Watcher{API: api, Clock: clk, Replacement: &Replacement{ECS: follow, ELB: follow, Cluster: "prod", Service: "web"}}
+	if _, err := w.Watch(context.Background(), "d-1"); err != nil {
+		t.Fatal(err)
+	}
+	var waited time.Duration
+	for _, d := range clk.waits {
+		waited += d
+	}
+	// CodeDeploy: the first read, one at each of the three changes (the
+	// last shows the end); ECS: every follower read.
+	if got := api.calls["GetDeployment"]; got != 4 || follow.calls != 6 {
+		t.Errorf("GetDeployment called %d times and ECS %d times over %v, want 4 and 6", got, follow.calls, waited)
+	}
 }
