@@ -48,6 +48,9 @@ type lbRef struct {
 	TargetGroupArn string `json:"targetGroupArn,omitempty"`
 	ContainerName  string `json:"containerName,omitempty"`
 	ContainerPort  int    `json:"containerPort,omitempty"`
+	// AdvancedConfiguration names what an ECS blue/green deployment
+	// shifts between (ecs_bluegreen.go).
+	AdvancedConfiguration *advancedConfig `json:"advancedConfiguration,omitempty"`
 }
 
 type service struct {
@@ -108,6 +111,9 @@ type serviceDeployment struct {
 	failures, threshold int
 	rollbackSet         *taskSet
 	rollbackAt          time.Time
+	// bg is the progress of a blue/green, linear or canary deployment
+	// (ecs_bluegreen.go); nil for a rolling one.
+	bg *bgDeployment
 }
 
 type taskSet struct {
@@ -179,6 +185,10 @@ func (w *World) ecsOp(op string, body []byte) (any, error) {
 		return w.describeServiceDeployments(body)
 	case "StopServiceDeployment":
 		return w.stopServiceDeployment(body)
+	case "ContinueServiceDeployment":
+		return w.continueServiceDeployment(body)
+	case "DescribeServiceRevisions":
+		return w.describeServiceRevisions(body)
 	case "TagResource":
 		return w.ecsTagResource(body)
 	case "ListTagsForResource":
@@ -620,6 +630,9 @@ func (w *World) createService(body []byte) (any, error) {
 	if err := w.applyServiceSettings(s, body); err != nil {
 		return nil, err
 	}
+	if err := w.checkStrategy(s); err != nil {
+		return nil, err
+	}
 	if td != nil {
 		s.taskDefinition = td.arn
 		ts := w.newTaskSet(s, td.arn, in.LoadBalancers, "", "")
@@ -629,6 +642,7 @@ func (w *World) createService(body []byte) (any, error) {
 		if controller == "ECS" {
 			ts.rollout = "IN_PROGRESS"
 			w.startServiceDeployment(s, "", td.arn, ts)
+			w.bgCreated(s, ts)
 		}
 	}
 	if err := w.keepServiceExtras(s, body); err != nil {
@@ -907,6 +921,7 @@ func (w *World) failedHealthChecks(s *service, ts *taskSet, t *task, now time.Ti
 // serviceDueTimes reports when a service's tasks change next: a task
 // starts, its grace period ends, a draining task set is done.
 func (w *World) serviceDueTimes(s *service, due func(time.Time)) {
+	w.bgDueTimes(s, due)
 	for _, ts := range s.taskSets {
 		if ts.status == "DRAINING" {
 			due(ts.drainUntil)
@@ -1000,6 +1015,7 @@ func (w *World) serviceOut(s *service) map[string]any {
 		out["deployments"] = w.deploymentsOut(s, now)
 	}
 	w.serviceExtOut(s, out)
+	w.bgServiceOut(s, out)
 	return out
 }
 
@@ -1078,7 +1094,13 @@ func (w *World) updateService(body []byte) (any, error) {
 	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers != nil) {
 		return nil, invalidParam("Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.")
 	}
+	if err := w.updateLoadBalancers(s, body); err != nil {
+		return nil, err
+	}
 	if err := w.applyServiceSettings(s, body); err != nil {
+		return nil, err
+	}
+	if err := w.checkStrategy(s); err != nil {
 		return nil, err
 	}
 	if in.DesiredCount != nil {
@@ -1095,7 +1117,9 @@ func (w *World) updateService(body []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if td.arn != s.taskDefinition {
+		if td.arn != s.taskDefinition && s.isBlueGreen() {
+			w.startBlueGreen(s, td.arn)
+		} else if td.arn != s.taskDefinition {
 			source := w.lastCompleted(s)
 			ts := w.startRolling(s, td.arn)
 			w.startServiceDeployment(s, source, td.arn, ts)
@@ -1336,6 +1360,9 @@ func (w *World) lastCompleted(s *service) string {
 }
 
 func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool) map[string]any {
+	if d.bg != nil {
+		return w.bgDeploymentOut(s, d, full)
+	}
 	out := map[string]any{
 		"serviceDeploymentArn": d.arn, "serviceArn": s.arn, "clusterArn": s.clusterARN, "status": d.status,
 		"createdAt": wire.EpochSeconds(d.created), "startedAt": wire.EpochSeconds(d.started), "targetServiceRevisionArn": d.target,

@@ -196,6 +196,10 @@ func (w *World) advanceServiceDeployments(s *service, now time.Time) {
 		return
 	}
 	for _, d := range s.serviceDeployments {
+		if d.bg != nil {
+			w.advanceBlueGreen(s, d, now)
+			continue
+		}
 		ts := d.active()
 		if ts == nil || (d.status != "IN_PROGRESS" && d.status != "ROLLBACK_IN_PROGRESS") {
 			continue
@@ -280,6 +284,10 @@ func (w *World) afterTaskFailure(s *service, ts *taskSet) {
 // task definition; the failed deployment's tasks drain once the rollback's
 // tasks are healthy.
 func (w *World) rollBackTo(s *service, d *serviceDeployment, reason string) {
+	if d.bg != nil {
+		w.bgRollback(s, d, reason)
+		return
+	}
 	now := w.now()
 	d.status, d.reason, d.rollbackAt = "ROLLBACK_IN_PROGRESS", reason, now
 	failed := d.taskSet
