@@ -287,26 +287,28 @@ func (w *World) newRevision(s *service, taskDef string, lbs []lbRef, at time.Tim
 // bgLB is one load balancer of a deployment: which of its two groups is
 // blue (carries production when the deployment starts) and which green.
 type bgLB struct {
-	blueTG, greenTG  string
+	blueTG, greenTG    string
 	prodRule, testRule string
 }
 
 // hookRun is one hook's run at one stage (lifecycleHookDetails).
 type hookRun struct {
 	id, targetType, targetArn, status, timeoutAction string
-	expires                                           time.Time
+	expires                                          time.Time
 }
 
 // bgDeployment is a blue/green, linear or canary service deployment's
 // progress.
 type bgDeployment struct {
-	strategy          string
-	cfg               bgConfig
-	stage             string
-	stageAt           time.Time
-	workDone          bool
-	hooksStarted      bool
-	hooks             []*hookRun
+	strategy     string
+	cfg          bgConfig
+	stage        string
+	stageAt      time.Time
+	workDone     bool
+	hooksStarted bool
+	// hooks are the current stage's hook runs; ran every run of the
+	// deployment, which lifecycleHookDetails lists.
+	hooks, ran        []*hookRun
 	lbs               []bgLB
 	blue, green       *taskSet
 	greenLBs          []lbRef
@@ -325,7 +327,7 @@ type bgDeployment struct {
 // new one first reconciles the revisions it left running.
 func (w *World) startBlueGreen(s *service, taskDef string) {
 	now := w.now()
-	blue := s.primarySet()
+	blue := w.productionSet(s)
 	if blue == nil {
 		return
 	}
@@ -387,6 +389,41 @@ func (w *World) startBlueGreen(s *service, taskDef string) {
 	s.serviceDeployments = append(s.serviceDeployments, d)
 	s.steadyNoted = false
 	w.serviceEvent(s, fmt.Sprintf("service deployment %s started (%s).", d.arn, bg.strategy))
+}
+
+// productionSet is the task set that carries the most production traffic:
+// the blue side of the next deployment, also when a deployment that was
+// still shifting is superseded.
+func (w *World) productionSet(s *service) *taskSet {
+	for _, lb := range s.loadBalancers {
+		a := lb.AdvancedConfiguration
+		if a == nil {
+			continue
+		}
+		var as []action
+		if r := w.rules[a.ProductionListenerRule]; r != nil {
+			as = r.actions
+		} else if l := w.listeners[a.ProductionListenerRule]; l != nil {
+			as = l.actions
+		}
+		best, weight := "", -1
+		for _, x := range as {
+			if x.TargetGroupARN != "" && len(x.Forward) == 0 && weight < 1 {
+				best, weight = x.TargetGroupARN, 1
+			}
+			for _, f := range x.Forward {
+				if f.Weight > weight {
+					best, weight = f.TargetGroupARN, f.Weight
+				}
+			}
+		}
+		for _, ts := range s.taskSets {
+			if ts.status != "DRAINING" && len(ts.loadBalancers) > 0 && ts.loadBalancers[0].TargetGroupArn == best {
+				return ts
+			}
+		}
+	}
+	return s.primarySet()
 }
 
 // primarySet is the task set serving the service: its PRIMARY one.
@@ -601,6 +638,7 @@ func (w *World) runHooks(s *service, d *serviceDeployment, now time.Time) bool {
 				run.id, run.status = "ecs-lambda-"+randomID(43, idAlphabet+"abcdefghijklmnopqrstuvwxyz_"), "IN_PROGRESS"
 			}
 			bg.hooks = append(bg.hooks, run)
+			bg.ran = append(bg.ran, run)
 		}
 	}
 	done := true
@@ -759,7 +797,7 @@ func (w *World) bgDeploymentOut(s *service, d *serviceDeployment, full bool) map
 		out["lifecycleStage"] = bg.stage
 	}
 	hooks := []any{}
-	for _, h := range bg.hooks {
+	for _, h := range bg.ran {
 		x := map[string]any{"hookId": h.id, "targetType": h.targetType, "status": h.status, "timeoutAction": h.timeoutAction, "expiresAt": wire.EpochSeconds(h.expires)}
 		if h.targetArn != "" {
 			x["targetArn"] = h.targetArn
@@ -815,7 +853,7 @@ func (w *World) continueServiceDeployment(body []byte) (any, error) {
 	}
 	var hook *hookRun
 	if d.bg != nil {
-		for _, h := range d.bg.hooks {
+		for _, h := range d.bg.ran {
 			if h.id == in.HookID {
 				hook = h
 			}
