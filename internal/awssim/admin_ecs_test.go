@@ -24,9 +24,11 @@ func TestECSAdmin_servicesAndClusters(t *testing.T) {
 	created, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String(w.Cluster), ServiceName: aws.String("worker"), TaskDefinition: aws.String(w.TaskDefinitionARN), DesiredCount: aws.Int32(1),
 		LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: net, PropagateTags: ecstypes.PropagateTagsService, EnableECSManagedTags: true,
-		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MaximumPercent: aws.Int32(150), MinimumHealthyPercent: aws.Int32(50),
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
+			MaximumPercent: aws.Int32(150), MinimumHealthyPercent: aws.Int32(50),
 			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
-			Alarms:                   &ecstypes.DeploymentAlarms{AlarmNames: []string{"worker-errors"}, Enable: true}},
+			Alarms:                   &ecstypes.DeploymentAlarms{AlarmNames: []string{"worker-errors"}, Enable: true},
+		},
 		Tags: []ecstypes.Tag{{Key: aws.String("team"), Value: aws.String("web")}, {Key: aws.String("tier"), Value: aws.String("2")}},
 	})
 	if err != nil {
@@ -108,9 +110,11 @@ func TestECSAdmin_runTaskAndStopTask(t *testing.T) {
 	net := &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-a"}}}
 	_, err := e.ecs.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(w.Cluster), TaskDefinition: aws.String(w.TaskDefinitionARN)})
 	wantCode(t, "an awsvpc task without a network configuration", err, "InvalidParameterException")
-	run, err := e.ecs.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(w.Cluster), TaskDefinition: aws.String(w.TaskDefinitionARN), Count: aws.Int32(2),
+	run, err := e.ecs.RunTask(ctx, &ecs.RunTaskInput{
+		Cluster: aws.String(w.Cluster), TaskDefinition: aws.String(w.TaskDefinitionARN), Count: aws.Int32(2),
 		LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: net, StartedBy: aws.String("migrate-42"),
-		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("web"), Command: []string{"migrate"}}}}})
+		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("web"), Command: []string{"migrate"}}}},
+	})
 	if err != nil || len(run.Tasks) != 2 || aws.ToString(run.Tasks[0].LastStatus) != "PENDING" || aws.ToString(run.Tasks[0].Group) != "family:"+w.Service {
 		t.Fatalf("RunTask = %+v, %v", run, err)
 	}
@@ -162,8 +166,10 @@ func TestECSAdmin_taskSetsOfAnExternalService(t *testing.T) {
 	e := newEnv(t, seed.Options{})
 	ctx, w := context.Background(), e.world
 	c, s := aws.String(w.Cluster), aws.String("ext")
-	if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: c, ServiceName: s, DesiredCount: aws.Int32(4),
-		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeExternal}}); err != nil {
+	if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: c, ServiceName: s, DesiredCount: aws.Int32(4),
+		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeExternal},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.ecs.CreateTaskSet(ctx, &ecs.CreateTaskSetInput{Cluster: c, Service: aws.String(w.Service), TaskDefinition: aws.String(w.TaskDefinitionARN)})
@@ -173,8 +179,10 @@ func TestECSAdmin_taskSetsOfAnExternalService(t *testing.T) {
 	if err != nil || aws.ToString(blue.TaskSet.Status) != "ACTIVE" || blue.TaskSet.ComputedDesiredCount != 4 || aws.ToString(blue.TaskSet.ExternalId) != "blue" {
 		t.Fatalf("CreateTaskSet = %+v, %v", blue, err)
 	}
-	green, err := e.ecs.CreateTaskSet(ctx, &ecs.CreateTaskSetInput{Cluster: c, Service: s, TaskDefinition: aws.String(w.TaskDefinitionARN), ExternalId: aws.String("green"),
-		Scale: &ecstypes.Scale{Value: 50, Unit: ecstypes.ScaleUnitPercent}})
+	green, err := e.ecs.CreateTaskSet(ctx, &ecs.CreateTaskSetInput{
+		Cluster: c, Service: s, TaskDefinition: aws.String(w.TaskDefinitionARN), ExternalId: aws.String("green"),
+		Scale: &ecstypes.Scale{Value: 50, Unit: ecstypes.ScaleUnitPercent},
+	})
 	if err != nil || green.TaskSet.ComputedDesiredCount != 2 {
 		t.Fatalf("CreateTaskSet at 50%% = %+v, %v", green, err)
 	}

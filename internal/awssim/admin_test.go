@@ -3,6 +3,7 @@ package awssim_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -86,8 +87,10 @@ func TestCodeDeployAdmin_groups(t *testing.T) {
 	// A refused update changes nothing.
 	_, err = e.cd.UpdateDeploymentGroup(ctx, &codedeploy.UpdateDeploymentGroupInput{ApplicationName: aws.String(app), CurrentDeploymentGroupName: aws.String("renamed"), DeploymentConfigName: aws.String("Nope")})
 	wantCode(t, "an unknown config", err, "DeploymentConfigDoesNotExistException")
-	_, err = e.cd.UpdateDeploymentGroup(ctx, &codedeploy.UpdateDeploymentGroupInput{ApplicationName: aws.String(app), CurrentDeploymentGroupName: aws.String("renamed"),
-		TriggerConfigurations: []cdtypes.TriggerConfig{{TriggerName: aws.String("x"), TriggerTargetArn: aws.String("not-a-topic")}}})
+	_, err = e.cd.UpdateDeploymentGroup(ctx, &codedeploy.UpdateDeploymentGroupInput{
+		ApplicationName: aws.String(app), CurrentDeploymentGroupName: aws.String("renamed"),
+		TriggerConfigurations: []cdtypes.TriggerConfig{{TriggerName: aws.String("x"), TriggerTargetArn: aws.String("not-a-topic")}},
+	})
 	wantCode(t, "a trigger without a topic", err, "InvalidTriggerConfigException")
 	if aws.ToString(get("renamed").DeploymentConfigName) != "CodeDeployDefault.ECSLinear10PercentEvery1Minutes" {
 		t.Error("a refused update changed the group")
@@ -180,8 +183,10 @@ func TestCodeDeployAdmin_configsAndRevisions(t *testing.T) {
 		len(rev.RevisionInfo.DeploymentGroups) != 1 || rev.RevisionInfo.FirstUsedTime == nil {
 		t.Errorf("GetApplicationRevision = %+v, %v; want the AppSpec content and the group that used it", rev, err)
 	}
-	_, err = e.cd.GetApplicationRevision(ctx, &codedeploy.GetApplicationRevisionInput{ApplicationName: aws.String(e.world.Application),
-		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Sha256: aws.String("00")}}})
+	_, err = e.cd.GetApplicationRevision(ctx, &codedeploy.GetApplicationRevisionInput{
+		ApplicationName: aws.String(e.world.Application),
+		Revision:        &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent, AppSpecContent: &cdtypes.AppSpecContent{Sha256: aws.String("00")}},
+	})
 	wantCode(t, "an unknown revision", err, "RevisionDoesNotExistException")
 }
 
@@ -316,8 +321,10 @@ func TestELBv2Admin(t *testing.T) {
 		t.Errorf("with routing.http.response.server.enabled=false the listener still sends Server %q (%v)", resp.Header.Get("Server"), err)
 	}
 
-	tg, err := e.elb.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{TargetGroupArn: aws.String(w.GreenTargetGroupARN), HealthCheckPath: aws.String("/healthz"),
-		HealthCheckIntervalSeconds: aws.Int32(10), HealthCheckTimeoutSeconds: aws.Int32(4), HealthyThresholdCount: aws.Int32(3), Matcher: &elbtypes.Matcher{HttpCode: aws.String("200-299")}})
+	tg, err := e.elb.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{
+		TargetGroupArn: aws.String(w.GreenTargetGroupARN), HealthCheckPath: aws.String("/healthz"),
+		HealthCheckIntervalSeconds: aws.Int32(10), HealthCheckTimeoutSeconds: aws.Int32(4), HealthyThresholdCount: aws.Int32(3), Matcher: &elbtypes.Matcher{HttpCode: aws.String("200-299")},
+	})
 	if err != nil || aws.ToString(tg.TargetGroups[0].HealthCheckPath) != "/healthz" || aws.ToInt32(tg.TargetGroups[0].HealthCheckIntervalSeconds) != 10 ||
 		aws.ToInt32(tg.TargetGroups[0].HealthCheckTimeoutSeconds) != 4 || aws.ToString(tg.TargetGroups[0].Matcher.HttpCode) != "200-299" {
 		t.Errorf("ModifyTargetGroup = %+v, %v", tg, err)
@@ -329,9 +336,11 @@ func TestELBv2Admin(t *testing.T) {
 
 	var rules []string
 	for _, p := range []int32{10, 20} {
-		r, err := e.elb.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: aws.String(w.ProdListenerARN), Priority: aws.Int32(p),
-			Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/p" + string(rune('0'+p/10))}}},
-			Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(w.GreenTargetGroupARN)}}})
+		r, err := e.elb.CreateRule(ctx, &elb.CreateRuleInput{
+			ListenerArn: aws.String(w.ProdListenerARN), Priority: aws.Int32(p),
+			Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{fmt.Sprintf("/p%d", p)}}},
+			Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(w.GreenTargetGroupARN)}},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

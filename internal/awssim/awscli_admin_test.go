@@ -13,10 +13,10 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/testutil"
 )
 
-// awsCLIs finds the AWS CLI v1 (pip's `aws`) and v2 (Debian's
+// bothAWSCLIs finds the AWS CLI v1 (pip's `aws`) and v2 (Debian's
 // /usr/bin/aws, or BG_AWSCLI_V2), skipping (or failing under
 // BG_REQUIRE_PEERS=1) when one is missing.
-func awsCLIs(t *testing.T) map[string]string {
+func bothAWSCLIs(t *testing.T) map[string]string {
 	t.Helper()
 	clis := map[string]string{}
 	if p, err := exec.LookPath("aws"); err == nil {
@@ -76,7 +76,7 @@ func count(v any, path ...any) int {
 // prints.
 func TestAWSCLIAdminOperations(t *testing.T) {
 	t.Parallel()
-	for name, bin := range awsCLIs(t) {
+	for name, bin := range bothAWSCLIs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// Real time: the one-off task must still run when stop-task comes,

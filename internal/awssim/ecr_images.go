@@ -512,12 +512,15 @@ func (w *World) batchGetImage(ctx context.Context, body []byte) (any, error) {
 	return map[string]any{"images": images, "failures": failures}, nil
 }
 
+// tagChars are the characters of an image tag ([a-zA-Z0-9_.-]).
+const tagChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
 func validTag(t string) bool {
 	if t == "" || len(t) > 300 {
 		return false
 	}
 	for _, c := range t {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+		if !strings.ContainsRune(tagChars, c) {
 			return false
 		}
 	}

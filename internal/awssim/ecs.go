@@ -612,6 +612,11 @@ func (w *World) createService(body []byte) (any, error) {
 		if _, ok := w.targetGroups[lb.TargetGroupArn]; !ok {
 			return nil, invalidParam("The target group %s does not exist.", lb.TargetGroupArn)
 		}
+		if len(w.loadBalancersOf(lb.TargetGroupArn)) == 0 {
+			// ECS registers the tasks with a load balancer it finds through a
+			// listener or rule; a group none forwards to has none.
+			return nil, invalidParam("The target group with targetGroupArn %s does not have an associated load balancer.", lb.TargetGroupArn)
+		}
 		if td != nil && !td.hasPort(lb.ContainerName, lb.ContainerPort) {
 			return nil, invalidParam("The container %s did not have a container port %d defined.", lb.ContainerName, lb.ContainerPort)
 		}
@@ -857,8 +862,8 @@ func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
 	// service's health check grace period after the task started is over.
 	replace := false
 	for _, t := range slices.Clone(ts.tasks) {
-		if tg := w.failedHealthChecks(s, ts, t, now); tg != nil {
-			w.serviceEvent(s, fmt.Sprintf("(port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", tg.Port, tg.ARN))
+		if tg, port := w.failedHealthChecks(s, ts, t, now); tg != nil {
+			w.serviceEvent(s, fmt.Sprintf("(port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", port, tg.ARN))
 			w.stopTask(s, ts, t, "Task failed ELB health checks in (target-group "+tg.ARN+")", 143, now)
 			w.serviceEvent(s, fmt.Sprintf("has stopped 1 running tasks: (task %s).", t.id))
 			ts.healthStops++
@@ -894,11 +899,11 @@ func (ts *taskSet) steady(s *service, now time.Time) bool {
 	return true
 }
 
-// failedHealthChecks is the target group in which a registered task is
-// unhealthy, or nil.
-func (w *World) failedHealthChecks(s *service, ts *taskSet, t *task, now time.Time) *targetGroup {
+// failedHealthChecks is the target group (and port) in which a registered
+// task is unhealthy, or nil.
+func (w *World) failedHealthChecks(s *service, ts *taskSet, t *task, now time.Time) (*targetGroup, int) {
 	if !t.targets || now.Before(t.runningAt.Add(s.gracePeriod)) {
-		return nil
+		return nil, 0
 	}
 	for _, lb := range ts.loadBalancers {
 		tg := w.targetGroups[lb.TargetGroupArn]
@@ -910,12 +915,12 @@ func (w *World) failedHealthChecks(s *service, ts *taskSet, t *task, now time.Ti
 				// ECS acts on the load balancer's verdict one health check
 				// later, so the unhealthy state can be seen before the task goes.
 				if state, _, _ := tg.health(x, now); state == "unhealthy" && tg.checks(x, now) >= tg.Unhealthy+1 {
-					return tg
+					return tg, lb.ContainerPort
 				}
 			}
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 // serviceDueTimes reports when a service's tasks change next: a task
@@ -1225,7 +1230,7 @@ func (w *World) describeTasks(body []byte) (any, error) {
 						containers = append(containers, map[string]any{"name": c.Name, "image": c.Image, "lastStatus": status, "taskArn": t.arn})
 					}
 				}
-				tasks = append(tasks, map[string]any{
+				out := map[string]any{
 					"taskArn": t.arn, "clusterArn": s.clusterARN, "taskDefinitionArn": ts.taskDefinition, "lastStatus": status,
 					"desiredStatus": "RUNNING", "startedBy": ts.id, "group": "service:" + s.name, "launchType": s.launchType,
 					"createdAt": wire.EpochSeconds(t.created), "containers": containers,
@@ -1233,7 +1238,14 @@ func (w *World) describeTasks(body []byte) (any, error) {
 						"type": "ElasticNetworkInterface", "status": "ATTACHED",
 						"details": []any{map[string]string{"name": "privateIPv4Address", "value": t.ip}},
 					}},
-				})
+				}
+				if status == "RUNNING" {
+					out["startedAt"] = wire.EpochSeconds(t.runningAt) // when it started, not when it was asked about
+				}
+				if ts.status == "DRAINING" {
+					out["desiredStatus"] = "STOPPED" // its targets drain before it stops
+				}
+				tasks = append(tasks, out)
 			}
 		}
 	}

@@ -220,6 +220,7 @@ func (w *World) cloudWatchCBOR(_ context.Context, op string, in map[string]any) 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.advance()
+	defer w.settleAfter(op) // an alarm that fires stops a deployment now
 	return w.cloudWatch(op, jsonArgs(in))
 }
 

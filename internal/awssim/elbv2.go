@@ -362,13 +362,7 @@ func (w *World) tgOut(tg *targetGroup) xmlTG {
 	}
 	x.Matcher.HTTPCode = "200"
 	w.tgHealthOut(tg, &x)
-	seen := map[string]bool{}
-	for _, l := range sortedByKey(w.listeners) {
-		if w.listenerUses(l, tg.ARN) && !seen[l.LBARN] {
-			seen[l.LBARN] = true
-			x.LoadBalancerArns = append(x.LoadBalancerArns, l.LBARN)
-		}
-	}
+	x.LoadBalancerArns = w.loadBalancersOf(tg.ARN)
 	return x
 }
 

@@ -302,6 +302,7 @@ func (w *World) forward(listenerARN string, to []weighted) {
 		a.TargetGroupARN = keep[0].TargetGroupARN
 	}
 	l.actions = []action{a}
+	w.routingChanged = true
 }
 
 func (w *World) nextPhase(d *deployment, g *deploymentGroup, now time.Time) bool {

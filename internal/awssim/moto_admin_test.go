@@ -82,14 +82,20 @@ func TestDifferentialAgainstMoto_adminOperations(t *testing.T) {
 		// ECS
 		{name: "CreateCluster", service: "ecs", target: ecsT + "CreateCluster", body: `{"clusterName":"prod"}`},
 		{name: "ListClusters", service: "ecs", target: ecsT + "ListClusters", body: `{}`},
-		{name: "RegisterTaskDefinition", service: "ecs", target: ecsT + "RegisterTaskDefinition",
+		{
+			name: "RegisterTaskDefinition", service: "ecs", target: ecsT + "RegisterTaskDefinition",
 			body:    `{"family":"web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"web","image":"nginx","memory":512,"portMappings":[{"containerPort":8080}]}]}`,
-			extract: map[string]string{"td": "taskDefinition.taskDefinitionArn"}},
-		{name: "CreateService", service: "ecs", target: ecsT + "CreateService", body: `{"cluster":"prod","serviceName":"ext","desiredCount":2,"deploymentController":{"type":"EXTERNAL"},"propagateTags":"SERVICE","enableECSManagedTags":true,"tags":[{"key":"team","value":"web"},{"key":"tier","value":"1"}]}`,
-			extract: map[string]string{"svc": "service.serviceArn"}},
+			extract: map[string]string{"td": "taskDefinition.taskDefinitionArn"},
+		},
+		{
+			name: "CreateService", service: "ecs", target: ecsT + "CreateService", body: `{"cluster":"prod","serviceName":"ext","desiredCount":2,"deploymentController":{"type":"EXTERNAL"},"propagateTags":"SERVICE","enableECSManagedTags":true,"tags":[{"key":"team","value":"web"},{"key":"tier","value":"1"}]}`,
+			extract: map[string]string{"svc": "service.serviceArn"},
+		},
 		{name: "ListServices", service: "ecs", target: ecsT + "ListServices", body: `{"cluster":"prod"}`},
-		{name: "CreateTaskSet", service: "ecs", target: ecsT + "CreateTaskSet", body: `{"cluster":"prod","service":"ext","taskDefinition":"{{td}}","externalId":"blue","launchType":"FARGATE","networkConfiguration":{"awsvpcConfiguration":{"subnets":["{{subnet1}}"],"securityGroups":["sg-1"]}}}`,
-			extract: map[string]string{"ts": "taskSet.taskSetArn"}},
+		{
+			name: "CreateTaskSet", service: "ecs", target: ecsT + "CreateTaskSet", body: `{"cluster":"prod","service":"ext","taskDefinition":"{{td}}","externalId":"blue","launchType":"FARGATE","networkConfiguration":{"awsvpcConfiguration":{"subnets":["{{subnet1}}"],"securityGroups":["sg-1"]}}}`,
+			extract: map[string]string{"ts": "taskSet.taskSetArn"},
+		},
 		{name: "DescribeTaskSets", service: "ecs", target: ecsT + "DescribeTaskSets", body: `{"cluster":"prod","service":"ext","taskSets":["{{ts}}"]}`},
 		{name: "UpdateTaskSet", service: "ecs", target: ecsT + "UpdateTaskSet", body: `{"cluster":"prod","service":"ext","taskSet":"{{ts}}","scale":{"value":100,"unit":"PERCENT"}}`},
 		{name: "UpdateServicePrimaryTaskSet", service: "ecs", target: ecsT + "UpdateServicePrimaryTaskSet", body: `{"cluster":"prod","service":"ext","primaryTaskSet":"{{ts}}"}`},

@@ -140,7 +140,6 @@ func (w *World) startRolling(s *service, taskDef string) *taskSet {
 	ts.status, ts.rollout = "PRIMARY", "IN_PROGRESS"
 	s.taskSets = append([]*taskSet{ts}, s.taskSets...)
 	s.taskDefinition = taskDef
-	s.steadyNoted = false
 	return ts
 }
 
@@ -192,6 +191,7 @@ func (w *World) taskSetHealthy(s *service, ts *taskSet, now time.Time) bool {
 // deployment is healthy the old ones drain, and once they are gone the
 // deployment is complete and the service steady.
 func (w *World) advanceServiceDeployments(s *service, now time.Time) {
+	defer w.noteSteadyState(s, now)
 	if s.controller != "ECS" {
 		return
 	}
@@ -233,10 +233,16 @@ func (w *World) advanceServiceDeployments(s *service, now time.Time) {
 		}
 		w.serviceEvent(s, fmt.Sprintf("deployment %s has completed.", ts.id))
 	}
-	if !s.steadyNoted && len(s.taskSets) == 1 && s.taskSets[0].steady(s, now) && w.taskSetHealthy(s, s.taskSets[0], now) {
-		s.steadyNoted = true
+}
+
+// noteSteadyState reports, once per change, that a service runs one task
+// set, all of whose tasks run and are healthy.
+func (w *World) noteSteadyState(s *service, now time.Time) {
+	steady := len(s.taskSets) == 1 && w.taskSetHealthy(s, s.taskSets[0], now)
+	if steady && !s.steadyNoted {
 		w.serviceEvent(s, "has reached a steady state.")
 	}
+	s.steadyNoted = steady
 }
 
 // active is the task set a service deployment is bringing up: its own, or

@@ -84,10 +84,16 @@ func TestDataPlaneRoutesByListenerRules(t *testing.T) {
 			{Field: aws.String("path-pattern"), Values: []string{"/api/*"}},
 			{Field: aws.String("http-header"), HttpHeaderConfig: &elbtypes.HttpHeaderConditionConfig{HttpHeaderName: aws.String("X-Beta"), Values: []string{"1"}}},
 		}, forward(green)},
-		{5, []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{"/old/*"}}}},
-			[]elbtypes.Action{{Type: elbtypes.ActionTypeEnumRedirect, RedirectConfig: &elbtypes.RedirectActionConfig{Path: aws.String("/new/#{path}"), StatusCode: elbtypes.RedirectActionStatusCodeEnumHttp301}}}},
-		{6, []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/maintenance"}}},
-			[]elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("503"), ContentType: aws.String("text/plain"), MessageBody: aws.String("down for maintenance")}}}},
+		{
+			5,
+			[]elbtypes.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{"/old/*"}}}},
+			[]elbtypes.Action{{Type: elbtypes.ActionTypeEnumRedirect, RedirectConfig: &elbtypes.RedirectActionConfig{Path: aws.String("/new/#{path}"), StatusCode: elbtypes.RedirectActionStatusCodeEnumHttp301}}},
+		},
+		{
+			6,
+			[]elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/maintenance"}}},
+			[]elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("503"), ContentType: aws.String("text/plain"), MessageBody: aws.String("down for maintenance")}}},
+		},
 	}
 	for _, r := range rules {
 		if _, err := e.elb.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: aws.String(sw.ProdListenerARN), Priority: aws.Int32(r.prio), Conditions: r.conditions, Actions: r.actions}); err != nil {

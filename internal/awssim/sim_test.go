@@ -35,17 +35,17 @@ type env struct {
 	world *seed.World
 }
 
-func newEnv(t *testing.T, o seed.Options) *env {
-	t.Helper()
+func newEnv(tb testing.TB, o seed.Options) *env {
+	tb.Helper()
 	clk := clock.NewManual(time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC))
 	sim := awssim.New(awssim.WithClock(clk))
 	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
+	tb.Cleanup(srv.Close)
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1}
 	e := &env{sim: sim, clk: clk, ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), cd: codedeploy.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg)}
 	w, err := seed.Create(context.Background(), seed.Clients{ECS: e.ecs, ELB: e.elb, CodeDeploy: e.cd, ECR: e.ecr}, o)
 	if err != nil {
-		t.Fatalf("seeding: %v", err)
+		tb.Fatalf("seeding: %v", err)
 	}
 	e.world = w
 	e.clk.Advance(time.Minute) // the initial tasks start and pass health checks
@@ -53,15 +53,15 @@ func newEnv(t *testing.T, o seed.Options) *env {
 }
 
 // deploy registers a new revision with image and starts a deployment.
-func (e *env) deploy(t *testing.T, image string, hooks string) (taskDef, id string) {
-	t.Helper()
-	return e.deployWith(t, image, hooks, "")
+func (e *env) deploy(tb testing.TB, image string, hooks string) (taskDef, id string) {
+	tb.Helper()
+	return e.deployWith(tb, image, hooks, "")
 }
 
 // deployWith is deploy with a deployment configuration other than the
 // group's (config "": the group's).
-func (e *env) deployWith(t *testing.T, image, hooks, config string) (taskDef, id string) {
-	t.Helper()
+func (e *env) deployWith(tb testing.TB, image, hooks, config string) (taskDef, id string) {
+	tb.Helper()
 	ctx := context.Background()
 	td, err := e.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(e.world.Service), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
@@ -69,7 +69,7 @@ func (e *env) deployWith(t *testing.T, image, hooks, config string) (taskDef, id
 		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("web"), Image: aws.String(image), PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080)}}}},
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	taskDef = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
 	spec := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: \"" + taskDef + "\"\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 8080\n" + hooks
@@ -83,25 +83,25 @@ func (e *env) deployWith(t *testing.T, image, hooks, config string) (taskDef, id
 	}
 	out, err := e.cd.CreateDeployment(ctx, in)
 	if err != nil {
-		t.Fatalf("CreateDeployment: %v", err)
+		tb.Fatalf("CreateDeployment: %v", err)
 	}
 	return taskDef, aws.ToString(out.DeploymentId)
 }
 
-func (e *env) status(t *testing.T, id string) *cdtypes.DeploymentInfo {
-	t.Helper()
+func (e *env) status(tb testing.TB, id string) *cdtypes.DeploymentInfo {
+	tb.Helper()
 	out, err := e.cd.GetDeployment(context.Background(), &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return out.DeploymentInfo
 }
 
-func (e *env) target(t *testing.T, id string) *cdtypes.ECSTarget {
-	t.Helper()
+func (e *env) target(tb testing.TB, id string) *cdtypes.ECSTarget {
+	tb.Helper()
 	out, err := e.cd.BatchGetDeploymentTargets(context.Background(), &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(id), TargetIds: []string{e.world.Cluster + ":" + e.world.Service}})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return out.DeploymentTargets[0].EcsTarget
 }

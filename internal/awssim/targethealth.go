@@ -118,41 +118,58 @@ func (w *World) registerTargets(f formT, register bool) (any, error) {
 	return struct{}{}, nil
 }
 
-// usedByListeners tells whether some listener's default action or rule
-// forwards to the group; a forward at weight 0 counts, as CodeDeploy relies
-// on it to have the replacement's targets checked during Install.
-func (w *World) usedByListeners(tgARN string) bool {
-	for _, l := range w.listeners {
-		if l.uses(tgARN) {
-			return true
-		}
-	}
-	for _, r := range w.rules {
-		if actionsUse(r.actions, tgARN) {
-			return true
-		}
-	}
-	return false
-}
-
-func actionsUse(as []action, tgARN string) bool {
-	for _, a := range as {
-		if a.TargetGroupARN == tgARN {
-			return true
-		}
-		for _, fw := range a.Forward {
-			if fw.TargetGroupARN == tgARN {
-				return true
+// usedTargetGroups is the set of groups some listener's default action or
+// rule forwards to; a forward at weight 0 counts, as CodeDeploy relies on it
+// to have the replacement's targets checked during Install.
+func (w *World) usedTargetGroups() map[string]bool {
+	used := map[string]bool{}
+	mark := func(as []action) {
+		for _, a := range as {
+			if a.TargetGroupARN != "" {
+				used[a.TargetGroupARN] = true
+			}
+			for _, fw := range a.Forward {
+				used[fw.TargetGroupARN] = true
 			}
 		}
 	}
-	return false
+	for _, l := range w.listeners {
+		mark(l.actions)
+	}
+	for _, r := range w.rules {
+		mark(r.actions)
+	}
+	return used
+}
+
+// loadBalancersOf lists the load balancers whose listeners forward to the
+// group, by a default action or by a rule.
+func (w *World) loadBalancersOf(tgARN string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(lbARN string) {
+		if !seen[lbARN] {
+			seen[lbARN] = true
+			out = append(out, lbARN)
+		}
+	}
+	for _, l := range sortedByKey(w.listeners) {
+		if l.uses(tgARN) {
+			add(l.LBARN)
+		}
+	}
+	for _, r := range sortedByKey(w.rules) {
+		if l := w.listeners[r.ListenerARN]; l != nil && (&listener{actions: r.actions}).uses(tgARN) {
+			add(l.LBARN)
+		}
+	}
+	return out
 }
 
 // settleTargetGroup notes when the group starts or stops being routed to
 // and lets targets whose deregistration delay is over go.
-func (w *World) settleTargetGroup(tg *targetGroup, now time.Time) {
-	if used := w.usedByListeners(tg.ARN); used != tg.inUse {
+func (w *World) settleTargetGroup(tg *targetGroup, used bool, now time.Time) {
+	if used != tg.inUse {
 		tg.inUse = used
 		tg.usedSince = time.Time{}
 		if used {

@@ -3,6 +3,7 @@ package awssim_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-cmp/cmp"
@@ -26,8 +28,13 @@ type timeline struct {
 	Events           []string
 	Weights          []string // the production listener's at the end
 	TaskSets         []string
+	Tasks            []string // every task of the service, running or stopped
+	ServiceEvents    []string
 	Rollback         string
 }
+
+// randomIDs are the ids and ARN suffixes that differ from world to world.
+var randomIDs = regexp.MustCompile(`[0-9a-f]{16,}|ecs-svc/[0-9]+`)
 
 func (tl timeline) String() string {
 	return fmt.Sprintf("%s complete %s; %s; rollback %s", tl.Status, tl.Complete, strings.Join(tl.Events, "; "), tl.Rollback)
@@ -116,8 +123,30 @@ func (e *env) readTimeline(t *testing.T, id string) timeline {
 		t.Fatal(err)
 	}
 	for _, ts := range svc.Services[0].TaskSets {
-		tl.TaskSets = append(tl.TaskSets, fmt.Sprintf("%s %s created %s updated %s", aws.ToString(ts.Status), aws.ToString(ts.TaskDefinition), rel(ts.CreatedAt, base), rel(ts.UpdatedAt, base)))
+		tl.TaskSets = append(tl.TaskSets, fmt.Sprintf("%s %s created %s updated %s stability %s at %s", aws.ToString(ts.Status), aws.ToString(ts.TaskDefinition), rel(ts.CreatedAt, base), rel(ts.UpdatedAt, base), ts.StabilityStatus, rel(ts.StabilityStatusAt, base)))
 	}
+	for _, ev := range svc.Services[0].Events {
+		tl.ServiceEvents = append(tl.ServiceEvents, rel(ev.CreatedAt, base)+" "+randomIDs.ReplaceAllString(aws.ToString(ev.Message), "ID"))
+	}
+	ctx := context.Background()
+	for _, status := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
+		list, err := e.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"), DesiredStatus: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.TaskArns) == 0 {
+			continue
+		}
+		tasks, err := e.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: list.TaskArns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks.Tasks {
+			tl.Tasks = append(tl.Tasks, fmt.Sprintf("%s %s created %s started %s stopped %s %s", aws.ToString(task.TaskDefinitionArn), aws.ToString(task.LastStatus),
+				rel(task.CreatedAt, base), rel(task.StartedAt, base), rel(task.StoppedAt, base), randomIDs.ReplaceAllString(aws.ToString(task.StoppedReason), "ID")))
+		}
+	}
+	sort.Strings(tl.Tasks)
 	return tl
 }
 

@@ -29,6 +29,10 @@ type World struct {
 	// at is the simulated time the world has been brought to: the clock's
 	// now between calls, a transition's due time while advance steps to it.
 	at time.Time
+	// used caches which target groups listeners and rules forward to;
+	// routingChanged tells that it must be worked out again.
+	used           map[string]bool
+	routingChanged bool
 
 	// ECS
 	clusters  map[string]*cluster
@@ -107,7 +111,7 @@ func (w *World) locked(fn func(op string, body []byte) (any, error)) func(contex
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.advance()
-		defer w.settle() // what the call set off happens at the call's time
+		defer w.settleAfter(op) // what the call set off happens at the call's time
 		return fn(op, body)
 	}
 }
@@ -124,7 +128,7 @@ func (w *World) lockedQueryAs(fn func(c Caller, op string, f formT) (any, error)
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.advance()
-		defer w.settle()
+		defer w.settleAfter(op)
 		return fn(c, op, f)
 	}
 }
@@ -142,20 +146,35 @@ const maxSteps = 100000
 // through every due time in between in order, so a transition is made, and
 // stamped, at the moment it was due, and what it sets off (a task set
 // getting healthy ends Install, which moves test traffic) follows from there.
+//
+// Between due times nothing changes by itself (what a call changes is
+// settled when the call is done, settleAfter), so the world is settled only
+// at due times.
 func (w *World) advance() {
 	target := w.env.Clock.Now()
 	if target.Before(w.at) {
 		target = w.at // a clock that went back would undo history
 	}
 	for range maxSteps {
-		w.settle()
 		next := w.nextDue()
 		if next.IsZero() || next.After(target) {
 			break
 		}
 		w.at = next
+		w.settle()
 	}
 	w.at = target
+}
+
+// settleAfter settles what a call changed, at the call's time. Reads change
+// nothing, so they are skipped: a watcher's polls cost little.
+func (w *World) settleAfter(op string) {
+	for _, read := range []string{"Describe", "Get", "List", "BatchGet"} {
+		if strings.HasPrefix(op, read) {
+			return
+		}
+	}
+	w.routingChanged = true // a write may have changed listeners or rules
 	w.settle()
 }
 
@@ -166,10 +185,8 @@ func (w *World) settle() {
 	// Two rounds: a deployment that moved traffic changes which groups are
 	// health-checked, and a task set it drained may already be done.
 	for range 2 {
-		for _, tg := range sortedByKey(w.targetGroups) {
-			w.settleTargetGroup(tg, now)
-		}
-		for _, svc := range w.sortedServices() {
+		w.settleTargetGroups(now)
+		for _, svc := range w.services {
 			for _, ts := range slices.Clone(svc.taskSets) {
 				w.advanceTaskSet(svc, ts, now)
 			}
@@ -179,8 +196,16 @@ func (w *World) settle() {
 			w.advanceDeployment(w.deployments[id], now)
 		}
 	}
-	for _, tg := range sortedByKey(w.targetGroups) {
-		w.settleTargetGroup(tg, now)
+	w.settleTargetGroups(now)
+}
+
+func (w *World) settleTargetGroups(now time.Time) {
+	if w.routingChanged || w.used == nil {
+		w.used, w.routingChanged = w.usedTargetGroups(), false
+	}
+	used := w.used
+	for arn, tg := range w.targetGroups {
+		w.settleTargetGroup(tg, used[arn], now)
 	}
 }
 

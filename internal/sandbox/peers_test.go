@@ -63,8 +63,10 @@ func TestECRImagesFromTheRegistry(t *testing.T) {
 		t.Fatalf("BatchGetImage = %+v, %v", got, err)
 	}
 	// Retag by manifest, as `aws ecr put-image` promotes an image.
-	if _, err := api.PutImage(ctx, &ecr.PutImageInput{RepositoryName: repo, ImageManifest: got.Images[0].ImageManifest, ImageTag: aws.String("live"),
-		ImageManifestMediaType: got.Images[0].ImageManifestMediaType}); err != nil {
+	if _, err := api.PutImage(ctx, &ecr.PutImageInput{
+		RepositoryName: repo, ImageManifest: got.Images[0].ImageManifest, ImageTag: aws.String("live"),
+		ImageManifestMediaType: got.Images[0].ImageManifestMediaType,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	liveRef, _ := name.ParseReference(sb.Sim.RepositoryURI(SwitchService)+":live", name.Insecure)

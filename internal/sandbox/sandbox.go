@@ -201,12 +201,15 @@ func (sb *Sandbox) seed(ctx context.Context) error {
 		DeploymentConfig: g.DeploymentConfig, TerminationWaitMinutes: g.TerminationWaitMinutes,
 		// seed waits at Ready (STOP_DEPLOYMENT) when the wait is above 0.
 		ReadyWaitMinutes: g.ReadyWaitMinutes,
+		// Replaced tasks drain for 30 s instead of ELBv2's 300 s, as ECS
+		// services commonly set it: the demo spends its time on deployments.
+		DeregistrationDelaySeconds: 30,
 	})
 	if err != nil {
 		return err
 	}
 	sb.World = w
-	sw, err := seed.CreateTwoServices(ctx, clients, seed.TwoServicesOptions{Options: seed.Options{Cluster: w.Cluster, Service: SwitchService, Container: SwitchService}})
+	sw, err := seed.CreateTwoServices(ctx, clients, seed.TwoServicesOptions{Options: seed.Options{Cluster: w.Cluster, Service: SwitchService, Container: SwitchService, DeregistrationDelaySeconds: 30}})
 	if err != nil {
 		return fmt.Errorf("the listener model: %w", err)
 	}

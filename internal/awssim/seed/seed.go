@@ -43,6 +43,10 @@ type Options struct {
 	// HealthCheckIntervalSeconds and HealthyThreshold tune how fast targets
 	// turn healthy (defaults 5 and 2: ten seconds).
 	HealthCheckIntervalSeconds, HealthyThreshold int32
+	// DeregistrationDelaySeconds > 0 sets the target groups'
+	// deregistration_delay.timeout_seconds (0: ELBv2's default, 300 s), how
+	// long a replaced task set drains before a deployment is done.
+	DeregistrationDelaySeconds int32
 	// VpcID and Subnets place the load balancer and target groups (defaults
 	// vpc-1, subnet-a and subnet-b: the simulator has no EC2 and takes any
 	// ids; moto wants real ones).
@@ -237,6 +241,14 @@ func createBase(ctx context.Context, c Clients, o Options, tagged bool) (*base, 
 			return nil, fmt.Errorf("creating target group %s: %w", colour, err)
 		}
 		b.targetGroups[i] = aws.ToString(out.TargetGroups[0].TargetGroupArn)
+		if o.DeregistrationDelaySeconds > 0 {
+			if _, err := c.ELB.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{
+				TargetGroupArn: out.TargetGroups[0].TargetGroupArn,
+				Attributes:     []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String(fmt.Sprint(o.DeregistrationDelaySeconds))}},
+			}); err != nil {
+				return nil, fmt.Errorf("setting the deregistration delay of target group %s: %w", colour, err)
+			}
+		}
 	}
 	return b, nil
 }

@@ -1,0 +1,85 @@
+package awssim_test
+
+import (
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/testutil"
+)
+
+// awsCLIs finds the AWS CLI v1 (pip, on PATH) and v2 (Debian's, or
+// BG_AWSCLI_V2), each checked to be the version it is named for.
+func awsCLIs(t *testing.T) map[string]string {
+	t.Helper()
+	clis := map[string]string{}
+	if p, err := exec.LookPath("aws"); err == nil {
+		if out, err := exec.Command(p, "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/1") {
+			clis["v1"] = p
+		}
+	}
+	for _, p := range []string{os.Getenv("BG_AWSCLI_V2"), "/usr/bin/aws"} {
+		if p == "" {
+			continue
+		}
+		if out, err := exec.Command(p, "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/2") {
+			clis["v2"] = p
+			break
+		}
+	}
+	if len(clis) == 0 {
+		testutil.RequirePeer(t, "aws")
+	}
+	return clis
+}
+
+// TestAWSCLITargetGroupAttributesAndHealth reads and changes a target
+// group's attributes and reads target health with a Targets filter through
+// both AWS CLIs: their parsers accept the answers, and the states are the
+// ones ELBv2 documents.
+func TestAWSCLITargetGroupAttributesAndHealth(t *testing.T) {
+	t.Parallel()
+	for name, bin := range awsCLIs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(awssim.New(awssim.WithClock(clock.NewScaled(1))))
+			t.Cleanup(srv.Close)
+			u := srv.URL
+			tg := cli(t, bin, u, "elbv2", "create-target-group", "--name", "idle", "--protocol", "HTTP", "--port", "80", "--vpc-id", "vpc-1", "--target-type", "ip")
+			arn := tg["TargetGroups"].([]any)[0].(map[string]any)["TargetGroupArn"].(string)
+			attrs := func(out map[string]any) map[string]string {
+				m := map[string]string{}
+				for _, a := range out["Attributes"].([]any) {
+					kv := a.(map[string]any)
+					m[kv["Key"].(string)] = kv["Value"].(string)
+				}
+				return m
+			}
+			if got := attrs(cli(t, bin, u, "elbv2", "describe-target-group-attributes", "--target-group-arn", arn)); got["deregistration_delay.timeout_seconds"] != "300" {
+				t.Errorf("default attributes = %v", got)
+			}
+			mod := attrs(cli(t, bin, u, "elbv2", "modify-target-group-attributes", "--target-group-arn", arn, "--attributes", "Key=deregistration_delay.timeout_seconds,Value=45"))
+			if mod["deregistration_delay.timeout_seconds"] != "45" || mod["stickiness.enabled"] != "false" {
+				t.Errorf("modify-target-group-attributes answered %v", mod)
+			}
+			if out := cliError(t, bin, u, "elbv2", "modify-target-group-attributes", "--target-group-arn", arn, "--attributes", "Key=deregistration_delay.timeout_seconds,Value=9999"); !strings.Contains(out, "InvalidConfigurationRequest") {
+				t.Errorf("an out-of-range delay: %s", out)
+			}
+			cli(t, bin, u, "elbv2", "register-targets", "--target-group-arn", arn, "--targets", "Id=10.0.0.9,Port=80")
+			h := cli(t, bin, u, "elbv2", "describe-target-health", "--target-group-arn", arn, "--targets", "Id=10.0.0.9,Port=80", "Id=10.0.0.10,Port=80")
+			var got []string
+			for _, d := range h["TargetHealthDescriptions"].([]any) {
+				th := d.(map[string]any)["TargetHealth"].(map[string]any)
+				got = append(got, th["State"].(string)+" "+th["Reason"].(string))
+			}
+			// No listener forwards to the group; the second target was never registered.
+			if want := "unused Target.NotInUse,unused Target.NotRegistered"; strings.Join(got, ",") != want {
+				t.Errorf("describe-target-health = %v, want %s", got, want)
+			}
+		})
+	}
+}
