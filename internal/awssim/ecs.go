@@ -731,7 +731,7 @@ func (w *World) scaleTaskSet(s *service, ts *taskSet) {
 		started = append(started, "(task "+t.id+")")
 	}
 	if len(started) > 0 {
-		w.serviceEvent(s, fmt.Sprintf("has started %d tasks: %s.", len(started), strings.Join(started, " ")))
+		w.taskSetEvent(s, ts, fmt.Sprintf("has started %d tasks: %s.", len(started), strings.Join(started, " ")))
 	}
 	var stopped []string
 	for len(ts.tasks) > want {
@@ -740,7 +740,7 @@ func (w *World) scaleTaskSet(s *service, ts *taskSet) {
 		stopped = append(stopped, "(task "+t.id+")")
 	}
 	if len(stopped) > 0 {
-		w.serviceEvent(s, fmt.Sprintf("has stopped %d running tasks: %s.", len(stopped), strings.Join(stopped, " ")))
+		w.taskSetEvent(s, ts, fmt.Sprintf("has stopped %d running tasks: %s.", len(stopped), strings.Join(stopped, " ")))
 	}
 	if len(started)+len(stopped) > 0 {
 		ts.stabilityAt = now
@@ -768,7 +768,7 @@ func (w *World) drainTaskSet(s *service, ts *taskSet) {
 		}
 	}
 	if len(ts.tasks) > 0 {
-		w.serviceEvent(s, fmt.Sprintf("has begun draining connections on %d tasks.", len(ts.tasks)))
+		w.taskSetEvent(s, ts, fmt.Sprintf("has begun draining connections on %d tasks.", len(ts.tasks)))
 	}
 }
 
@@ -786,7 +786,7 @@ func (w *World) removeTaskSet(s *service, ts *taskSet) {
 		w.stopTask(s, ts, ts.tasks[0], "Scaling activity initiated by (deployment "+ts.id+")", 0, now)
 	}
 	if len(stopped) > 0 {
-		w.serviceEvent(s, fmt.Sprintf("has stopped %d running tasks: %s.", len(stopped), strings.Join(stopped, " ")))
+		w.taskSetEvent(s, ts, fmt.Sprintf("has stopped %d running tasks: %s.", len(stopped), strings.Join(stopped, " ")))
 	}
 	for i, x := range s.taskSets {
 		if x == ts {
@@ -827,7 +827,7 @@ func (w *World) deregisterTask(s *service, ts *taskSet, t *task) {
 	for _, lb := range ts.loadBalancers {
 		if tg := w.targetGroups[lb.TargetGroupArn]; tg != nil {
 			tg.remove(t.ip, lb.ContainerPort, w.now())
-			w.serviceEvent(s, fmt.Sprintf("deregistered 1 targets in (target-group %s)", tg.ARN))
+			w.taskSetEvent(s, ts, fmt.Sprintf("deregistered 1 targets in (target-group %s)", tg.ARN))
 		}
 	}
 	t.targets = false
@@ -856,16 +856,16 @@ func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
 		ts.stabilityAt = now
 	}
 	for _, arn := range slices.Sorted(maps.Keys(registered)) {
-		w.serviceEvent(s, fmt.Sprintf("registered %d targets in (target-group %s)", registered[arn], arn))
+		w.taskSetEvent(s, ts, fmt.Sprintf("registered %d targets in (target-group %s)", registered[arn], arn))
 	}
 	// ECS replaces a task its load balancer found unhealthy, once the
 	// service's health check grace period after the task started is over.
 	replace := false
 	for _, t := range slices.Clone(ts.tasks) {
 		if tg, port := w.failedHealthChecks(s, ts, t, now); tg != nil {
-			w.serviceEvent(s, fmt.Sprintf("(port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", port, tg.ARN))
+			w.taskSetEvent(s, ts, fmt.Sprintf("(port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", port, tg.ARN))
 			w.stopTask(s, ts, t, "Task failed ELB health checks in (target-group "+tg.ARN+")", 143, now)
-			w.serviceEvent(s, fmt.Sprintf("has stopped 1 running tasks: (task %s).", t.id))
+			w.taskSetEvent(s, ts, fmt.Sprintf("has stopped 1 running tasks: (task %s).", t.id))
 			ts.healthStops++
 			replace = true
 		}

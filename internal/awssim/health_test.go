@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -257,7 +258,7 @@ func TestTaskSets_primaryFollowsProductionTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := eventText(out.Services[0]); !strings.HasPrefix(got, "(service web) has reached a steady state.") || !strings.Contains(got, "has begun draining connections on 2 tasks.") {
+	if got := eventText(out.Services[0]); !strings.HasPrefix(got, "(service web) has reached a steady state.") || !regexp.MustCompile(`\(service web, taskSet ecs-svc/[0-9]+\) has begun draining connections on 2 tasks\.`).MatchString(got) {
 		t.Errorf("events, newest first:\n%s", got)
 	}
 }

@@ -105,8 +105,24 @@ func (s *service) deploymentConfigurationOut() map[string]any {
 }
 
 // serviceEvent records what happened to a service, at the world's time.
-func (w *World) serviceEvent(s *service, message string) {
-	e := serviceEvent{id: hexID(8) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(12), message: "(service " + s.name + ") " + message, at: w.now()}
+func (w *World) serviceEvent(s *service, message string) { w.recordEvent(s, nil, message) }
+
+// taskSetEvent records what happened to one of a service's task sets: ECS
+// names the task set too when the service's deployments are made of task
+// sets (CodeDeploy, external), not when it runs rolling deployments.
+func (w *World) taskSetEvent(s *service, ts *taskSet, message string) {
+	if s.controller == "ECS" {
+		ts = nil
+	}
+	w.recordEvent(s, ts, message)
+}
+
+func (w *World) recordEvent(s *service, ts *taskSet, message string) {
+	prefix := "(service " + s.name + ") "
+	if ts != nil {
+		prefix = "(service " + s.name + ", taskSet " + ts.id + ") "
+	}
+	e := serviceEvent{id: hexID(8) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(4) + "-" + hexID(12), message: prefix + message, at: w.now()}
 	s.events = append([]serviceEvent{e}, s.events...)
 	if len(s.events) > maxServiceEvents {
 		s.events = s.events[:maxServiceEvents]

@@ -173,3 +173,63 @@ func TestTimeline_independentOfPollers(t *testing.T) {
 		})
 	}
 }
+
+// rollingTimeline runs a rolling deployment of a release whose tasks fail
+// their health checks, with the circuit breaker rolling back, while a
+// watcher reads ListServiceDeployments every poll (0: nobody until the end), then
+// reads the service's deployments, events and service deployments.
+func rollingTimeline(t *testing.T, poll time.Duration) []string {
+	t.Helper()
+	e := newEnv(t, seed.Options{})
+	e.rollingService(t, &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}, 0)
+	base := e.clk.Now()
+	newTD := e.updateAPI(t, "api:broken")
+	e.sim.World().SetTaskDefinitionHealthy(newTD, false)
+	const span = 5 * time.Minute
+	for elapsed := time.Duration(0); elapsed < span; {
+		step := poll
+		if poll == 0 {
+			step = span
+		}
+		e.clk.Advance(step)
+		elapsed += step
+		if poll > 0 { // a small read: what matters is that calls come
+			if _, err := e.ecs.ListServiceDeployments(context.Background(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("api")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s := e.api(t)
+	var out []string
+	for _, d := range s.Deployments {
+		out = append(out, fmt.Sprintf("deployment %s %s %s failed %d created %s updated %s", aws.ToString(d.Status), d.RolloutState, aws.ToString(d.TaskDefinition), d.FailedTasks, rel(d.CreatedAt, base), rel(d.UpdatedAt, base)))
+	}
+	for _, ev := range s.Events {
+		out = append(out, "event "+rel(ev.CreatedAt, base)+" "+randomIDs.ReplaceAllString(aws.ToString(ev.Message), "ID"))
+	}
+	ctx := context.Background()
+	list, err := e.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("api")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range list.ServiceDeployments {
+		out = append(out, fmt.Sprintf("service deployment %s created %s finished %s", d.Status, rel(d.CreatedAt, base), rel(d.FinishedAt, base)))
+	}
+	return out
+}
+
+// TestRollingTimeline_independentOfPollers: an ECS rolling deployment that
+// the circuit breaker rolls back has the same history, to the second,
+// whether it is watched every 100 ms, every 15 s or not at all.
+func TestRollingTimeline_independentOfPollers(t *testing.T) {
+	t.Parallel()
+	none := rollingTimeline(t, 0)
+	if !strings.Contains(strings.Join(none, "\n"), "ROLLBACK_SUCCESSFUL") {
+		t.Errorf("the circuit breaker did not roll back:\n%s", strings.Join(none, "\n"))
+	}
+	for _, poll := range []time.Duration{15 * time.Second, 100 * time.Millisecond} {
+		if diff := cmp.Diff(none, rollingTimeline(t, poll)); diff != "" {
+			t.Errorf("watched every %s, the rolling deployment differs from the unwatched one (-unwatched +watched):\n%s", poll, diff)
+		}
+	}
+}
