@@ -547,3 +547,46 @@ func TestECSBlueGreenErrors(t *testing.T) {
 		t.Errorf("DescribeServiceRevisions of a missing revision: %v %+v, want a MISSING failure", err, out)
 	}
 }
+
+// The data plane routes by the weights ECS writes: during a linear step a
+// quarter of production requests and all test requests reach the green
+// revision, and after StopServiceDeployment none do.
+func TestECSDataPlaneFollowsRules(t *testing.T) {
+	t.Parallel()
+	e := newBGEnv(t, seed.ECSNativeOptions{Strategy: ecstypes.DeploymentStrategyLinear, Linear: &ecstypes.LinearConfiguration{StepPercent: aws.Float64(25), StepBakeTimeInMinutes: aws.Int32(5)}})
+	ctx := context.Background()
+	dp := e.sim.DataPlane()
+	t.Cleanup(dp.Close)
+	prod, err := dp.Bind(ctx, e.world.ProdListenerARN, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := dp.Bind(ctx, e.world.TestListenerARN, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	greenShare := func(addr, td string) int {
+		n := 0
+		for range 100 {
+			code, a := get(t, "http://"+addr+"/")
+			if code != 200 {
+				t.Fatalf("request to %s failed: %d %+v", addr, code, a)
+			}
+			if a.TaskDefinition == td {
+				n++
+			}
+		}
+		return n
+	}
+	td, arn := e.deploy(t, "registry.example/web:2")
+	e.clk.Advance(time.Minute) // the first 25 % step
+	if p, x := greenShare(prod, td), greenShare(test, td); p != 25 || x != 100 {
+		t.Errorf("during the first step: %d%% of production and %d%% of test requests reached green, want 25 and 100", p, x)
+	}
+	if _, err := e.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: ecstypes.StopServiceDeploymentStopTypeRollback}); err != nil {
+		t.Fatal(err)
+	}
+	if p, x := greenShare(prod, td), greenShare(test, td); p != 0 || x != 0 {
+		t.Errorf("after the rollback: %d%% of production and %d%% of test requests reached green, want none", p, x)
+	}
+}
