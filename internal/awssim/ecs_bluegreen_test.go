@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -588,5 +589,42 @@ func TestECSDataPlaneFollowsRules(t *testing.T) {
 	}
 	if p, x := greenShare(prod, td), greenShare(test, td); p != 0 || x != 0 {
 		t.Errorf("after the rollback: %d%% of production and %d%% of test requests reached green, want none", p, x)
+	}
+}
+
+// The control endpoint sets a Lambda hook's answer for a sandbox driven
+// from another process, and says what it wants when asked wrongly.
+func TestECSHookAnswerControlEndpoint(t *testing.T) {
+	t.Parallel()
+	const fn = "arn:aws:lambda:eu-west-1:123456789012:function:smoke"
+	e := newBGEnv(t, seed.ECSNativeOptions{Hooks: []ecstypes.DeploymentLifecycleHook{{
+		HookTargetArn: aws.String(fn), RoleArn: aws.String("arn:aws:iam::123456789012:role/hooks"),
+		LifecycleStages: []ecstypes.DeploymentLifecycleHookStage{ecstypes.DeploymentLifecycleHookStagePreScaleUp},
+	}}})
+	url := aws.ToString(e.ecs.Options().BaseEndpoint) + awssim.ControlPrefix + "lifecycle-hook-answers"
+	for _, tc := range []struct {
+		method, body string
+		want         int
+	}{
+		{http.MethodGet, "", http.StatusMethodNotAllowed},
+		{http.MethodPut, `{"hookStatus":"FAILED"}`, http.StatusBadRequest},
+		{http.MethodPut, `{"functionArn":"` + fn + `","hookStatus":"MAYBE"}`, http.StatusBadRequest},
+		{http.MethodPut, `{"functionArn":"` + fn + `","hookStatus":"FAILED"}`, http.StatusNoContent},
+	} {
+		req, _ := http.NewRequestWithContext(context.Background(), tc.method, url, strings.NewReader(tc.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.body, resp.StatusCode, tc.want)
+		}
+	}
+	_, arn := e.deploy(t, "registry.example/web:2")
+	// Before SCALE_UP there is no green revision to take away: the rollback
+	// is over at once.
+	if d := e.describe(t, arn); d.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || len(d.LifecycleHookDetails) != 1 || aws.ToString(d.LifecycleHookDetails[0].TargetArn) != fn {
+		t.Errorf("after the hook answered FAILED at PRE_SCALE_UP: %s hooks %+v, want ROLLBACK_SUCCESSFUL", d.Status, d.LifecycleHookDetails)
 	}
 }
