@@ -111,6 +111,9 @@ type serviceDeployment struct {
 	failures, threshold int
 	rollbackSet         *taskSet
 	rollbackAt          time.Time
+	// sourceRev and targetRev are the service revisions of source and
+	// target (ARNs DescribeServiceRevisions answers).
+	sourceRev, targetRev string
 	// bg is the progress of a blue/green, linear or canary deployment
 	// (ecs_bluegreen.go); nil for a rolling one.
 	bg *bgDeployment
@@ -647,7 +650,6 @@ func (w *World) createService(body []byte) (any, error) {
 		if controller == "ECS" {
 			ts.rollout = "IN_PROGRESS"
 			w.startServiceDeployment(s, "", td.arn, ts)
-			w.bgCreated(s, ts)
 		}
 	}
 	if err := w.keepServiceExtras(s, body); err != nil {
@@ -1377,7 +1379,7 @@ func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool
 	}
 	out := map[string]any{
 		"serviceDeploymentArn": d.arn, "serviceArn": s.arn, "clusterArn": s.clusterARN, "status": d.status,
-		"createdAt": wire.EpochSeconds(d.created), "startedAt": wire.EpochSeconds(d.started), "targetServiceRevisionArn": d.target,
+		"createdAt": wire.EpochSeconds(d.created), "startedAt": wire.EpochSeconds(d.started), "targetServiceRevisionArn": d.targetRev,
 	}
 	if d.reason != "" {
 		out["statusReason"] = d.reason
@@ -1386,9 +1388,9 @@ func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool
 		out["finishedAt"] = wire.EpochSeconds(d.done)
 	}
 	if full {
-		out["targetServiceRevision"] = map[string]any{"arn": d.target, "requestedTaskCount": s.desired, "runningTaskCount": d.taskSet.running(w.now())}
+		out["targetServiceRevision"] = map[string]any{"arn": d.targetRev, "requestedTaskCount": s.desired, "runningTaskCount": d.taskSet.running(w.now())}
 		if d.source != "" {
-			out["sourceServiceRevisions"] = []any{map[string]any{"arn": d.source}}
+			out["sourceServiceRevisions"] = []any{map[string]any{"arn": d.sourceRev}}
 		}
 		out["deploymentConfiguration"] = s.deploymentConfigurationOut()
 		updated := d.started
@@ -1400,7 +1402,7 @@ func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool
 		out["updatedAt"] = wire.EpochSeconds(updated)
 		out["deploymentCircuitBreaker"] = map[string]any{"status": d.breakerStatus, "failureCount": d.failures, "threshold": d.threshold}
 		if d.rollbackSet != nil {
-			out["rollback"] = map[string]any{"reason": d.reason, "startedAt": wire.EpochSeconds(d.rollbackAt), "serviceRevisionArn": d.source}
+			out["rollback"] = map[string]any{"reason": d.reason, "startedAt": wire.EpochSeconds(d.rollbackAt), "serviceRevisionArn": d.sourceRev}
 		}
 	}
 	return out

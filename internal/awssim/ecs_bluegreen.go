@@ -375,7 +375,7 @@ func (w *World) startBlueGreen(s *service, taskDef string) {
 	d := &serviceDeployment{
 		arn:    w.arn("ecs", "service-deployment/"+s.cluster+"/"+s.name+"/"+randomID(21, idAlphabet)),
 		status: "IN_PROGRESS", source: blue.taskDefinition, target: taskDef, created: now, started: now,
-		threshold: failureThreshold(s.desired), bg: bg,
+		threshold: failureThreshold(s.desired), bg: bg, sourceRev: bg.sourceRev, targetRev: bg.target,
 	}
 	d.breakerStatus = "DISABLED"
 	if s.breaker.enable {
@@ -924,12 +924,15 @@ func revisionService(arn string) string {
 	return ""
 }
 
-// bgCreated gives the first task set of a blue/green service its service
-// revision.
-func (w *World) bgCreated(s *service, ts *taskSet) {
-	if s.isBlueGreen() && ts != nil {
-		lazyMap(&w.bg.revisionOf)[ts] = w.newRevision(s, ts.taskDefinition, ts.loadBalancers, ts.created)
+// revisionOfTaskDef is the latest service revision of the service that
+// ran taskDef, made now if none did.
+func (w *World) revisionOfTaskDef(s *service, taskDef string) string {
+	for i := len(s.serviceDeployments) - 1; i >= 0; i-- {
+		if d := s.serviceDeployments[i]; d.target == taskDef && d.targetRev != "" {
+			return d.targetRev
+		}
 	}
+	return w.newRevision(s, taskDef, s.loadBalancers, w.now())
 }
 
 // bgServiceOut adds what a blue/green service shows beyond a rolling one:

@@ -490,6 +490,16 @@ func TestECSBlueGreenAlternatesAndReconciles(t *testing.T) {
 	if diff := cmp.Diff([]string{"SUCCESSFUL", "STOPPED", "SUCCESSFUL", "SUCCESSFUL"}, got); diff != "" {
 		t.Errorf("ListServiceDeployments newest first (-want +got):\n%s", diff)
 	}
+	// The service's first deployment (CreateService) made the revision the
+	// first blue/green deployment started from.
+	initial := aws.ToString(list.ServiceDeployments[3].TargetServiceRevisionArn)
+	if src := aws.ToString(e.describe(t, first).SourceServiceRevisions[0].Arn); src != initial {
+		t.Errorf("the first blue/green deployment's source %s, want the initial revision %s", src, initial)
+	}
+	revs, err = e.ecs.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: []string{initial}})
+	if err != nil || len(revs.ServiceRevisions) != 1 || aws.ToString(revs.ServiceRevisions[0].TaskDefinition) != e.world.TaskDefinitionARN {
+		t.Errorf("DescribeServiceRevisions of the initial revision: %v %+v, want task definition %s", err, revs, e.world.TaskDefinitionARN)
+	}
 }
 
 // Configurations ECS refuses, and the service deployment calls' errors.

@@ -171,6 +171,11 @@ func (w *World) startServiceDeployment(s *service, source, target string, ts *ta
 		status: "IN_PROGRESS", source: source, target: target, created: now, started: now, taskSet: ts,
 		threshold: failureThreshold(s.desired),
 	}
+	d.targetRev = w.newRevision(s, target, ts.loadBalancers, now)
+	lazyMap(&w.bg.revisionOf)[ts] = d.targetRev
+	if source != "" {
+		d.sourceRev = w.revisionOfTaskDef(s, source)
+	}
 	if !s.breaker.enable {
 		d.breakerStatus = "DISABLED"
 	} else {
