@@ -68,22 +68,8 @@ func newBGEnv(t *testing.T, o seed.ECSNativeOptions) *bgEnv {
 // deployment's ARN, and sets start to the deployment's time.
 func (e *bgEnv) deploy(t *testing.T, image string) (taskDef, arn string) {
 	t.Helper()
-	ctx := context.Background()
-	td, err := e.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: aws.String(e.world.Service), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
-		Cpu: aws.String("256"), Memory: aws.String("512"),
-		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("web"), Image: aws.String(image), PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080)}}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	taskDef = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
-	out, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(e.world.Cluster), Service: aws.String(e.world.Service), TaskDefinition: aws.String(taskDef)})
-	if err != nil {
-		t.Fatalf("UpdateService: %v", err)
-	}
-	e.start = e.clk.Now()
-	return taskDef, aws.ToString(out.Service.CurrentServiceDeployment)
+	taskDef = e.registerOnly(t, image)
+	return taskDef, e.update(t, taskDef)
 }
 
 func (e *bgEnv) describe(t *testing.T, arn string) ecstypes.ServiceDeployment {
@@ -370,7 +356,7 @@ func TestECSAutomaticRollback(t *testing.T) {
 	t.Run("circuit breaker", func(t *testing.T) {
 		t.Parallel()
 		e := newBGEnv(t, seed.ECSNativeOptions{CircuitBreaker: true})
-		td, _ := e.registerOnly(t, "registry.example/web:broken")
+		td := e.registerOnly(t, "registry.example/web:broken")
 		e.sim.World().SetTaskDefinitionHealthy(td, false)
 		arn := e.update(t, td)
 		maxProd := "100/0"
@@ -423,7 +409,7 @@ func TestECSAutomaticRollback(t *testing.T) {
 	})
 }
 
-func (e *bgEnv) registerOnly(t *testing.T, image string) (string, error) {
+func (e *bgEnv) registerOnly(t *testing.T, image string) string {
 	t.Helper()
 	td, err := e.ecs.RegisterTaskDefinition(context.Background(), &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(e.world.Service), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
@@ -433,7 +419,7 @@ func (e *bgEnv) registerOnly(t *testing.T, image string) (string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(td.TaskDefinition.TaskDefinitionArn), nil
+	return aws.ToString(td.TaskDefinition.TaskDefinitionArn)
 }
 
 func (e *bgEnv) update(t *testing.T, td string) string {
