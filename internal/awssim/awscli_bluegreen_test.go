@@ -111,6 +111,10 @@ func TestAWSCLIECSBlueGreen(t *testing.T) {
 				t.Fatalf("second deployment a minute in: %v", d)
 			}
 			run("ecs", "stop-service-deployment", "--service-deployment-arn", second, "--stop-type", "ROLLBACK")
+			if st := dig(run("ecs", "describe-service-deployments", "--service-deployment-arns", second), "serviceDeployments", 0, "status"); st != "ROLLBACK_REQUESTED" {
+				t.Errorf("right after stop-service-deployment: %v, want ROLLBACK_REQUESTED", st)
+			}
+			clk.Advance(time.Second)
 			d = dig(run("ecs", "describe-service-deployments", "--service-deployment-arns", second), "serviceDeployments", 0)
 			if dig(d, "status") != "ROLLBACK_IN_PROGRESS" || dig(d, "rollback", "serviceRevisionArn") != rev {
 				t.Errorf("after stop-service-deployment: %v, want ROLLBACK_IN_PROGRESS back to %s", d, rev)

@@ -1480,13 +1480,23 @@ func (w *World) stopServiceDeployment(body []byte) (any, error) {
 	if d == nil {
 		return nil, wire.Errorf("ServiceDeploymentNotFoundException", "The service deployment %s does not exist.", in.ARN)
 	}
-	if d.status != "IN_PROGRESS" && d.status != "PENDING" {
+	switch d.status {
+	case "IN_PROGRESS", "PENDING":
+	case "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS":
+		// The ECS guide: a deployment already stopping or rolling back
+		// carries on.
+		return map[string]string{"serviceDeploymentArn": d.arn}, nil
+	default:
 		return nil, wire.Errorf("ConflictException", "The service deployment is %s and cannot be stopped.", d.status)
 	}
 	switch in.StopType {
 	case "", "ROLLBACK":
 		if d.source == "" {
 			return nil, wire.Errorf("ConflictException", "The first deployment of a service has nothing to roll back to.")
+		}
+		if d.bg != nil {
+			w.requestRollback(d, "Service deployment rolled back by StopServiceDeployment.")
+			break
 		}
 		w.rollBackTo(s, d, "stopped with rollback")
 	case "ABORT":

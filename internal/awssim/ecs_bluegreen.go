@@ -320,6 +320,21 @@ type bgDeployment struct {
 	alarmStatus      string
 	triggered        []string
 	rollbackReason   string
+	// requested and requestedAt are a StopServiceDeployment's reason and
+	// time while the deployment is ROLLBACK_REQUESTED.
+	requested   string
+	requestedAt time.Time
+}
+
+// rollbackRequestDelay is how long a stopped deployment stays
+// ROLLBACK_REQUESTED before its rollback starts. [model choice: the guide
+// names the state, not how long it lasts]
+const rollbackRequestDelay = time.Second
+
+// requestRollback is StopServiceDeployment ROLLBACK: the deployment is
+// ROLLBACK_REQUESTED and rolls back a moment later.
+func (w *World) requestRollback(d *serviceDeployment, reason string) {
+	d.status, d.bg.requested, d.bg.requestedAt = "ROLLBACK_REQUESTED", reason, w.now()
 }
 
 // startBlueGreen starts a service deployment of taskDef on a blue/green,
@@ -336,7 +351,7 @@ func (w *World) startBlueGreen(s *service, taskDef string) {
 		revOf[blue] = w.newRevision(s, blue.taskDefinition, blue.loadBalancers, blue.created)
 	}
 	for _, d := range s.serviceDeployments {
-		if d.status == "IN_PROGRESS" || d.status == "PENDING" || d.status == "ROLLBACK_IN_PROGRESS" {
+		if d.status == "IN_PROGRESS" || d.status == "PENDING" || d.status == "ROLLBACK_REQUESTED" || d.status == "ROLLBACK_IN_PROGRESS" {
 			d.status, d.reason, d.done = "STOPPED", "superseded by a newer deployment", now
 		}
 	}
@@ -445,6 +460,12 @@ func (w *World) advanceBlueGreen(s *service, d *serviceDeployment, now time.Time
 	bg := d.bg
 	for range len(bgStages) + 2 {
 		switch d.status {
+		case "ROLLBACK_REQUESTED":
+			if now.Before(bg.requestedAt.Add(rollbackRequestDelay)) {
+				return
+			}
+			w.bgRollback(s, d, bg.requested)
+			continue
 		case "ROLLBACK_IN_PROGRESS":
 			if bg.green == nil || bg.green.removed {
 				d.status, d.done = "ROLLBACK_SUCCESSFUL", now
@@ -735,6 +756,9 @@ func (w *World) bgRollback(s *service, d *serviceDeployment, reason string) {
 // production step's or the bake time's end, a hook's expiry.
 func (w *World) bgDueTimes(s *service, due func(time.Time)) {
 	for _, d := range s.serviceDeployments {
+		if d.bg != nil && d.status == "ROLLBACK_REQUESTED" {
+			due(d.bg.requestedAt.Add(rollbackRequestDelay))
+		}
 		if d.bg == nil || d.status != "IN_PROGRESS" {
 			continue
 		}

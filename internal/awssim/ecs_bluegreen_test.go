@@ -327,16 +327,24 @@ func TestECSStopServiceDeploymentRollback(t *testing.T) {
 	if _, err := e.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: ecstypes.StopServiceDeploymentStopTypeRollback}); err != nil {
 		t.Fatal(err)
 	}
+	if d := e.describe(t, arn); d.Status != ecstypes.ServiceDeploymentStatusRollbackRequested {
+		t.Fatalf("right after the stop: %s, want ROLLBACK_REQUESTED", d.Status)
+	}
+	e.clk.Advance(time.Second)
 	d := e.describe(t, arn)
-	if d.Status != ecstypes.ServiceDeploymentStatusRollbackInProgress || d.Rollback == nil || e.since(d.Rollback.StartedAt) != "1m0s" {
-		t.Fatalf("after the stop: %s rollback %+v, want ROLLBACK_IN_PROGRESS started at 1m0s", d.Status, d.Rollback)
+	if d.Status != ecstypes.ServiceDeploymentStatusRollbackInProgress || d.Rollback == nil || e.since(d.Rollback.StartedAt) != "1m1s" {
+		t.Fatalf("a second after the stop: %s rollback %+v, want ROLLBACK_IN_PROGRESS started at 1m1s", d.Status, d.Rollback)
 	}
 	if p := e.weights(t, e.world.ProdRuleARN); p != "100/0" {
-		t.Errorf("production right after the stop %s, want 100/0", p)
+		t.Errorf("production once the rollback started %s, want 100/0", p)
+	}
+	// Stopping a deployment that is rolling back lets it carry on.
+	if _, err := e.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn)}); err != nil {
+		t.Errorf("stopping a deployment that is rolling back: %v, want it to carry on", err)
 	}
 	end := e.runUntilDone(t, arn, 10*time.Second, time.Hour, nil)
-	if end.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || e.since(end.FinishedAt) != "6m0s" {
-		t.Errorf("ended %s at %s, want ROLLBACK_SUCCESSFUL once green drained (6m0s)", end.Status, e.since(end.FinishedAt))
+	if end.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || e.since(end.FinishedAt) != "6m1s" {
+		t.Errorf("ended %s at %s, want ROLLBACK_SUCCESSFUL once green drained (6m1s)", end.Status, e.since(end.FinishedAt))
 	}
 	if tr := end.TargetServiceRevision; tr.RunningTaskCount != 0 || tr.RequestedTaskCount != 0 || end.SourceServiceRevisions[0].RunningTaskCount != 2 {
 		t.Errorf("revisions after the rollback: target %+v source %+v, want green gone and blue at 2", tr, end.SourceServiceRevisions[0])
@@ -583,6 +591,7 @@ func TestECSDataPlaneFollowsRules(t *testing.T) {
 	if _, err := e.ecs.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: ecstypes.StopServiceDeploymentStopTypeRollback}); err != nil {
 		t.Fatal(err)
 	}
+	e.clk.Advance(time.Second) // ROLLBACK_REQUESTED, then the rollback
 	if p, x := greenShare(prod, td), greenShare(test, td); p != 0 || x != 0 {
 		t.Errorf("after the rollback: %d%% of production and %d%% of test requests reached green, want none", p, x)
 	}
