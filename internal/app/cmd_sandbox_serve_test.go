@@ -116,8 +116,8 @@ func TestSandboxServe_refusesBadFlags(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			code, out := serve(t, nil, c.args...)
-			if code == ExitOK || !strings.Contains(out, c.want) {
-				t.Errorf("exit %d, want a failure naming %q:\n%s", code, c.want, out)
+			if code != ExitUsage || !strings.Contains(out, c.want) {
+				t.Errorf("exit %d, want %d (usage) naming %q:\n%s", code, ExitUsage, c.want, out)
 			}
 		})
 	}

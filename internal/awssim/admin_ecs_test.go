@@ -55,6 +55,12 @@ func TestECSAdmin_servicesAndClusters(t *testing.T) {
 		t.Fatalf("DescribeServices = %+v, %v", desc, err)
 	}
 	check("DescribeServices", desc.Services[0], 200)
+	// A refused UpdateService keeps nothing of what it carried.
+	_, err = e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(w.Cluster), Service: aws.String(w.Service), TaskDefinition: aws.String(w.TaskDefinitionARN), PropagateTags: ecstypes.PropagateTagsService})
+	wantCode(t, "a task definition on a CODE_DEPLOY service", err, "InvalidParameterException")
+	if web, _ := e.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(w.Cluster), Services: []string{w.Service}}); web.Services[0].PropagateTags != ecstypes.PropagateTagsNone {
+		t.Errorf("a refused UpdateService changed propagateTags to %q", web.Services[0].PropagateTags)
+	}
 	_, err = e.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String(w.Cluster), ServiceName: aws.String("bad"), TaskDefinition: aws.String(w.TaskDefinitionARN), PropagateTags: "EVERYWHERE"})
 	wantCode(t, "propagateTags EVERYWHERE", err, "InvalidParameterException")
 

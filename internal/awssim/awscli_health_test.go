@@ -83,3 +83,41 @@ func TestAWSCLITargetGroupAttributesAndHealth(t *testing.T) {
 		})
 	}
 }
+
+// TestAWSCLIServicesStableAfterARollingDeployment runs a rolling deployment
+// and waits for it with the CLI's own waiter (`aws ecs wait services-stable`:
+// one deployment left and the running count at the desired count), then
+// reads the deployment as COMPLETED and the service's events.
+func TestAWSCLIServicesStableAfterARollingDeployment(t *testing.T) {
+	t.Parallel()
+	for name, bin := range awsCLIs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(awssim.New(awssim.WithClock(clock.NewScaled(600))))
+			t.Cleanup(srv.Close)
+			u := srv.URL
+			cli(t, bin, u, "ecs", "create-cluster", "--cluster-name", "prod")
+			var tds []string
+			for _, image := range []string{"api:1", "api:2"} {
+				td := cli(t, bin, u, "ecs", "register-task-definition", "--family", "api", "--container-definitions", `[{"name":"api","image":"`+image+`"}]`)
+				tds = append(tds, td["taskDefinition"].(map[string]any)["taskDefinitionArn"].(string))
+			}
+			cli(t, bin, u, "ecs", "create-service", "--cluster", "prod", "--service-name", "api", "--task-definition", tds[0], "--desired-count", "2",
+				"--deployment-configuration", "deploymentCircuitBreaker={enable=true,rollback=true},maximumPercent=200,minimumHealthyPercent=100")
+			cli(t, bin, u, "ecs", "update-service", "--cluster", "prod", "--service", "api", "--task-definition", tds[1])
+			cli(t, bin, u, "ecs", "wait", "services-stable", "--cluster", "prod", "--services", "api")
+			s := cli(t, bin, u, "ecs", "describe-services", "--cluster", "prod", "--services", "api")["services"].([]any)[0].(map[string]any)
+			deps := s["deployments"].([]any)
+			if len(deps) != 1 || deps[0].(map[string]any)["rolloutState"] != "COMPLETED" || deps[0].(map[string]any)["taskDefinition"] != tds[1] {
+				t.Errorf("deployments after the waiter = %v", deps)
+			}
+			cb := s["deploymentConfiguration"].(map[string]any)["deploymentCircuitBreaker"].(map[string]any)
+			if cb["enable"] != true || cb["rollback"] != true {
+				t.Errorf("deploymentConfiguration.deploymentCircuitBreaker = %v", cb)
+			}
+			if ev := s["events"].([]any); len(ev) == 0 || ev[0].(map[string]any)["message"] != "(service api) has reached a steady state." {
+				t.Errorf("newest event = %v, want the steady state", ev)
+			}
+		})
+	}
+}

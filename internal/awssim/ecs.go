@@ -865,7 +865,7 @@ func (w *World) advanceTaskSet(s *service, ts *taskSet, now time.Time) {
 	replace := false
 	for _, t := range slices.Clone(ts.tasks) {
 		if tg, port := w.failedHealthChecks(s, ts, t, now); tg != nil {
-			w.taskSetEvent(s, ts, fmt.Sprintf("(port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", port, tg.ARN))
+			w.taskSetEvent(s, ts, fmt.Sprintf("(task %s) (port %d) is unhealthy in (target-group %s) due to (reason Health checks failed with these codes: [503]).", t.id, port, tg.ARN))
 			w.stopTask(s, ts, t, "Task failed ELB health checks in (target-group "+tg.ARN+")", 143, now)
 			w.taskSetEvent(s, ts, fmt.Sprintf("has stopped 1 running tasks: (task %s).", t.id))
 			ts.healthStops++
@@ -1095,7 +1095,7 @@ func (w *World) updateService(body []byte) (any, error) {
 	if s.status != "ACTIVE" {
 		return nil, wire.Errorf("ServiceNotActiveException", "Service was not ACTIVE.")
 	}
-	if err := w.keepServiceExtras(s, body); err != nil {
+	if err := checkServiceExtras(body); err != nil {
 		return nil, err
 	}
 	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers != nil) {
@@ -1131,6 +1131,9 @@ func (w *World) updateService(body []byte) (any, error) {
 			ts := w.startRolling(s, td.arn)
 			w.startServiceDeployment(s, source, td.arn, ts)
 		}
+	}
+	if err := w.keepServiceExtras(s, body); err != nil { // checked above: keeps only
+		return nil, err
 	}
 	return map[string]any{"service": w.serviceOut(s)}, nil
 }

@@ -57,13 +57,9 @@ var echoedServiceMembers = []string{
 // is INACTIVE.
 const serviceDrainTime = 30 * time.Second
 
-// keepServiceExtras checks and keeps the members CreateService and
-// UpdateService take beyond the core.
-func (w *World) keepServiceExtras(s *service, body []byte) error {
-	var in map[string]json.RawMessage
-	if err := wire.DecodeJSON(body, &in); err != nil {
-		return err
-	}
+// checkServiceExtras checks the members CreateService and UpdateService
+// take beyond the core, before anything changes.
+func checkServiceExtras(body []byte) error {
 	var v struct {
 		PropagateTags *string `json:"propagateTags"`
 		Scheduling    *string `json:"schedulingStrategy"`
@@ -95,6 +91,19 @@ func (w *World) keepServiceExtras(s *service, body []byte) error {
 		if d.Max != nil && d.Min != nil && *d.Max < *d.Min {
 			return invalidParam("maximumPercent must be at least minimumHealthyPercent.")
 		}
+	}
+	return nil
+}
+
+// keepServiceExtras checks and keeps the members CreateService and
+// UpdateService take beyond the core.
+func (w *World) keepServiceExtras(s *service, body []byte) error {
+	if err := checkServiceExtras(body); err != nil {
+		return err
+	}
+	var in map[string]json.RawMessage
+	if err := wire.DecodeJSON(body, &in); err != nil {
+		return err
 	}
 	ext := lazyMap(&w.ext.serviceExt)
 	e := ext[s.arn]

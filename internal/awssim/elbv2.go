@@ -588,6 +588,9 @@ func (w *World) createRule(f formT) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(conditions) == 0 {
+		return nil, elbErr("ValidationError", "A rule needs at least one condition")
+	}
 	r := &rule{ARN: w.arn("elasticloadbalancing", "listener-rule/app/"+lbARNTail(l.LBARN)+"/"+hexID(16)), ListenerARN: l.ARN, Priority: strconv.FormatInt(prio, 10), actions: actions, conditions: conditions}
 	w.elbTags[r.ARN] = tagsFromForm(f)
 	w.rules[r.ARN] = r

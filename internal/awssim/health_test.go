@@ -376,7 +376,7 @@ func TestCircuitBreaker_failedDeployment(t *testing.T) {
 				t.Errorf("service task definition = %s, want %s", got, want)
 			}
 			all := eventText(s)
-			for _, want := range []string{"(service api) (port 8080) is unhealthy in (target-group ", "(service api) has stopped 1 running tasks: (task "} {
+			for _, want := range []string{") (port 8080) is unhealthy in (target-group ", "(service api) has stopped 1 running tasks: (task "} {
 				if !strings.Contains(all, want) {
 					t.Errorf("events lack %q:\n%s", want, all)
 				}

@@ -307,9 +307,10 @@ func (w *World) afterTaskFailure(s *service, ts *taskSet) {
 	w.rollBackTo(s, d, "ECS deployment circuit breaker: rolling back to the last completed deployment.")
 }
 
-// rollBackTo starts rolling the service back to the deployment's source
-// task definition; the failed deployment's tasks drain once the rollback's
-// tasks are healthy.
+// rollBackTo rolls the service back to the deployment's source task
+// definition as ECS does: the most recent COMPLETED deployment becomes the
+// rollback deployment (PRIMARY and IN_PROGRESS again; a new one when it is
+// gone), and the failed deployment's tasks drain once it is healthy.
 func (w *World) rollBackTo(s *service, d *serviceDeployment, reason string) {
 	if d.bg != nil {
 		w.bgRollback(s, d, reason)
@@ -318,7 +319,32 @@ func (w *World) rollBackTo(s *service, d *serviceDeployment, reason string) {
 	now := w.now()
 	d.status, d.reason, d.rollbackAt = "ROLLBACK_IN_PROGRESS", reason, now
 	failed := d.taskSet
-	rb := w.startRolling(s, d.source)
+	var rb *taskSet
+	for _, ts := range s.taskSets {
+		if ts != failed && ts.rollout == "COMPLETED" && ts.status != "DRAINING" && ts.taskDefinition == d.source {
+			rb = ts
+		}
+	}
+	if rb == nil {
+		rb = w.startRolling(s, d.source)
+	} else {
+		for _, ts := range s.taskSets {
+			if ts.status == "PRIMARY" {
+				ts.setStatus("ACTIVE", now)
+			}
+		}
+		rb.setStatus("PRIMARY", now)
+		rb.rollout, rb.updated = "IN_PROGRESS", now
+		s.taskDefinition = rb.taskDefinition
+		// PRIMARY first, as deployments[] lists them.
+		order := []*taskSet{rb}
+		for _, ts := range s.taskSets {
+			if ts != rb {
+				order = append(order, ts)
+			}
+		}
+		s.taskSets = order
+	}
 	d.rollbackSet = rb
 	if failed != nil && failed.status != "DRAINING" {
 		failed.setStatus("ACTIVE", now)

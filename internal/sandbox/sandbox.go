@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,11 +107,20 @@ func (o GroupOptions) Describe() string {
 	return fmt.Sprintf("A deployment to the seeded group %s, then shifts traffic by %s and keeps the original task set %d minutes before terminating it.", ready, o.DeploymentConfig, o.TerminationWaitMinutes)
 }
 
+// predefinedConfigs are CodeDeploy's ECS deployment configurations.
+var predefinedConfigs = []string{
+	"CodeDeployDefault.ECSAllAtOnce", "CodeDeployDefault.ECSCanary10Percent5Minutes", "CodeDeployDefault.ECSCanary10Percent15Minutes",
+	"CodeDeployDefault.ECSLinear10PercentEvery1Minutes", "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+}
+
 // Validate checks the options before anything starts.
 func (o GroupOptions) Validate() error {
 	o = o.withDefaults()
 	if o.ReadyAction != "STOP_DEPLOYMENT" && o.ReadyAction != "CONTINUE_DEPLOYMENT" {
 		return fmt.Errorf("the ready action %q is neither STOP_DEPLOYMENT (wait at Ready until continued) nor CONTINUE_DEPLOYMENT (move traffic at once)", o.ReadyAction)
+	}
+	if !slices.Contains(predefinedConfigs, o.DeploymentConfig) {
+		return fmt.Errorf("the deployment configuration %q is not one of CodeDeploy's ECS configurations (%s), the ones a new sandbox has", o.DeploymentConfig, strings.Join(predefinedConfigs, ", "))
 	}
 	if o.ReadyWaitMinutes < 0 || o.ReadyWaitMinutes > 7200 {
 		return fmt.Errorf("the ready wait %d is not between 1 and 7200 minutes", o.ReadyWaitMinutes)
