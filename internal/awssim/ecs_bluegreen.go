@@ -295,7 +295,14 @@ type bgLB struct {
 type hookRun struct {
 	id, targetType, targetArn, status, timeoutAction string
 	expires                                          time.Time
+	// nextCall is when ECS invokes a Lambda hook that answered
+	// IN_PROGRESS again.
+	nextCall time.Time
 }
+
+// lambdaCallBack is how long ECS waits before invoking a Lambda hook that
+// answered IN_PROGRESS again (the default; callBackDelay is not modelled).
+const lambdaCallBack = 30 * time.Second
 
 // bgDeployment is a blue/green, linear or canary service deployment's
 // progress.
@@ -664,12 +671,14 @@ func (w *World) runHooks(s *service, d *serviceDeployment, now time.Time) bool {
 	}
 	done := true
 	for _, h := range bg.hooks {
-		if h.targetType == "AWS_LAMBDA" && h.status == "IN_PROGRESS" {
+		if h.targetType == "AWS_LAMBDA" && h.status == "IN_PROGRESS" && !now.Before(h.nextCall) {
 			switch w.bg.hookAnswers[h.targetArn] {
 			case "", "SUCCEEDED":
 				h.status = "SUCCEEDED"
 			case "FAILED":
 				h.status = "FAILED"
+			default: // IN_PROGRESS: invoked again later
+				h.nextCall = now.Add(lambdaCallBack)
 			}
 		}
 		if (h.status == "AWAITING_ACTION" || h.status == "IN_PROGRESS") && !now.Before(h.expires) {
@@ -769,6 +778,9 @@ func (w *World) bgDueTimes(s *service, due func(time.Time)) {
 		for _, h := range d.bg.hooks {
 			if h.status == "AWAITING_ACTION" || h.status == "IN_PROGRESS" {
 				due(h.expires)
+			}
+			if h.status == "IN_PROGRESS" {
+				due(h.nextCall)
 			}
 		}
 	}

@@ -401,6 +401,31 @@ func TestECSAutomaticRollback(t *testing.T) {
 			t.Fatalf("after the alarm: %s alarms %+v production %s, want ROLLBACK_IN_PROGRESS, TRIGGERED by web-5xx, 100/0", d.Status, d.Alarms, e.weights(t, e.world.ProdRuleARN))
 		}
 	})
+	t.Run("lambda hook in progress, then succeeds", func(t *testing.T) {
+		t.Parallel()
+		const fn = "arn:aws:lambda:eu-west-1:123456789012:function:slow"
+		e := newBGEnv(t, seed.ECSNativeOptions{Hooks: []ecstypes.DeploymentLifecycleHook{{
+			HookTargetArn: aws.String(fn), RoleArn: aws.String("arn:aws:iam::123456789012:role/hooks"),
+			LifecycleStages: []ecstypes.DeploymentLifecycleHookStage{ecstypes.DeploymentLifecycleHookStagePostScaleUp},
+		}}})
+		e.sim.World().SetLifecycleHookAnswer(fn, "IN_PROGRESS")
+		_, arn := e.deploy(t, "registry.example/web:2")
+		e.clk.Advance(time.Minute)
+		if d := e.describe(t, arn); d.LifecycleStage != ecstypes.ServiceDeploymentLifecycleStagePostScaleUp || d.LifecycleHookDetails[0].Status != ecstypes.DeploymentLifecycleHookStatusInProgress {
+			t.Fatalf("a minute in: %s hooks %+v, want POST_SCALE_UP with the hook IN_PROGRESS", d.LifecycleStage, d.LifecycleHookDetails)
+		}
+		// The next answer counts only when ECS invokes the function again,
+		// every 30 s from the first call (at 20 s): at 1m20s.
+		e.sim.World().SetLifecycleHookAnswer(fn, "")
+		if d := e.describe(t, arn); d.LifecycleStage != ecstypes.ServiceDeploymentLifecycleStagePostScaleUp {
+			t.Errorf("the hook moved on before ECS called it again: %s", d.LifecycleStage)
+		}
+		e.clk.Advance(time.Minute)
+		d := e.describe(t, arn)
+		if d.LifecycleHookDetails[0].Status != ecstypes.DeploymentLifecycleHookStatusSucceeded || e.since(d.UpdatedAt) != "1m20s" {
+			t.Errorf("after the next call: hook %s, stage changed at %s; want SUCCEEDED and 1m20s", d.LifecycleHookDetails[0].Status, e.since(d.UpdatedAt))
+		}
+	})
 	t.Run("lambda hook fails", func(t *testing.T) {
 		t.Parallel()
 		const fn = "arn:aws:lambda:eu-west-1:123456789012:function:smoke"
