@@ -36,7 +36,7 @@ type bgEnv struct {
 	world *seed.ECSNative
 }
 
-func newBGEnv(t *testing.T, o seed.ECSNativeOptions) *bgEnv {
+func newBGEnv(t testing.TB, o seed.ECSNativeOptions) *bgEnv {
 	t.Helper()
 	clk := clock.NewManual(time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC))
 	sim := awssim.New(awssim.WithClock(clk))
@@ -442,7 +442,7 @@ func TestECSAutomaticRollback(t *testing.T) {
 	})
 }
 
-func (e *bgEnv) registerOnly(t *testing.T, image string) string {
+func (e *bgEnv) registerOnly(t testing.TB, image string) string {
 	t.Helper()
 	td, err := e.ecs.RegisterTaskDefinition(context.Background(), &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(e.world.Service), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
