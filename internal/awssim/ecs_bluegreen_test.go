@@ -36,12 +36,12 @@ type bgEnv struct {
 	world *seed.ECSNative
 }
 
-func newBGEnv(t testing.TB, o seed.ECSNativeOptions) *bgEnv {
-	t.Helper()
+func newBGEnv(tb testing.TB, o seed.ECSNativeOptions) *bgEnv {
+	tb.Helper()
 	clk := clock.NewManual(time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC))
 	sim := awssim.New(awssim.WithClock(clk))
 	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
+	tb.Cleanup(srv.Close)
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1}
 	e := &bgEnv{sim: sim, clk: clk, ecs: ecs.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg)}
 	ctx := context.Background()
@@ -51,12 +51,12 @@ func newBGEnv(t testing.TB, o seed.ECSNativeOptions) *bgEnv {
 			ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(5),
 			Period: aws.Int32(60), Statistic: cwtypes.StatisticSum,
 		}); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	w, err := seed.CreateECSNative(ctx, seed.Clients{ECS: e.ecs, ELB: e.elb}, o)
 	if err != nil {
-		t.Fatalf("seeding: %v", err)
+		tb.Fatalf("seeding: %v", err)
 	}
 	e.world = w
 	clk.Advance(time.Minute) // the first revision's tasks start and pass health checks
@@ -442,15 +442,15 @@ func TestECSAutomaticRollback(t *testing.T) {
 	})
 }
 
-func (e *bgEnv) registerOnly(t testing.TB, image string) string {
-	t.Helper()
+func (e *bgEnv) registerOnly(tb testing.TB, image string) string {
+	tb.Helper()
 	td, err := e.ecs.RegisterTaskDefinition(context.Background(), &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(e.world.Service), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
 		Cpu: aws.String("256"), Memory: aws.String("512"),
 		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("web"), Image: aws.String(image), PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080)}}}},
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return aws.ToString(td.TaskDefinition.TaskDefinitionArn)
 }
