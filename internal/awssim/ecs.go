@@ -1098,7 +1098,26 @@ func (w *World) updateService(body []byte) (any, error) {
 	if err := checkServiceExtras(body); err != nil {
 		return nil, err
 	}
-	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers != nil) {
+	// A change of deployment controller (the migration from CodeDeploy to
+	// ECS blue/green) comes first and is undone if the rest is refused.
+	undo := s.snapshot()
+	out, err := w.updateServiceWith(s, in.TaskDefinition, in.DesiredCount, in.LoadBalancers != nil, body)
+	if err != nil {
+		undo()
+	}
+	return out, err
+}
+
+func (w *World) updateServiceWith(s *service, taskDefinition string, desiredCount *int, loadBalancers bool, body []byte) (any, error) {
+	in := struct {
+		TaskDefinition string
+		DesiredCount   *int
+		LoadBalancers  bool
+	}{taskDefinition, desiredCount, loadBalancers}
+	if err := w.updateController(s, body); err != nil {
+		return nil, err
+	}
+	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers) {
 		return nil, invalidParam("Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.")
 	}
 	if err := w.updateLoadBalancers(s, body); err != nil {

@@ -3,6 +3,7 @@ package awssim
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -260,6 +261,65 @@ func (w *World) updateLoadBalancers(s *service, body []byte) error {
 	return nil
 }
 
+// snapshot keeps what UpdateService may change before it is sure it can,
+// and gives a func that puts it back.
+func (s *service) snapshot() func() {
+	controller, lbs, breaker := s.controller, slices.Clone(s.loadBalancers), s.breaker
+	var cfg map[string]json.RawMessage
+	if s.deployConfig != nil {
+		cfg = maps.Clone(s.deployConfig)
+	}
+	var primaryRollout string
+	if p := s.primarySet(); p != nil {
+		primaryRollout = p.rollout
+	}
+	return func() {
+		s.controller, s.loadBalancers, s.breaker, s.deployConfig = controller, lbs, breaker, cfg
+		if p := s.primarySet(); p != nil {
+			p.rollout = primaryRollout
+		}
+	}
+}
+
+// updateController takes UpdateService's deploymentController: a
+// CODE_DEPLOY service becomes an ECS one (AWS's migration to ECS
+// blue/green), its task set the service's deployment. Refused while a
+// CodeDeploy deployment runs (more than one task set), as the migration
+// guide asks; other changes are not modelled and refused saying so.
+func (w *World) updateController(s *service, body []byte) error {
+	var in struct {
+		Controller *struct {
+			Type string `json:"type"`
+		} `json:"deploymentController"`
+	}
+	if err := wire.DecodeJSON(body, &in); err != nil || in.Controller == nil || in.Controller.Type == "" || in.Controller.Type == s.controller {
+		return err
+	}
+	if s.controller != "CODE_DEPLOY" || in.Controller.Type != "ECS" {
+		return invalidParam("The simulator changes a service's deployment controller only from CODE_DEPLOY to ECS (service %s is %s).", s.name, s.controller)
+	}
+	live := 0
+	for _, ts := range s.taskSets {
+		if ts.status != "DRAINING" {
+			live++
+		}
+	}
+	if live != 1 {
+		return invalidParam("Service %s has a deployment in progress (%d task sets): wait for the CodeDeploy deployment to finish, or stop it, before changing the deployment controller.", s.name, live)
+	}
+	s.controller = "ECS"
+	if p := s.primarySet(); p != nil {
+		p.rollout = "COMPLETED"
+		// The task set that was serving production is the service's
+		// revision from now on; its target group is where the service's
+		// tasks are, whatever loadBalancers now names first.
+		if lazyMap(&w.bg.revisionOf)[p] == "" {
+			w.bg.revisionOf[p] = w.newRevision(s, p.taskDefinition, p.loadBalancers, w.now())
+		}
+	}
+	return nil
+}
+
 // serviceRevision is what DescribeServiceRevisions shows: the service's
 // configuration as one deployment made it.
 type serviceRevision struct {
@@ -327,6 +387,8 @@ type bgDeployment struct {
 	alarmStatus      string
 	triggered        []string
 	rollbackReason   string
+	// networkChecked tells that the rules were found to reach both groups.
+	networkChecked bool
 	// requested and requestedAt are a StopServiceDeployment's reason and
 	// time while the deployment is ROLLBACK_REQUESTED.
 	requested   string
@@ -487,6 +549,13 @@ func (w *World) advanceBlueGreen(s *service, d *serviceDeployment, now time.Time
 		if w.alarmTriggered(s, d) {
 			return
 		}
+		if !bg.networkChecked {
+			bg.networkChecked = true
+			if !w.rulesReachBoth(bg) {
+				w.bgRollback(s, d, "Service deployment rolled back because of invalid networking configuration. Both targetGroup and alternateTargetGroup must be associated with the productionListenerRule or testListenerRule.")
+				continue
+			}
+		}
 		if !bg.workDone {
 			if !w.stageWork(s, d, now) {
 				return
@@ -599,6 +668,26 @@ func (w *World) stageWork(s *service, d *serviceDeployment, now time.Time) bool 
 			w.drainTaskSet(s, bg.blue)
 		}
 		return bg.blue.removed
+	}
+	return true
+}
+
+// rulesReachBoth tells whether, for every load balancer, both target
+// groups are in the production or the test rule's forward action, as ECS
+// requires when a deployment starts (the migration guide quotes the error).
+func (w *World) rulesReachBoth(bg *bgDeployment) bool {
+	for _, lb := range bg.lbs {
+		var as []action
+		for _, arn := range []string{lb.prodRule, lb.testRule} {
+			if r := w.rules[arn]; r != nil {
+				as = append(as, r.actions...)
+			} else if l := w.listeners[arn]; l != nil {
+				as = append(as, l.actions...)
+			}
+		}
+		if both := (&listener{actions: as}); !both.uses(lb.blueTG) || !both.uses(lb.greenTG) {
+			return false
+		}
 	}
 	return true
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
@@ -656,5 +657,76 @@ func TestECSHookAnswerControlEndpoint(t *testing.T) {
 	// is over at once.
 	if d := e.describe(t, arn); d.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || len(d.LifecycleHookDetails) != 1 || aws.ToString(d.LifecycleHookDetails[0].TargetArn) != fn {
 		t.Errorf("after the hook answered FAILED at PRE_SCALE_UP: %s hooks %+v, want ROLLBACK_SUCCESSFUL", d.Status, d.LifecycleHookDetails)
+	}
+}
+
+// A CodeDeploy blue/green service moves to ECS blue/green with one
+// UpdateService, reusing its listeners and target groups as AWS's migration
+// guide describes, and then deploys natively; a change refused on the way
+// leaves the service as it was.
+func TestECSMigrateFromCodeDeploy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, seed.Options{})
+	ctx := context.Background()
+	lbs := []ecstypes.LoadBalancer{{
+		TargetGroupArn: aws.String(e.world.BlueTargetGroupARN), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080),
+		AdvancedConfiguration: &ecstypes.AdvancedConfiguration{
+			AlternateTargetGroupArn: aws.String(e.world.GreenTargetGroupARN), ProductionListenerRule: aws.String(e.world.ProdListenerARN),
+			TestListenerRule: aws.String(e.world.TestListenerARN), RoleArn: aws.String("arn:aws:iam::123456789012:role/ecs-lb"),
+		},
+	}}
+	in := &ecs.UpdateServiceInput{
+		Cluster: aws.String(e.world.Cluster), Service: aws.String(e.world.Service), LoadBalancers: lbs,
+		DeploymentController:    &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyBlueGreen},
+	}
+	var ip *ecstypes.InvalidParameterException
+	if _, err := e.ecs.UpdateService(ctx, in); !errors.As(err, &ip) {
+		t.Fatalf("migrating without bakeTimeInMinutes: %v, want InvalidParameterException", err)
+	}
+	svc, err := e.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.world.Cluster), Services: []string{e.world.Service}})
+	if err != nil || svc.Services[0].DeploymentController.Type != ecstypes.DeploymentControllerTypeCodeDeploy || svc.Services[0].LoadBalancers[0].AdvancedConfiguration != nil {
+		t.Fatalf("after the refused migration: %v %+v, want the CODE_DEPLOY service unchanged", err, svc.Services[0].DeploymentController)
+	}
+	in.DeploymentConfiguration.BakeTimeInMinutes = aws.Int32(1)
+	if _, err := e.ecs.UpdateService(ctx, in); err != nil {
+		t.Fatalf("migrating: %v", err)
+	}
+	b := &bgEnv{sim: e.sim, clk: e.clk, ecs: e.ecs, elb: e.elb, world: &seed.ECSNative{
+		Cluster: e.world.Cluster, Service: e.world.Service, BlueTargetGroupARN: e.world.BlueTargetGroupARN, GreenTargetGroupARN: e.world.GreenTargetGroupARN,
+	}}
+	td, arn := b.deploy(t, "registry.example/web:2")
+	end := b.runUntilDone(t, arn, 10*time.Second, time.Hour, nil)
+	l, err := e.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{e.world.ProdListenerARN}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := map[string]int32{}
+	for _, tg := range l.Listeners[0].DefaultActions[0].ForwardConfig.TargetGroups {
+		weights[aws.ToString(tg.TargetGroupArn)] = aws.ToInt32(tg.Weight)
+	}
+	if end.Status != ecstypes.ServiceDeploymentStatusSuccessful || weights[e.world.GreenTargetGroupARN] != 100 || weights[e.world.BlueTargetGroupARN] != 0 {
+		t.Errorf("first native deployment after the migration: %s, production listener %v; want SUCCESSFUL with green at 100", end.Status, weights)
+	}
+	if s := b.service(t); aws.ToString(s.TaskDefinition) != td || len(s.Deployments) != 1 {
+		t.Errorf("service after it: %s with %d deployments, want %s alone", aws.ToString(s.TaskDefinition), len(s.Deployments), td)
+	}
+}
+
+// ECS refuses to start when a rule does not reach both target groups, as
+// the migration guide quotes: the deployment rolls back at once.
+func TestECSInvalidNetworkingRollsBack(t *testing.T) {
+	t.Parallel()
+	e := newBGEnv(t, seed.ECSNativeOptions{})
+	ctx := context.Background()
+	for _, r := range []string{e.world.ProdRuleARN, e.world.TestRuleARN} {
+		if _, err := e.elb.ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: aws.String(r), Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(e.world.BlueTargetGroupARN)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, arn := e.deploy(t, "registry.example/web:2")
+	d := e.describe(t, arn)
+	if d.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || !strings.Contains(aws.ToString(d.StatusReason), "invalid networking configuration") {
+		t.Errorf("deployment %s (%s), want ROLLBACK_SUCCESSFUL for invalid networking configuration", d.Status, aws.ToString(d.StatusReason))
 	}
 }
