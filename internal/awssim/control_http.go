@@ -28,8 +28,13 @@ type callJSON struct {
 }
 
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
-	if strings.TrimPrefix(r.URL.Path, ControlPrefix) != "calls" {
-		http.Error(w, "unknown control path "+r.URL.Path+"; the control endpoint answers "+ControlPrefix+"calls", http.StatusNotFound)
+	switch strings.TrimPrefix(r.URL.Path, ControlPrefix) {
+	case "calls":
+	case "lifecycle-hook-answers":
+		s.serveHookAnswer(w, r)
+		return
+	default:
+		http.Error(w, "unknown control path "+r.URL.Path+"; the control endpoint answers "+ControlPrefix+"calls and "+ControlPrefix+"lifecycle-hook-answers", http.StatusNotFound)
 		return
 	}
 	switch r.Method {
@@ -63,4 +68,31 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(map[string]any{"calls": calls, "counts": counts})
+}
+
+// serveHookAnswer sets what a Lambda lifecycle hook of an ECS-native
+// deployment answers: PUT {"functionArn": "...", "hookStatus": "FAILED"}
+// ("" restores SUCCEEDED), for a sandbox driven from another process.
+func (s *Server) serveHookAnswer(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPut {
+		w.Header().Set("Allow", "PUT")
+		http.Error(w, `use PUT with {"functionArn": "...", "hookStatus": "SUCCEEDED|FAILED|IN_PROGRESS"}`, http.StatusMethodNotAllowed)
+		return
+	}
+	var in struct {
+		FunctionARN string `json:"functionArn"`
+		HookStatus  string `json:"hookStatus"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.FunctionARN == "" {
+		http.Error(w, `the body must be {"functionArn": "...", "hookStatus": "..."} with a function ARN`, http.StatusBadRequest)
+		return
+	}
+	switch in.HookStatus {
+	case "", "SUCCEEDED", "FAILED", "IN_PROGRESS":
+	default:
+		http.Error(w, "hookStatus must be SUCCEEDED, FAILED, IN_PROGRESS or empty, not "+in.HookStatus, http.StatusBadRequest)
+		return
+	}
+	s.world.SetLifecycleHookAnswer(in.FunctionARN, in.HookStatus)
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -48,6 +48,9 @@ type lbRef struct {
 	TargetGroupArn string `json:"targetGroupArn,omitempty"`
 	ContainerName  string `json:"containerName,omitempty"`
 	ContainerPort  int    `json:"containerPort,omitempty"`
+	// AdvancedConfiguration names what an ECS blue/green deployment
+	// shifts between (ecs_bluegreen.go).
+	AdvancedConfiguration *advancedConfig `json:"advancedConfiguration,omitempty"`
 }
 
 type service struct {
@@ -108,6 +111,12 @@ type serviceDeployment struct {
 	failures, threshold int
 	rollbackSet         *taskSet
 	rollbackAt          time.Time
+	// sourceRev and targetRev are the service revisions of source and
+	// target (ARNs DescribeServiceRevisions answers).
+	sourceRev, targetRev string
+	// bg is the progress of a blue/green, linear or canary deployment
+	// (ecs_bluegreen.go); nil for a rolling one.
+	bg *bgDeployment
 }
 
 type taskSet struct {
@@ -179,6 +188,10 @@ func (w *World) ecsOp(op string, body []byte) (any, error) {
 		return w.describeServiceDeployments(body)
 	case "StopServiceDeployment":
 		return w.stopServiceDeployment(body)
+	case "ContinueServiceDeployment":
+		return w.continueServiceDeployment(body)
+	case "DescribeServiceRevisions":
+		return w.describeServiceRevisions(body)
 	case "TagResource":
 		return w.ecsTagResource(body)
 	case "ListTagsForResource":
@@ -625,6 +638,9 @@ func (w *World) createService(body []byte) (any, error) {
 	if err := w.applyServiceSettings(s, body); err != nil {
 		return nil, err
 	}
+	if err := w.checkStrategy(s); err != nil {
+		return nil, err
+	}
 	if td != nil {
 		s.taskDefinition = td.arn
 		ts := w.newTaskSet(s, td.arn, in.LoadBalancers, "", "")
@@ -912,6 +928,7 @@ func (w *World) failedHealthChecks(s *service, ts *taskSet, t *task, now time.Ti
 // serviceDueTimes reports when a service's tasks change next: a task
 // starts, its grace period ends, a draining task set is done.
 func (w *World) serviceDueTimes(s *service, due func(time.Time)) {
+	w.bgDueTimes(s, due)
 	for _, ts := range s.taskSets {
 		if ts.status == "DRAINING" {
 			due(ts.drainUntil)
@@ -1005,6 +1022,7 @@ func (w *World) serviceOut(s *service) map[string]any {
 		out["deployments"] = w.deploymentsOut(s, now)
 	}
 	w.serviceExtOut(s, out)
+	w.bgServiceOut(s, out)
 	return out
 }
 
@@ -1080,10 +1098,35 @@ func (w *World) updateService(body []byte) (any, error) {
 	if err := checkServiceExtras(body); err != nil {
 		return nil, err
 	}
-	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers != nil) {
+	// A change of deployment controller (the migration from CodeDeploy to
+	// ECS blue/green) comes first and is undone if the rest is refused.
+	undo := s.snapshot()
+	out, err := w.updateServiceWith(s, in.TaskDefinition, in.DesiredCount, in.LoadBalancers != nil, body)
+	if err != nil {
+		undo()
+	}
+	return out, err
+}
+
+func (w *World) updateServiceWith(s *service, taskDefinition string, desiredCount *int, loadBalancers bool, body []byte) (any, error) {
+	in := struct {
+		TaskDefinition string
+		DesiredCount   *int
+		LoadBalancers  bool
+	}{taskDefinition, desiredCount, loadBalancers}
+	if err := w.updateController(s, body); err != nil {
+		return nil, err
+	}
+	if s.controller == "CODE_DEPLOY" && (in.TaskDefinition != "" || in.LoadBalancers) {
 		return nil, invalidParam("Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.")
 	}
+	if err := w.updateLoadBalancers(s, body); err != nil {
+		return nil, err
+	}
 	if err := w.applyServiceSettings(s, body); err != nil {
+		return nil, err
+	}
+	if err := w.checkStrategy(s); err != nil {
 		return nil, err
 	}
 	if in.DesiredCount != nil {
@@ -1100,7 +1143,9 @@ func (w *World) updateService(body []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if td.arn != s.taskDefinition {
+		if td.arn != s.taskDefinition && s.isBlueGreen() {
+			w.startBlueGreen(s, td.arn)
+		} else if td.arn != s.taskDefinition {
 			source := w.lastCompleted(s)
 			ts := w.startRolling(s, td.arn)
 			w.startServiceDeployment(s, source, td.arn, ts)
@@ -1351,9 +1396,12 @@ func (w *World) lastCompleted(s *service) string {
 }
 
 func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool) map[string]any {
+	if d.bg != nil {
+		return w.bgDeploymentOut(s, d, full)
+	}
 	out := map[string]any{
 		"serviceDeploymentArn": d.arn, "serviceArn": s.arn, "clusterArn": s.clusterARN, "status": d.status,
-		"createdAt": wire.EpochSeconds(d.created), "startedAt": wire.EpochSeconds(d.started), "targetServiceRevisionArn": d.target,
+		"createdAt": wire.EpochSeconds(d.created), "startedAt": wire.EpochSeconds(d.started), "targetServiceRevisionArn": d.targetRev,
 	}
 	if d.reason != "" {
 		out["statusReason"] = d.reason
@@ -1362,9 +1410,9 @@ func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool
 		out["finishedAt"] = wire.EpochSeconds(d.done)
 	}
 	if full {
-		out["targetServiceRevision"] = map[string]any{"arn": d.target, "requestedTaskCount": s.desired, "runningTaskCount": d.taskSet.running(w.now())}
+		out["targetServiceRevision"] = map[string]any{"arn": d.targetRev, "requestedTaskCount": s.desired, "runningTaskCount": d.taskSet.running(w.now())}
 		if d.source != "" {
-			out["sourceServiceRevisions"] = []any{map[string]any{"arn": d.source}}
+			out["sourceServiceRevisions"] = []any{map[string]any{"arn": d.sourceRev}}
 		}
 		out["deploymentConfiguration"] = s.deploymentConfigurationOut()
 		updated := d.started
@@ -1376,7 +1424,7 @@ func (w *World) serviceDeploymentOut(s *service, d *serviceDeployment, full bool
 		out["updatedAt"] = wire.EpochSeconds(updated)
 		out["deploymentCircuitBreaker"] = map[string]any{"status": d.breakerStatus, "failureCount": d.failures, "threshold": d.threshold}
 		if d.rollbackSet != nil {
-			out["rollback"] = map[string]any{"reason": d.reason, "startedAt": wire.EpochSeconds(d.rollbackAt), "serviceRevisionArn": d.source}
+			out["rollback"] = map[string]any{"reason": d.reason, "startedAt": wire.EpochSeconds(d.rollbackAt), "serviceRevisionArn": d.sourceRev}
 		}
 	}
 	return out
@@ -1454,13 +1502,23 @@ func (w *World) stopServiceDeployment(body []byte) (any, error) {
 	if d == nil {
 		return nil, wire.Errorf("ServiceDeploymentNotFoundException", "The service deployment %s does not exist.", in.ARN)
 	}
-	if d.status != "IN_PROGRESS" && d.status != "PENDING" {
+	switch d.status {
+	case "IN_PROGRESS", "PENDING":
+	case "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS":
+		// The ECS guide: a deployment already stopping or rolling back
+		// carries on.
+		return map[string]string{"serviceDeploymentArn": d.arn}, nil
+	default:
 		return nil, wire.Errorf("ConflictException", "The service deployment is %s and cannot be stopped.", d.status)
 	}
 	switch in.StopType {
 	case "", "ROLLBACK":
 		if d.source == "" {
 			return nil, wire.Errorf("ConflictException", "The first deployment of a service has nothing to roll back to.")
+		}
+		if d.bg != nil {
+			w.requestRollback(d, "Service deployment rolled back by StopServiceDeployment.")
+			break
 		}
 		w.rollBackTo(s, d, "stopped with rollback")
 	case "ABORT":

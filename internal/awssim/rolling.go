@@ -171,6 +171,11 @@ func (w *World) startServiceDeployment(s *service, source, target string, ts *ta
 		status: "IN_PROGRESS", source: source, target: target, created: now, started: now, taskSet: ts,
 		threshold: failureThreshold(s.desired),
 	}
+	d.targetRev = w.newRevision(s, target, ts.loadBalancers, now)
+	lazyMap(&w.bg.revisionOf)[ts] = d.targetRev
+	if source != "" {
+		d.sourceRev = w.revisionOfTaskDef(s, source)
+	}
 	if !s.breaker.enable {
 		d.breakerStatus = "DISABLED"
 	} else {
@@ -212,6 +217,10 @@ func (w *World) advanceServiceDeployments(s *service, now time.Time) {
 		return
 	}
 	for _, d := range s.serviceDeployments {
+		if d.bg != nil {
+			w.advanceBlueGreen(s, d, now)
+			continue
+		}
 		ts := d.active()
 		if ts == nil || (d.status != "IN_PROGRESS" && d.status != "ROLLBACK_IN_PROGRESS") {
 			continue
@@ -303,6 +312,10 @@ func (w *World) afterTaskFailure(s *service, ts *taskSet) {
 // rollback deployment (PRIMARY and IN_PROGRESS again; a new one when it is
 // gone), and the failed deployment's tasks drain once it is healthy.
 func (w *World) rollBackTo(s *service, d *serviceDeployment, reason string) {
+	if d.bg != nil {
+		w.bgRollback(s, d, reason)
+		return
+	}
 	now := w.now()
 	d.status, d.reason, d.rollbackAt = "ROLLBACK_IN_PROGRESS", reason, now
 	failed := d.taskSet

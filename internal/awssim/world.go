@@ -66,8 +66,10 @@ type World struct {
 	identities   []WebIdentityCall
 	stsSessions  map[string]stsSession // access key id -> the role session it was issued for
 
-	// ext is the state of the operations in the *_admin.go files.
+	// ext is the state of the operations in the *_admin.go files; bg what
+	// ECS blue/green deployments keep (ecs_bluegreen.go).
 	ext extState
+	bg  bgState
 }
 
 type tag struct {
