@@ -472,7 +472,10 @@ func TestDeployOfABrokenImageRollsBack(t *testing.T) {
 	s := startSim(t, seed.Options{})
 	// The second revision of the family is the one deploy registers.
 	s.srv.World().SetTaskDefinitionHealthy("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:2", false)
-	code, _, stderr := runIn(t, deployEnv(s), "deploy")
+	// The run's clock goes as fast as the simulator's, as the wall clock and
+	// AWS's do: on the wall clock the watcher would space its reads by hours
+	// of simulated time, past the hour ECS keeps stopped tasks.
+	code, _, stderr := runClocked(t, monitor.ScaledClock{Start: time.Now(), Speed: simSpeed}, deployEnv(s), "deploy")
 	if code != ExitFailed || !strings.Contains(stderr, "ECS_UPDATE_ERROR") || !strings.Contains(stderr, "rolled back by deployment") {
 		t.Fatalf("deploy of a broken image: exit %d, want 1\n%s", code, stderr)
 	}
