@@ -3,44 +3,12 @@ package awssim_test
 import (
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/testutil"
 )
-
-// bothAWSCLIs finds the AWS CLI v1 (pip's `aws`) and v2 (Debian's
-// /usr/bin/aws, or BG_AWSCLI_V2), skipping (or failing under
-// BG_REQUIRE_PEERS=1) when one is missing.
-func bothAWSCLIs(t *testing.T) map[string]string {
-	t.Helper()
-	clis := map[string]string{}
-	if p, err := exec.LookPath("aws"); err == nil {
-		if out, err := exec.Command(p, "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/1") {
-			clis["v1"] = p
-		}
-	}
-	for _, p := range []string{os.Getenv("BG_AWSCLI_V2"), "/usr/bin/aws"} {
-		if p == "" {
-			continue
-		}
-		if out, err := exec.Command(p, "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/2") {
-			clis["v2"] = p
-			break
-		}
-	}
-	if _, ok := clis["v1"]; !ok {
-		testutil.MissingPeer(t, "the AWS CLI v1 (pip awscli) is not installed")
-	}
-	if _, ok := clis["v2"]; !ok {
-		testutil.MissingPeer(t, "the AWS CLI v2 (Debian awscli, or BG_AWSCLI_V2) is not installed")
-	}
-	return clis
-}
 
 // dig walks decoded JSON by keys and indices; nil when a step is missing.
 func dig(v any, path ...any) any {
@@ -76,7 +44,7 @@ func count(v any, path ...any) int {
 // prints.
 func TestAWSCLIAdminOperations(t *testing.T) {
 	t.Parallel()
-	for name, bin := range bothAWSCLIs(t) {
+	for name, bin := range awsCLIs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// Real time: the one-off task must still run when stop-task comes,

@@ -20,7 +20,7 @@ import (
 // 2025, continue-service-deployment in 2026), so only v1 runs the scenario.
 func TestAWSCLIECSBlueGreen(t *testing.T) {
 	t.Parallel()
-	for name, bin := range bothAWSCLIs(t) {
+	for name, bin := range awsCLIs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			if help, _ := exec.Command(bin, "ecs", "help").CombinedOutput(); !strings.Contains(string(help), "continue-service-deployment") {

@@ -2,40 +2,12 @@ package awssim_test
 
 import (
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/clock"
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/testutil"
 )
-
-// awsCLIs finds the AWS CLI v1 (pip, on PATH) and v2 (Debian's, or
-// BG_AWSCLI_V2), each checked to be the version it is named for.
-func awsCLIs(t *testing.T) map[string]string {
-	t.Helper()
-	clis := map[string]string{}
-	if p, err := exec.LookPath("aws"); err == nil {
-		if out, err := exec.Command(p, "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/1") {
-			clis["v1"] = p
-		}
-	}
-	for _, p := range []string{os.Getenv("BG_AWSCLI_V2"), "/usr/bin/aws"} {
-		if p == "" {
-			continue
-		}
-		if out, err := exec.Command(p, "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/2") {
-			clis["v2"] = p
-			break
-		}
-	}
-	if len(clis) == 0 {
-		testutil.RequirePeer(t, "aws")
-	}
-	return clis
-}
 
 // TestAWSCLITargetGroupAttributesAndHealth reads and changes a target
 // group's attributes and reads target health with a Targets filter through

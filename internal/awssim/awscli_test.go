@@ -43,17 +43,17 @@ func cli(t *testing.T, bin, endpoint string, args ...string) map[string]any {
 	return v
 }
 
-// TestAWSCLIScenario drives a whole setup and a deployment through the real
-// AWS CLI: if botocore (v1, JSON 1.0 CloudWatch) or Debian's v2 (awsQuery
-// CloudWatch) cannot parse an answer, the command fails.
-func TestAWSCLIScenario(t *testing.T) {
-	t.Parallel()
+// awsCLIs finds the AWS CLI v1 (pip's `aws`) and v2 (Debian's
+// /usr/bin/aws, or BG_AWSCLI_V2), skipping (or failing under
+// BG_REQUIRE_PEERS=1) when one is missing.
+func awsCLIs(t *testing.T) map[string]string {
+	t.Helper()
 	clis := map[string]string{}
 	if p, err := exec.LookPath("aws"); err == nil {
-		clis["v1"] = p
+		if out, err := exec.Command(p, "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/1") {
+			clis["v1"] = p
+		}
 	}
-	// CI installs Debian's awscli (v2) at /usr/bin/aws; BG_AWSCLI_V2 names
-	// another. Each must say it is v2, or the test would run v1 twice.
 	for _, p := range []string{os.Getenv("BG_AWSCLI_V2"), "/usr/bin/aws"} {
 		if p == "" {
 			continue
@@ -63,12 +63,21 @@ func TestAWSCLIScenario(t *testing.T) {
 			break
 		}
 	}
-	if len(clis) == 0 {
-		testutil.RequirePeer(t, "aws")
+	if _, ok := clis["v1"]; !ok {
+		testutil.MissingPeer(t, "the AWS CLI v1 (pip awscli) is not installed")
 	}
 	if _, ok := clis["v2"]; !ok {
 		testutil.MissingPeer(t, "the AWS CLI v2 (Debian awscli, or BG_AWSCLI_V2) is not installed")
 	}
+	return clis
+}
+
+// TestAWSCLIScenario drives a whole setup and a deployment through the real
+// AWS CLI: if botocore (v1, JSON 1.0 CloudWatch) or Debian's v2 (awsQuery
+// CloudWatch) cannot parse an answer, the command fails.
+func TestAWSCLIScenario(t *testing.T) {
+	t.Parallel()
+	clis := awsCLIs(t)
 	for name, bin := range clis {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
