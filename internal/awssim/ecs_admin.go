@@ -672,6 +672,21 @@ func (w *World) externalService(clusterName, name string) (*service, error) {
 	return s, nil
 }
 
+// externalTaskSet is a task set of an EXTERNAL-controller service, by id or
+// ARN, as UpdateTaskSet, UpdateServicePrimaryTaskSet and DeleteTaskSet name
+// it.
+func (w *World) externalTaskSet(clusterName, serviceName, ref string) (*service, *taskSet, error) {
+	s, err := w.externalService(clusterName, serviceName)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts := w.findTaskSet(s, ref)
+	if ts == nil {
+		return nil, nil, wire.Errorf("TaskSetNotFoundException", "The specified task set does not exist.")
+	}
+	return s, ts, nil
+}
+
 func (w *World) findTaskSet(s *service, ref string) *taskSet {
 	for _, ts := range s.taskSets {
 		if ts.id == ref || ts.arn == ref {
@@ -819,13 +834,9 @@ func (w *World) updateTaskSet(body []byte) (any, error) {
 	if err := wire.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	s, err := w.externalService(in.Cluster, in.Service)
+	s, ts, err := w.externalTaskSet(in.Cluster, in.Service, in.TaskSet)
 	if err != nil {
 		return nil, err
-	}
-	ts := w.findTaskSet(s, in.TaskSet)
-	if ts == nil {
-		return nil, wire.Errorf("TaskSetNotFoundException", "The specified task set does not exist.")
 	}
 	if in.Scale == nil {
 		return nil, invalidParam("scale is required.")
@@ -848,13 +859,9 @@ func (w *World) updateServicePrimaryTaskSet(body []byte) (any, error) {
 	if err := wire.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	s, err := w.externalService(in.Cluster, in.Service)
+	s, ts, err := w.externalTaskSet(in.Cluster, in.Service, in.Primary)
 	if err != nil {
 		return nil, err
-	}
-	ts := w.findTaskSet(s, in.Primary)
-	if ts == nil {
-		return nil, wire.Errorf("TaskSetNotFoundException", "The specified task set does not exist.")
 	}
 	if ts.status == "DRAINING" {
 		return nil, invalidParam("A DRAINING task set cannot become the primary task set.")
@@ -880,13 +887,9 @@ func (w *World) deleteTaskSet(body []byte) (any, error) {
 	if err := wire.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	s, err := w.externalService(in.Cluster, in.Service)
+	s, ts, err := w.externalTaskSet(in.Cluster, in.Service, in.TaskSet)
 	if err != nil {
 		return nil, err
-	}
-	ts := w.findTaskSet(s, in.TaskSet)
-	if ts == nil {
-		return nil, wire.Errorf("TaskSetNotFoundException", "The specified task set does not exist.")
 	}
 	if ts.status == "PRIMARY" && !in.Force {
 		return nil, invalidParam("The primary task set cannot be deleted; make another task set primary first, or use force.")
