@@ -156,3 +156,27 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+// TestEscapeHTML: the escaper that stands in for html/template escapes what
+// html/template's text and attribute contexts escape, and leaves the rest.
+func TestEscapeHTML(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{in: "web-blue", want: "web-blue"},
+		{in: `<script>alert("x")</script>`, want: "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"},
+		{in: `" onmouseover='x'`, want: "&#34; onmouseover=&#39;x&#39;"},
+		{in: "a&b+c", want: "a&amp;b&#43;c"},
+		{in: "nul\x00", want: "nul\uFFFD"},
+		{in: "&amp;", want: "&amp;amp;"}, // escaped again: the text is not markup
+	}
+	for _, tt := range tests {
+		if got := EscapeHTML(tt.in); got != tt.want {
+			t.Errorf("EscapeHTML(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	for _, tt := range hostile {
+		if got := EscapeHTML(tt.text); strings.ContainsAny(got, `<>"'`) {
+			t.Errorf("%s: markup or a quote survives: %q", tt.name, got)
+		}
+	}
+}

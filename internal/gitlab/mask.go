@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"html"
-	"html/template"
 	"io"
 	"net/url"
 	"strconv"
@@ -59,7 +58,7 @@ func Forms(v string) []string {
 		v,
 		quoted(strconv.Quote(v)), quoted(strconv.QuoteToASCII(v)),
 		url.QueryEscape(v), url.PathEscape(v),
-		html.EscapeString(v), template.HTMLEscapeString(v),
+		html.EscapeString(v), EscapeHTML(v),
 		EscapeMarkdown(v), EscapeLog(v),
 	}
 	for _, escapeHTML := range []bool{true, false} {

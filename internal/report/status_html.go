@@ -1,9 +1,7 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
-	"html/template"
 	"strings"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
@@ -12,17 +10,17 @@ import (
 
 // StatusHTML is status.html: one self-contained page (no external assets, so
 // it renders from a GitLab artifact link or a file) with blue and green side
-// by side.
+// by side. It is written with an escaping builder rather than html/template:
+// text/template calls methods by name, which makes the linker keep every
+// exported method of every type in the binary (9.5 MB of the tool's image,
+// most of it AWS SDK operations the tool never calls).
 func StatusHTML(s *snapshot.Snapshot) ([]byte, error) {
-	var b bytes.Buffer
-	if err := statusPage.Execute(&b, statusView(s)); err != nil {
-		return nil, err
-	}
-	// html/template escapes markup; control characters and bidirectional
-	// overrides from AWS's text (which reorder what a reader sees) come
-	// through it, and only data can carry them, so the page shows them
-	// escaped as the log does.
-	return []byte(gitlab.EscapeLog(b.String())), nil
+	var p htmlWriter
+	writeStatusPage(&p, statusView(s))
+	// Control characters and bidirectional overrides from AWS's text (which
+	// reorder what a reader sees) are not markup, and only data can carry
+	// them, so the page shows them escaped as the log does.
+	return []byte(gitlab.EscapeLog(p.String())), nil
 }
 
 type colourView struct {
@@ -65,13 +63,8 @@ func statusView(s *snapshot.Snapshot) pageView {
 	return v
 }
 
-var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.S.Service}} on {{.S.Cluster}}: {{.Headline}}</title>
-<style>
+// statusStyle is the page's whole stylesheet: nothing is fetched.
+const statusStyle = `<style>
   :root { --blue: #1f6feb; --green: #1a7f37; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; }
   * { box-sizing: border-box; }
   body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); margin: 0; padding: 24px; background: #f6f8fa; }
@@ -92,44 +85,100 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
   .unhealthy { color: #cf222e; }
   .deployment { margin-top: 20px; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
   footer { margin-top: 20px; color: var(--muted); font-size: 13px; }
-</style>
-</head>
-<body>
-<h1>{{.S.Service}} on {{.S.Cluster}}</h1>
-<p class="sub" id="headline">{{.Headline}}</p>
-<div class="split" role="img" aria-label="production traffic">
-{{- range .Colours}}{{if gt .BarPercent 0.0}}<div class="{{.Colour}}" style="width: {{printf "%.1f" .BarPercent}}%">{{.Colour}} {{.Production}}</div>{{end}}{{end -}}
-</div>
-<div class="colours">
-{{- range .Colours}}
-<section class="colour {{.Colour}}{{if .Live}} live{{end}}" id="{{.Colour}}">
-  <h2>{{.Colour}}{{if .Live}} <span class="badge">live</span>{{end}}</h2>
-  <dl>
-    <dt>Production traffic</dt><dd>{{.Production}}</dd>
-    {{- if $.HasTest}}<dt>Test traffic</dt><dd>{{.Test}}</dd>{{end}}
-    <dt>Task definition</dt><dd><code>{{.TaskDef}}</code></dd>
-    <dt>Images</dt><dd>{{range .Containers}}<div><code>{{.Name}}</code>: <code>{{.Image}}</code></div>{{else}}-{{end}}</dd>
-    <dt>Tasks</dt><dd>{{.Tasks}}</dd>
-    <dt>Targets</dt><dd{{if .Unhealthy}} class="unhealthy"{{end}}>{{.Health}}</dd>
-    {{- with .Service}}<dt>Service</dt><dd><code>{{.}}</code></dd>{{end}}
-    <dt>Target group</dt><dd><code>{{.TargetGroup}}</code>{{with .IsProduction}} (IsProduction={{.}}){{end}}</dd>
-  </dl>
-</section>
-{{- end}}
-</div>
-{{- with .S.InFlight}}
-<div class="deployment">Deployment in progress: <code>{{.ID}}</code> ({{.Status}}){{with .Description}}: {{.}}{{end}}</div>
-{{- end}}
-{{- with .S.LastSuccessful}}
-<div class="deployment">Last successful deployment: <code>{{.ID}}</code></div>
-{{- end}}
-{{- with .S.Registry}}
-<div class="deployment">Registry tags:<ul>{{range .}}<li><code>{{.Repository}}:{{.Tag}}</code>: {{if .Error}}cannot be read ({{.Error}}){{else if .Digest}}<code>{{.Digest}}</code>{{else}}not set{{end}}</li>{{end}}</ul></div>
-{{- end}}
-{{- with .S.Warnings}}
-<div class="deployment">Warnings:<ul>{{range .}}<li>{{.}}</li>{{end}}</ul></div>
-{{- end}}
-<footer>Read {{.Taken}} by ecs-bluegreen.</footer>
-</body>
-</html>
-`))
+</style>`
+
+func writeStatusPage(p *htmlWriter, v pageView) {
+	s := v.S
+	p.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+	p.raw("<title>").text(s.Service).raw(" on ").text(s.Cluster).raw(": ").text(v.Headline).raw("</title>\n")
+	p.raw(statusStyle).raw("\n</head>\n<body>\n")
+	p.raw("<h1>").text(s.Service).raw(" on ").text(s.Cluster).raw("</h1>\n")
+	p.raw(`<p class="sub" id="headline">`).text(v.Headline).raw("</p>\n")
+	p.raw(`<div class="split" role="img" aria-label="production traffic">`)
+	for _, c := range v.Colours {
+		if c.BarPercent > 0 {
+			p.raw(`<div class="`).text(string(c.Colour)).raw(`" style="width: `).text(fmt.Sprintf("%.1f", c.BarPercent)).raw(`%">`).
+				text(string(c.Colour)).raw(" ").text(c.Production).raw("</div>")
+		}
+	}
+	p.raw("</div>\n<div class=\"colours\">")
+	for _, c := range v.Colours {
+		writeColour(p, c, v.HasTest)
+	}
+	p.raw("\n</div>")
+	if d := s.InFlight; d != nil {
+		p.raw("\n<div class=\"deployment\">Deployment in progress: <code>").text(d.ID).raw("</code> (").text(d.Status).raw(")")
+		if d.Description != "" {
+			p.raw(": ").text(d.Description)
+		}
+		p.raw("</div>")
+	}
+	if d := s.LastSuccessful; d != nil {
+		p.raw("\n<div class=\"deployment\">Last successful deployment: <code>").text(d.ID).raw("</code></div>")
+	}
+	if len(s.Registry) > 0 {
+		p.raw("\n<div class=\"deployment\">Registry tags:<ul>")
+		for _, t := range s.Registry {
+			p.raw("<li><code>").text(t.Repository + ":" + t.Tag).raw("</code>: ")
+			switch {
+			case t.Error != "":
+				p.raw("cannot be read (").text(t.Error).raw(")")
+			case t.Digest != "":
+				p.raw("<code>").text(t.Digest).raw("</code>")
+			default:
+				p.raw("not set")
+			}
+			p.raw("</li>")
+		}
+		p.raw("</ul></div>")
+	}
+	if len(s.Warnings) > 0 {
+		p.raw("\n<div class=\"deployment\">Warnings:<ul>")
+		for _, w := range s.Warnings {
+			p.raw("<li>").text(w).raw("</li>")
+		}
+		p.raw("</ul></div>")
+	}
+	p.raw("\n<footer>Read ").text(v.Taken).raw(" by ecs-bluegreen.</footer>\n</body>\n</html>\n")
+}
+
+// writeColour is one colour's card.
+func writeColour(p *htmlWriter, c colourView, hasTest bool) {
+	live := ""
+	if c.Live {
+		live = " live"
+	}
+	p.raw("\n<section class=\"colour ").text(string(c.Colour)).raw(live).raw(`" id="`).text(string(c.Colour)).raw("\">\n")
+	p.raw("  <h2>").text(string(c.Colour))
+	if c.Live {
+		p.raw(` <span class="badge">live</span>`)
+	}
+	p.raw("</h2>\n  <dl>\n")
+	p.raw("    <dt>Production traffic</dt><dd>").text(c.Production).raw("</dd>")
+	if hasTest {
+		p.raw("<dt>Test traffic</dt><dd>").text(c.Test).raw("</dd>")
+	}
+	p.raw("\n    <dt>Task definition</dt><dd><code>").text(c.TaskDef).raw("</code></dd>\n")
+	p.raw("    <dt>Images</dt><dd>")
+	for _, ct := range c.Containers {
+		p.raw("<div><code>").text(ct.Name).raw("</code>: <code>").text(ct.Image).raw("</code></div>")
+	}
+	if len(c.Containers) == 0 {
+		p.raw("-")
+	}
+	p.raw("</dd>\n")
+	p.raw("    <dt>Tasks</dt><dd>").text(c.Tasks).raw("</dd>\n")
+	p.raw("    <dt>Targets</dt><dd")
+	if len(c.Unhealthy) > 0 {
+		p.raw(` class="unhealthy"`)
+	}
+	p.raw(">").text(c.Health).raw("</dd>")
+	if c.Service != "" {
+		p.raw("<dt>Service</dt><dd><code>").text(c.Service).raw("</code></dd>")
+	}
+	p.raw("\n    <dt>Target group</dt><dd><code>").text(c.TargetGroup).raw("</code>")
+	if c.IsProduction != "" {
+		p.raw(" (IsProduction=").text(c.IsProduction).raw(")")
+	}
+	p.raw("</dd>\n  </dl>\n</section>")
+}
