@@ -92,8 +92,12 @@ func (m *CodeDeployModel) resolve(ctx context.Context, n need) (*codeDeployRun, 
 			// While the replacement starts, ECS and ELBv2 are read instead of
 			// CodeDeploy, whose budget the whole account shares.
 			Replacement: &monitor.Replacement{ECS: d.Clients.ECS, ELB: d.Clients.ELB, Cluster: t.Cluster, Service: t.Service},
-			OnEvent:     func(e monitor.Event) { d.Progress(e.At, e.String()) },
-			OnWarning:   func(msg string) { d.Log.Warn(msg) },
+			OnEvent: func(e monitor.Event) {
+				if d.Progress != nil {
+					d.Progress(e.At, e.String())
+				}
+			},
+			OnWarning: func(msg string) { d.Log.Warn(msg) },
 		},
 		Smoke:       verify.NewChecker(d.Log, nil).WithClock(d.clock()),
 		Promote:     PromotePolicy(run.dep.Promote),
