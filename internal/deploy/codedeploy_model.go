@@ -107,7 +107,10 @@ func (m *CodeDeployModel) resolve(ctx context.Context, n need) (*codeDeployRun, 
 		Region:      d.Clients.Region,
 		Log:         d.Log,
 	}
-	s.Evidence = &Evidence{ECS: d.Clients.ECS, ELB: d.Clients.ELB, CloudWatch: d.Clients.CloudWatch, Cluster: t.Cluster, Service: t.Service, Alarms: t.Alarms()}
+	// The evidence of a failure comes from the follower's reads of the
+	// replacement: the same observation the watch decides on, read once.
+	s.Evidence = &Evidence{ECS: d.Clients.ECS, ELB: d.Clients.ELB, CloudWatch: d.Clients.CloudWatch, Cluster: t.Cluster, Service: t.Service, Alarms: t.Alarms(), Fed: true}
+	s.Watcher.Replacement.OnRead = s.Evidence.ObserveReplacement
 	if checks := d.Settings.Checks; checks != nil {
 		s.TestSmoke = SmokeFor(checks, checks.TestURL)
 		s.ProdSmoke = SmokeFor(checks, checks.ProdURL)
@@ -501,6 +504,7 @@ func (m *CodeDeployModel) Rollback(ctx context.Context) error {
 	// The stop is what the user asked for: no smoke checks, and no
 	// evidence gathered to explain a failure nobody needs explained.
 	run.session.TestSmoke, run.session.ProdSmoke, run.session.Evidence = nil, nil, nil
+	run.session.Watcher.Replacement.OnRead = nil
 	run.session.Promote = "auto"
 	_, err = run.session.Watch(ctx, id)
 	var derr *DeploymentError
