@@ -14,6 +14,7 @@ import (
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awsclient"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/sandbox"
@@ -83,11 +84,7 @@ type invocation struct {
 	log      *slog.Logger
 	settings settings
 	aws      *awsclient.Clients
-	mdl      model          // chosen once per run
-	cd       *codeDeployRun // resolved once per run
-	// observed is true once the first snapshot was read: later snapshots
-	// re-read the service, whose state the command changed.
-	observed bool
+	mdl      deploy.Model // chosen once per run
 }
 
 // Run runs the command named by args[0] and returns the process exit code.

@@ -14,13 +14,13 @@ func runCleanup(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	m, err := inv.model()
+	m, err := inv.model(ctx)
 	if err != nil {
 		return err
 	}
 	c := inv.settings.Cleanup
 	cl := &deploy.Cleaner{ECS: clients.ECS, Log: inv.log, Out: inv.env.Stdout, Keep: c.Keep, DeleteInactive: c.DeleteInactive, DryRun: c.DryRun}
-	families, inUse, err := cl.InUse(ctx, inv.settings.Target.Cluster, m.services())
+	families, inUse, err := cl.InUse(ctx, inv.settings.Target.Cluster, m.Services())
 	if err != nil {
 		return err
 	}

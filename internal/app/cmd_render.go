@@ -21,33 +21,28 @@ func runRender(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	dir := inv.settings.Output.Dir
-	spec, err := r.appSpec.YAML()
+	spec, err := r.AppSpec.YAML()
 	if err != nil {
 		return err
 	}
-	if err := writeRendered(dir, r.taskDef, spec); err != nil {
+	if err := writeRendered(dir, r.TaskDef, spec); err != nil {
 		return err
 	}
 	fmt.Fprintf(inv.env.Stdout, "rendered %s and %s: %s now runs %s\n",
-		filepath.Join(dir, "taskdef.json"), filepath.Join(dir, "appspec.yml"), strings.Join(r.receivers, ", "), inv.settings.Image.Image.String())
+		filepath.Join(dir, "taskdef.json"), filepath.Join(dir, "appspec.yml"), strings.Join(r.Receivers, ", "), inv.settings.Image.Image.String())
 	return nil
 }
 
 // writeRendered writes taskdef.json and appspec.yml into the output folder.
 func writeRendered(dir string, td *render.TaskDef, appSpec []byte) error {
-	data, err := td.JSON()
-	if err != nil {
-		return err
-	}
-	if err := report.WriteFile(filepath.Join(dir, "taskdef.json"), data, 0o644); err != nil {
-		return err
-	}
-	return report.WriteFile(filepath.Join(dir, "appspec.yml"), appSpec, 0o644)
+	return deploy.WriteRendered(func(name string, data []byte) error {
+		return report.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}, td, appSpec)
 }
 
 // liveForRender is the live service when the settings name one and AWS
 // answers; otherwise nil, and render works from the files alone.
-func (inv *invocation) liveForRender(ctx context.Context) liveSource {
+func (inv *invocation) liveForRender(ctx context.Context) render.Live {
 	t := inv.settings.Target
 	if t == nil {
 		return nil

@@ -46,35 +46,11 @@ func writeStatus(dir string, s *snapshot.Snapshot) error {
 
 // snapshot reads the service's snapshot for the configured model.
 func (inv *invocation) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
-	m, err := inv.model()
+	m, err := inv.model(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return m.snapshot(ctx)
-}
-
-// snapshot reads the CodeDeploy service: the first time with what Resolve
-// read, later (after the command changed things) reading the service again.
-func (m codeDeployModel) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
-	inv := m.inv
-	run, err := inv.codeDeploy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := inv.clients(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r := &snapshot.Reader{ECS: c.ECS, ELB: c.ELB, CD: c.CodeDeploy}
-	t := run.target
-	in := snapshot.CodeDeployService{Cluster: t.Cluster, Service: t.Service, Application: t.Application, Group: t.Group, GroupInfo: t.GroupInfo}
-	if !inv.observed && !inv.cmd.watches() {
-		// The service Resolve read is this observation's: status and verify
-		// change nothing between the two.
-		in.State = t.ServiceState
-	}
-	inv.observed = true
-	return r.ReadCodeDeploy(ctx, in)
+	return m.Snapshot(ctx)
 }
 
 // readRegistryTags adds the registries' live and previous tags to the

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
 )
@@ -53,7 +54,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 		url  config.URL
 		env  string
 	}{{"production URL answers", checks.ProdURL, "BG_PROD_URL"}, {"test URL answers", checks.TestURL, "BG_TEST_URL"}} {
-		sm := smokeFor(checks, u.url)
+		sm := deploy.SmokeFor(checks, u.url)
 		if sm == nil {
 			results = append(results, verify.CheckResult{Name: u.name, Skipped: true, Message: u.env + " is not set"})
 			continue

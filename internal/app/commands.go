@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
 )
 
@@ -28,12 +29,6 @@ type command struct {
 	optionalIf string
 	// run does the work once the settings are loaded and valid.
 	run func(ctx context.Context, inv *invocation) error
-}
-
-// watches reports whether the command follows a deployment (and so needs
-// the deployment configuration's timing).
-func (c *command) watches() bool {
-	return c.reads("watch")
 }
 
 func (c *command) reads(family string) bool {
@@ -65,26 +60,26 @@ func commands() []*command {
 		},
 		{
 			name: "deploy", summary: "Render, register, then start the blue/green deployment and watch it to the end",
-			families: with(awsFamilies, "codedeploy", "render", "image", "registries", "checks", "deployment", "switch", "watch"), run: viaModel(model.deploy),
+			families: with(awsFamilies, "codedeploy", "render", "image", "registries", "checks", "deployment", "switch", "watch"), run: viaModel(deploy.Model.Deploy),
 		},
 		{
 			name: "promote", summary: "Let a deployment waiting at Ready move production traffic (or switch, in the listener model), then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: viaModel(model.promote),
+			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: toColour(deploy.Model.Promote),
 		},
 		{
 			name: "rollback", summary: "Stop the in-flight deployment with rollback, or redeploy the previous live revision; then watch",
-			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: viaModel(model.rollback),
+			families: with(awsFamilies, "codedeploy", "checks", "deployment", "switch", "watch", "registries"), run: viaModel(deploy.Model.Rollback),
 		},
 		{
 			name: "finish", summary: "End the wait before the old colour is terminated",
-			families: with(awsFamilies, "codedeploy", "deployment", "watch"), run: viaModel(model.finish),
+			families: with(awsFamilies, "codedeploy", "deployment", "watch"), run: viaModel(deploy.Model.Finish),
 		},
 		{
 			name: "switch", summary: "Listener model: point production at the other colour", usage: "switch [--to blue|green]",
 			details: "Without --to or BG_SWITCH_TO, production goes to the colour this pipeline's deploy prepared (ECS_BLUEGREEN_IDLE_COLOUR in deploy.env), else to the idle one. " +
 				"Each step of BG_SWITCH_STEPS is one rewrite of the production listener or rule; before each step and while it bakes, the new colour must be healthy and BG_ALARMS OK, " +
 				"or production goes back (exit 1). Afterwards the test route serves the old colour and the IsProduction tags follow.",
-			families: with(awsFamilies, "checks", "switch", "watch", "registries"), run: viaModel(model.switchColours),
+			families: with(awsFamilies, "checks", "switch", "watch", "registries"), run: toColour(deploy.Model.Switch),
 		},
 		{
 			name: "status", summary: "Show both colours, which is live and the traffic split; write the status reports",

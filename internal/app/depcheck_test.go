@@ -26,9 +26,9 @@ var layout = map[string][]string{
 	"internal/image":     {},
 	"internal/render":    {},
 	"internal/snapshot":  {},
-	"internal/monitor":   {},
+	"internal/monitor":   {"internal/snapshot"}, // the follower reads the replacement through it
 	"internal/verify":    {"internal/snapshot"},
-	"internal/deploy":    {"internal/monitor", "internal/render", "internal/snapshot", "internal/verify"},
+	"internal/deploy":    {"internal/config", "internal/monitor", "internal/render", "internal/snapshot", "internal/verify"},
 	"internal/report":    {"internal/gitlab", "internal/snapshot"}, // gitlab: escaping of text from outside
 	"internal/sandbox":   {"internal/awssim", "internal/awssim/clock", "internal/awssim/seed"},
 	// The simulator is its own world: it never reaches into the tool.

@@ -4,57 +4,91 @@ import (
 	"context"
 	"errors"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/deploy"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
-// model is one deployment model (DESIGN §2): the commands that act on what
-// is live, each as that model does it. It is chosen once per run, from the
-// settings, so no command tells the models apart on its own.
-type model interface {
-	deploy(ctx context.Context) error
-	promote(ctx context.Context) error
-	rollback(ctx context.Context) error
-	finish(ctx context.Context) error
-	switchColours(ctx context.Context) error
-	// snapshot reads both colours: status, verify and the reports read it.
-	snapshot(ctx context.Context) (*snapshot.Snapshot, error)
-	// services are the ECS services whose task definitions are in use.
-	services() []string
-}
-
-// codeDeployModel is one CODE_DEPLOY service deployed by CodeDeploy.
-type codeDeployModel struct{ inv *invocation }
-
-// listenerModel is two services behind one production listener or rule.
-type listenerModel struct{ inv *invocation }
-
-// model picks the deployment model from the settings, once.
-func (inv *invocation) model() (model, error) {
+// model picks the deployment model (DESIGN §2) from the settings, once per
+// run, so no command tells the models apart on its own. The models live in
+// internal/deploy; this builds one from the run's clients and settings.
+func (inv *invocation) model(ctx context.Context) (deploy.Model, error) {
 	if inv.mdl != nil {
 		return inv.mdl, nil
 	}
 	t := inv.settings.Target
-	switch {
-	case t == nil:
+	if t == nil {
 		return nil, errors.New("internal error: command " + inv.cmd.name + " does not read the target settings")
+	}
+	deps, err := inv.modelDeps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
 	case t.Mode == config.ModeECS:
 		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
 	case t.Mode == config.ModeListener || t.BlueService != "":
-		inv.mdl = listenerModel{inv: inv}
+		inv.mdl = deploy.NewListenerModel(deps)
 	default:
-		inv.mdl = codeDeployModel{inv: inv}
+		inv.mdl = deploy.NewCodeDeployModel(deps)
 	}
 	return inv.mdl, nil
+}
+
+// modelDeps is what every model is built from: the run's clients, typed
+// settings, CI context, clock and logger, and the parts outside deploy's
+// reach (render's file pipeline, the reports, the registry tags, running
+// deploy again) as small interfaces and funcs.
+func (inv *invocation) modelDeps(ctx context.Context) (deploy.Deps, error) {
+	c, err := inv.clients(ctx)
+	if err != nil {
+		return deploy.Deps{}, err
+	}
+	s := inv.settings
+	ci, ciErr := gitlab.ReadContext(inv.getenv)
+	inputs := componentInputs(inv.env.Environ)
+	d := deploy.Deps{
+		Clients: deploy.Clients{ECS: c.ECS, ELB: c.ELB, CodeDeploy: c.CodeDeploy, CloudWatch: c.CloudWatch, Region: c.Config.Region},
+		Settings: deploy.Settings{
+			Target: s.Target, CodeDeploy: s.CodeDeploy, Deployment: s.Deployment, Watch: s.Watch, Checks: s.Checks, Switch: s.Switch,
+		},
+		CI: deploy.CI{
+			InCI: ci.InCI, JobURL: ci.JobURL, PipelineURL: ci.PipelineURL, CommitSHA: ci.CommitSHA,
+			Origin: inv.origin(ci), Redeploy: inv.getenv(envRedeploy), JobTimeout: inv.getenv("CI_JOB_TIMEOUT"),
+			Inputs: deploy.Inputs{Timeout: inputs["BG_TIMEOUT"], WaitFor: inputs["BG_WAIT_FOR"], JobTimeout: inputs["CI_JOB_TIMEOUT"]},
+			Err:    ciErr,
+		},
+		Log:         inv.log,
+		Clock:       inv.clock(),
+		Progress:    inv.progress,
+		Section:     gitlab.Sections{W: inv.env.Stderr, InCI: ci.InCI}.Start,
+		Render:      inv.renderFiles,
+		Reports:     reports{inv},
+		Redeploy:    inv.redeploy,
+		Interrupted: interrupted,
+	}
+	if s.Image != nil {
+		d.Settings.Image = s.Image.Image.String()
+		if dg, ok := s.Image.Image.Ref.(name.Digest); ok {
+			d.Settings.ImageDigest = dg.DigestStr()
+		}
+	}
+	if s.Registries != nil {
+		d.Tags = registryTags{inv}
+	}
+	return d, nil
 }
 
 // viaModel is a command that runs as the run's model does it. These
 // commands change what is live; their outputs were checked writable with
 // the settings (config's BG_OUTPUT_DIR check), before anything changed: a
 // deployment whose deploy.env cannot be written leaves the later jobs blind.
-func viaModel(f func(model, context.Context) error) func(context.Context, *invocation) error {
+func viaModel(f func(deploy.Model, context.Context) error) func(context.Context, *invocation) error {
 	return func(ctx context.Context, inv *invocation) error {
-		m, err := inv.model()
+		m, err := inv.model(ctx)
 		if err != nil {
 			return err
 		}
@@ -62,33 +96,19 @@ func viaModel(f func(model, context.Context) error) func(context.Context, *invoc
 	}
 }
 
-func (m codeDeployModel) services() []string { return []string{m.inv.settings.Target.Service} }
-
-// switchColours has no meaning for one CodeDeploy service.
-func (m codeDeployModel) switchColours(context.Context) error {
-	return &usageError{
-		msg:  "switch moves production between two services (the listener model), and BG_BLUE_SERVICE/BG_GREEN_SERVICE are not set",
-		hint: "in the codedeploy model, promote moves production traffic and rollback moves it back",
+// toColour is a model command that takes the colour to switch to
+// (`switch [--to blue|green]`, and promote, which in the listener model is
+// the switch).
+func toColour(f func(deploy.Model, context.Context, snapshot.Colour) error) func(context.Context, *invocation) error {
+	return func(ctx context.Context, inv *invocation) error {
+		m, err := inv.model(ctx)
+		if err != nil {
+			return err
+		}
+		to, err := inv.switchTo()
+		if err != nil {
+			return err
+		}
+		return f(m, ctx, to)
 	}
-}
-
-func (m listenerModel) services() []string {
-	t := m.inv.settings.Target
-	return []string{t.BlueService, t.GreenService}
-}
-
-// promote in the listener model is switching production to the idle colour.
-func (m listenerModel) promote(ctx context.Context) error { return m.switchColours(ctx) }
-
-// finish has nothing to end: the old colour stays up behind the test route.
-func (m listenerModel) finish(context.Context) error {
-	return &usageError{msg: "finish ends CodeDeploy's termination wait; the listener model has none (the old colour stays up behind the test route)", hint: "nothing to do: switch or rollback move production"}
-}
-
-func (m listenerModel) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
-	run, err := m.inv.listener(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return run.read(ctx)
 }

@@ -16,6 +16,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
 )
 
@@ -53,6 +54,10 @@ type Evidence struct {
 	Cluster, Service string
 	// Alarms are the deployment group's alarm names.
 	Alarms []string
+	// Fed is true when the watcher's follower passes its reads of the
+	// replacement to ObserveReplacement: Observe then reads no target health
+	// of its own, and nothing is read twice in one observation.
+	Fed bool
 
 	replacement  string // the replacement task set's id (ecs-svc/...)
 	targetGroup  string // its target group's name
@@ -74,11 +79,35 @@ func (e *Evidence) Observe(ctx context.Context, o monitor.Observation) {
 		}
 		e.replacement, e.targetGroup = ts.ID, ts.TargetGroup
 		starting := ts.Running < ts.Desired || ts.Pending > 0
-		if starting && o.At.Sub(e.lastSample) >= healthSampleEvery {
+		if starting && !e.Fed && o.At.Sub(e.lastSample) >= healthSampleEvery {
 			e.lastSample = o.At
 			e.sampleHealth(ctx)
 		}
 	}
+}
+
+// ObserveReplacement takes the unhealthy targets from one of the watcher's
+// reads of the replacement (monitor.Replacement.OnRead).
+func (e *Evidence) ObserveReplacement(r snapshot.Replacement) {
+	if e.targetGroup != "" && r.TargetGroupARN != "" {
+		if e.tgARNs == nil {
+			e.tgARNs = map[string]string{}
+		}
+		e.tgARNs[e.targetGroup] = r.TargetGroupARN
+	}
+	for _, t := range r.Targets {
+		if t.State == string(elbtypes.TargetHealthStateEnumUnhealthy) {
+			e.noteUnhealthy(fmt.Sprintf("%s:%d", t.ID, t.Port), t.Reason, t.Description)
+		}
+	}
+}
+
+func (e *Evidence) noteUnhealthy(target, reason, description string) {
+	if e.unhealthy == nil {
+		e.unhealthy, e.unhealthyTGs = map[string]string{}, map[string]string{}
+	}
+	e.unhealthy[target] = strings.TrimSuffix(reason+": "+description, ": ")
+	e.unhealthyTGs[target] = e.targetGroup
 }
 
 func (e *Evidence) sampleHealth(ctx context.Context) {
@@ -105,12 +134,7 @@ func (e *Evidence) sampleHealth(ctx context.Context) {
 		if d.TargetHealth == nil || d.TargetHealth.State != elbtypes.TargetHealthStateEnumUnhealthy || d.Target == nil {
 			continue
 		}
-		if e.unhealthy == nil {
-			e.unhealthy, e.unhealthyTGs = map[string]string{}, map[string]string{}
-		}
-		target := fmt.Sprintf("%s:%d", aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port))
-		e.unhealthy[target] = strings.TrimSuffix(string(d.TargetHealth.Reason)+": "+aws.ToString(d.TargetHealth.Description), ": ")
-		e.unhealthyTGs[target] = e.targetGroup
+		e.noteUnhealthy(fmt.Sprintf("%s:%d", aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port)), string(d.TargetHealth.Reason), aws.ToString(d.TargetHealth.Description))
 	}
 }
 

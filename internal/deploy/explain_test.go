@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
 // fakeEvidenceAPI answers the reads of Evidence from fixed data, and records
@@ -27,6 +28,7 @@ type fakeEvidenceAPI struct {
 	alarms    []cwtypes.MetricAlarm
 	listed    *ecs.ListTasksInput
 	healthReq int
+	groupsReq int
 }
 
 func (f *fakeEvidenceAPI) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
@@ -43,6 +45,7 @@ func (f *fakeEvidenceAPI) DescribeTasks(context.Context, *ecs.DescribeTasksInput
 }
 
 func (f *fakeEvidenceAPI) DescribeTargetGroups(_ context.Context, in *elb.DescribeTargetGroupsInput, _ ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error) {
+	f.groupsReq++
 	return &elb.DescribeTargetGroupsOutput{TargetGroups: []elbtypes.TargetGroup{{TargetGroupName: aws.String(in.Names[0]), TargetGroupArn: aws.String("arn:tg/" + in.Names[0])}}}, nil
 }
 
@@ -124,6 +127,36 @@ func TestEvidenceExplainsAFailure(t *testing.T) {
 	}
 	if aws.ToString(api.listed.StartedBy) != "ecs-svc/2" || api.listed.DesiredStatus != ecstypes.DesiredStatusStopped {
 		t.Errorf("stopped tasks listed with %+v, want those the replacement task set started", api.listed)
+	}
+}
+
+// TestEvidenceFedByTheWatch: with the follower's reads of the replacement
+// passed in, Evidence reads no target health while the deployment runs, and
+// its last look knows the target group's ARN.
+func TestEvidenceFedByTheWatch(t *testing.T) {
+	t.Parallel()
+	api := &fakeEvidenceAPI{}
+	e := &Evidence{ECS: api, ELB: api, Cluster: "prod", Service: "web", Fed: true}
+	start := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	for i, running := range []int64{0, 1, 1} {
+		e.Observe(context.Background(), monitor.Observation{At: start.Add(time.Duration(i) * time.Minute), Target: &monitor.Target{TaskSets: []monitor.TaskSet{
+			{ID: "ecs-svc/2", Label: cdtypes.TargetLabelGreen, Desired: 2, Running: running, Pending: 2 - running, TargetGroup: "web-green"},
+		}}})
+		e.ObserveReplacement(snapshot.Replacement{TaskSet: "ecs-svc/2", TargetGroupARN: "arn:tg/web-green", Targets: []snapshot.Target{
+			{ID: "10.0.0.7", Port: 8080, State: "unhealthy", Reason: "Target.Timeout", Description: "Request timed out"},
+			{ID: "10.0.0.8", Port: 8080, State: "healthy"},
+		}})
+	}
+	if api.healthReq != 0 || api.groupsReq != 0 {
+		t.Errorf("Evidence read target health %d times and target groups %d times while fed by the watch, want none", api.healthReq, api.groupsReq)
+	}
+	got := e.Explain(context.Background())
+	want := []string{"target group web-green found 10.0.0.7:8080 unhealthy: Target.Timeout: Request timed out"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Explain (-want +got):\n%s", d)
+	}
+	if api.healthReq != 1 || api.groupsReq != 0 {
+		t.Errorf("the last look read target health %d times and target groups %d times, want 1 and 0", api.healthReq, api.groupsReq)
 	}
 }
 

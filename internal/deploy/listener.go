@@ -402,20 +402,13 @@ func (l *Listener) waitStable(ctx context.Context, cluster string, c *snapshot.C
 	clock := l.clock()
 	last := ""
 	for {
-		out, err := l.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{c.Service}})
+		// One observation: the rollout and the colour's health, each read
+		// once by the snapshot's readers.
+		rollout, err := snapshot.ReadRollout(ctx, l.ECS, cluster, c.Service)
 		if err != nil {
-			return fmt.Errorf("describing service %s: %w", c.Service, err)
+			return err
 		}
-		if len(out.Services) == 0 {
-			return fmt.Errorf("service %s disappeared", c.Service)
-		}
-		svc := out.Services[0]
-		var primary *ecstypes.Deployment
-		for i := range svc.Deployments {
-			if aws.ToString(svc.Deployments[i].Status) == "PRIMARY" {
-				primary = &svc.Deployments[i]
-			}
-		}
+		primary := rollout.Primary
 		if primary == nil || aws.ToString(primary.TaskDefinition) != taskDefARN {
 			return fmt.Errorf("service %s no longer rolls out %s: another update replaced it", c.Service, taskDefARN)
 		}
@@ -433,7 +426,7 @@ func (l *Listener) waitStable(ctx context.Context, cluster string, c *snapshot.C
 			l.progress("%s", line)
 			last = line
 		}
-		done := len(svc.Deployments) == 1 && primary.RunningCount == primary.DesiredCount && primary.PendingCount == 0 &&
+		done := rollout.Deployments == 1 && primary.RunningCount == primary.DesiredCount && primary.PendingCount == 0 &&
 			healthy == int(primary.DesiredCount) && unhealthy == 0 && other == 0
 		if done {
 			return nil

@@ -2,13 +2,13 @@ package monitor
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
 // ecsAPI is the part of the ECS client the follower reads.
@@ -30,6 +30,9 @@ type Replacement struct {
 	ELB     elbAPI
 	Cluster string
 	Service string
+	// OnRead, when set, sees every read of the replacement: the evidence
+	// of a failure is gathered from the reads the watch makes anyway.
+	OnRead func(snapshot.Replacement)
 }
 
 // followMin and followMax bound the gap between follower reads: soon after a
@@ -55,41 +58,24 @@ func (s replacementState) settled() bool {
 }
 
 // read reads the service's task set that deployment id created and the health
-// of its target group. Two calls, neither of them CodeDeploy's.
+// of its target group, through the snapshot's reader: two calls, neither of
+// them CodeDeploy's. OnRead sees the same observation.
 func (r *Replacement) read(ctx context.Context, deploymentID string) (replacementState, error) {
-	out, err := r.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(r.Cluster), Services: []string{r.Service}})
+	var health snapshot.HealthReader
+	if r.ELB != nil {
+		health = r.ELB
+	}
+	obs, err := snapshot.ReadReplacement(ctx, r.ECS, health, r.Cluster, r.Service, deploymentID)
 	if err != nil {
-		return replacementState{}, fmt.Errorf("reading ECS service %s in cluster %s: %w", r.Service, r.Cluster, err)
+		return replacementState{}, err
 	}
-	var st replacementState
-	tgARN := ""
-	for _, svc := range out.Services {
-		for _, ts := range svc.TaskSets {
-			if aws.ToString(ts.ExternalId) != deploymentID {
-				continue
-			}
-			st = replacementState{
-				TaskSet: aws.ToString(ts.Id), Desired: ts.ComputedDesiredCount, Pending: ts.PendingCount,
-				Running: ts.RunningCount, Stability: string(ts.StabilityStatus),
-			}
-			if len(ts.LoadBalancers) > 0 {
-				tgARN = aws.ToString(ts.LoadBalancers[0].TargetGroupArn)
-			}
-		}
+	if r.OnRead != nil {
+		r.OnRead(obs)
 	}
-	if tgARN == "" || r.ELB == nil {
-		return st, nil
-	}
-	health, err := r.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
-	if err != nil {
-		return st, fmt.Errorf("reading target health of %s: %w", tgARN, err)
-	}
-	for _, d := range health.TargetHealthDescriptions {
+	st := replacementState{TaskSet: obs.TaskSet, Desired: obs.Desired, Pending: obs.Pending, Running: obs.Running, Stability: obs.Stability}
+	for _, t := range obs.Targets {
 		st.All++
-		if d.TargetHealth == nil {
-			continue
-		}
-		switch d.TargetHealth.State {
+		switch elbtypes.TargetHealthStateEnum(t.State) {
 		case elbtypes.TargetHealthStateEnumHealthy:
 			st.Healthy++
 		case elbtypes.TargetHealthStateEnumUnhealthy:

@@ -1,8 +1,9 @@
-package app
+package deploy
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -11,15 +12,6 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
-)
-
-// URLs left in deploy.env, for environment URLs and people: BG_PROD_URL and
-// BG_TEST_URL when set, else the load balancer's address for the production
-// and test listeners. They are not BG_ settings, so a later job never
-// smoke-checks a URL nobody asked it to.
-const (
-	envProdURL = "ECS_BLUEGREEN_PROD_URL"
-	envTestURL = "ECS_BLUEGREEN_TEST_URL"
 )
 
 // routeAPI reads listeners and load balancers.
@@ -32,17 +24,17 @@ type routeAPI interface {
 // URLs: the settings' values, or addresses worked out from the routes (one
 // DescribeListeners and one DescribeLoadBalancers for both). A route that
 // cannot be read leaves its URL out; it never fails a deploy.
-func (inv *invocation) environmentURLs(ctx context.Context, api routeAPI, prodRoute, testRoute string) map[string]string {
+func environmentURLs(ctx context.Context, log *slog.Logger, api routeAPI, checks *config.Checks, prodRoute, testRoute string) map[string]string {
 	out := map[string]string{}
 	var prodSet, testSet config.URL
-	if c := inv.settings.Checks; c != nil {
+	if c := checks; c != nil {
 		prodSet, testSet = c.ProdURL, c.TestURL
 	}
 	wanted := map[string]string{} // dotenv key -> listener ARN
 	for _, u := range []struct {
 		key, route string
 		set        config.URL
-	}{{envProdURL, prodRoute, prodSet}, {envTestURL, testRoute, testSet}} {
+	}{{EnvProdURL, prodRoute, prodSet}, {EnvTestURL, testRoute, testSet}} {
 		switch {
 		case !u.set.IsZero():
 			out[u.key] = u.set.String()
@@ -55,7 +47,7 @@ func (inv *invocation) environmentURLs(ctx context.Context, api routeAPI, prodRo
 	}
 	urls, err := listenerURLs(ctx, api, slices.Sorted(maps.Values(wanted)))
 	if err != nil {
-		inv.log.Debug("no URL for the environments", "error", err.Error())
+		log.Debug("no URL for the environments", "error", err.Error())
 	}
 	for key, listener := range wanted {
 		if u, ok := urls[listener]; ok {
