@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/smithy-go"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
 // codeDeployAPI is the part of the CodeDeploy client the watcher reads.
@@ -361,14 +363,10 @@ func (w *Watcher) warn(msg string) {
 func (w *Watcher) observe(ctx context.Context, id string, targetID *string, readTargets bool, prev *Observation, first *cdtypes.DeploymentInfo) (Observation, error) {
 	info := first
 	if info == nil || aws.ToString(info.DeploymentId) != id {
-		out, err := w.API.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
-		if err != nil {
+		var err error
+		if info, err = snapshot.ReadDeployment(ctx, w.API, id); err != nil {
 			return Observation{}, err
 		}
-		info = out.DeploymentInfo
-	}
-	if info == nil {
-		return Observation{}, fmt.Errorf("GetDeployment %s returned no deploymentInfo", id)
 	}
 	statusChanged := prev == nil || prev.Status != info.Status
 	var target *cdtypes.ECSTarget
@@ -388,30 +386,7 @@ func (w *Watcher) observe(ctx context.Context, id string, targetID *string, read
 }
 
 func (w *Watcher) readTarget(ctx context.Context, id string, targetID *string) (*cdtypes.ECSTarget, error) {
-	if *targetID == "" {
-		list, err := w.API.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(id)})
-		var notStarted *cdtypes.DeploymentNotStartedException
-		if errors.As(err, &notStarted) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(list.TargetIds) == 0 {
-			return nil, nil
-		}
-		*targetID = list.TargetIds[0]
-	}
-	out, err := w.API.BatchGetDeploymentTargets(ctx, &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(id), TargetIds: []string{*targetID}})
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range out.DeploymentTargets {
-		if t.EcsTarget != nil {
-			return t.EcsTarget, nil
-		}
-	}
-	return nil, nil
+	return snapshot.ReadDeploymentTarget(ctx, w.API, id, targetID)
 }
 
 func isThrottle(code string) bool {
