@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/seed"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/render"
@@ -284,6 +286,15 @@ func TestListenerModel(t *testing.T) {
 	}
 	rep, tags := &fakeReports{}, &fakeTags{}
 	d := w.deps(t, target, rep, tags)
+	prepare := d.Render
+	d.Render = func(ctx context.Context, live render.Live) (*render.Rendered, error) {
+		// The live service comes from the observation deploy started from,
+		// not from a second read.
+		if src, ok := live.(*ServiceSource); !ok || src.State == nil || aws.ToString(src.State.ServiceName) != src.Service {
+			t.Errorf("render's live source = %+v, want the service as the snapshot read it", live)
+		}
+		return prepare(ctx, live)
+	}
 	m := NewListenerModel(d)
 	m.l.Poll = 500 * time.Millisecond
 	if got := m.Services(); !slices.Equal(got, []string{sw.BlueService, sw.GreenService}) {
