@@ -14,7 +14,8 @@ import (
 
 // model picks the deployment model (DESIGN §2) from the settings, once per
 // run, so no command tells the models apart on its own. The models live in
-// internal/deploy; this builds one from the run's clients and settings.
+// internal/deploy (each implements deploy.Model); this builds one from the
+// run's clients and settings. Another model is one more case of the switch.
 func (inv *invocation) model(ctx context.Context) (deploy.Model, error) {
 	if inv.mdl != nil {
 		return inv.mdl, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
 // ecsAPI is the part of the ECS client deploy reads.
@@ -304,11 +305,11 @@ func (c *CodeDeploy) Describe(ctx context.Context, id string) (*cdtypes.Deployme
 }
 
 func (c *CodeDeploy) describe(ctx context.Context, id string) (*cdtypes.DeploymentInfo, error) {
-	d, err := c.CD.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+	d, err := snapshot.ReadDeployment(ctx, c.CD, id)
 	if err != nil {
 		return nil, fmt.Errorf("reading deployment %s: %w", id, err)
 	}
-	return d.DeploymentInfo, nil
+	return d, nil
 }
 
 // Request is a deployment to create.

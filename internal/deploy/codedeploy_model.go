@@ -406,6 +406,8 @@ func (m *CodeDeployModel) Promote(ctx context.Context, _ snapshot.Colour) error 
 	// The session promotes at Ready, after the test traffic smoke check (when
 	// BG_TEST_URL is set) has passed; a failed check stops it with rollback.
 	run.session.Promote = "auto"
+	// Nothing changed since it was read: the watch starts from this read.
+	run.session.Watcher.First = info
 	// The way back if the production check fails once CodeDeploy can no
 	// longer roll back: what the PRIMARY task set runs now (the original,
 	// while the deployment waits at Ready), in an AppSpec made from the service.

@@ -126,15 +126,14 @@ func (e *Evidence) sampleHealth(ctx context.Context) {
 		}
 		e.tgARNs[e.targetGroup] = arn
 	}
-	out, err := e.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
-	if err != nil {
+	c := snapshot.ColourState{TargetGroup: e.targetGroup, TargetGroupARN: arn}
+	if err := snapshot.ReadHealth(ctx, e.ELB, &c); err != nil {
 		return
 	}
-	for _, d := range out.TargetHealthDescriptions {
-		if d.TargetHealth == nil || d.TargetHealth.State != elbtypes.TargetHealthStateEnumUnhealthy || d.Target == nil {
-			continue
+	for _, t := range c.Unhealthy {
+		if t.State == string(elbtypes.TargetHealthStateEnumUnhealthy) && t.ID != "" {
+			e.noteUnhealthy(fmt.Sprintf("%s:%d", t.ID, t.Port), t.Reason, t.Description)
 		}
-		e.noteUnhealthy(fmt.Sprintf("%s:%d", aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port)), string(d.TargetHealth.Reason), aws.ToString(d.TargetHealth.Description))
 	}
 }
 

@@ -111,7 +111,9 @@ func (m *ListenerModel) Deploy(ctx context.Context) error {
 		return &SwitchError{Msg: "production traffic is split between the colours: run switch to finish moving it before deploying"}
 	}
 	live := s.Colour(s.Live)
-	r, err := d.Render(ctx, &ServiceSource{ECS: d.Clients.ECS, Cluster: s.Cluster, Service: live.Service})
+	// The live service as this observation read it: render falls back on it
+	// without reading it again.
+	r, err := d.Render(ctx, &ServiceSource{ECS: d.Clients.ECS, Cluster: s.Cluster, Service: live.Service, State: live.ServiceState})
 	if err != nil {
 		return err
 	}

@@ -4,12 +4,18 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/seed"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
@@ -199,6 +205,63 @@ func TestCodeDeployModel(t *testing.T) {
 	}
 }
 
+// TestCodeDeployModelRevert: a group whose termination wait is 0 leaves
+// CodeDeploy nothing to roll back once production traffic moved, so a failed
+// production check redeploys the revision that ran before (the AppSpec as
+// rendered for the service), and deploy exits 1 naming the redeployment.
+func TestCodeDeployModelRevert(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t)
+	ctx := context.Background()
+	sw, err := seed.Create(ctx, w.c, seed.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor(t, "healthy blue", w.healthy(sw.BlueTargetGroupARN))
+	// The production check answers once the deployment has ended, and
+	// fails: by then the original tasks are gone.
+	failing := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			out, err := w.cd.ListDeployments(r.Context(), &codedeploy.ListDeploymentsInput{
+				ApplicationName: aws.String(sw.Application), DeploymentGroupName: aws.String(sw.Group),
+				IncludeOnlyStatuses: []cdtypes.DeploymentStatus{cdtypes.DeploymentStatusSucceeded},
+			})
+			if err == nil && len(out.Deployments) > 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		rw.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(failing.Close)
+	rep := &fakeReports{}
+	d := w.deps(t, &config.Target{Cluster: sw.Cluster, Service: sw.Service}, rep, &fakeTags{})
+	checks := &config.Checks{SmokeSuccesses: 2, SmokeFailures: 2, SmokeInterval: 10 * time.Millisecond, SmokeTimeout: time.Minute}
+	if err := checks.ProdURL.EnvDecode(failing.URL + "/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := checks.SmokeStatus.EnvDecode("200"); err != nil {
+		t.Fatal(err)
+	}
+	d.Settings.Checks = checks
+	err = NewCodeDeployModel(d).Deploy(ctx)
+	var de *DeploymentError
+	if !errors.As(err, &de) || de.RollbackID == "" || de.ExitCode() != 1 || !strings.Contains(de.Reason, "production smoke check failed") {
+		t.Fatalf("Deploy with a failing production check = %v, want a DeploymentError naming the redeployment", err)
+	}
+	back, err := w.cd.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(de.RollbackID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc := aws.ToString(back.DeploymentInfo.Description); !strings.Contains(desc, "redeploying web:1 after a failed production check") || !strings.HasPrefix(desc, d.CI.Origin) {
+		t.Errorf("the redeployment's description = %q", desc)
+	}
+	if rep.dotenv[EnvOutcome] != "failed" && rep.dotenv[EnvOutcome] != "rolled-back" {
+		t.Errorf("deploy.env outcome = %q", rep.dotenv[EnvOutcome])
+	}
+}
+
 // TestCodeDeployModelButtons: deploy stops at Ready for the promote
 // button, promote stops in the termination wait, finish ends it; a second
 // deploy waiting at Ready is rolled back by the rollback button.
@@ -284,6 +347,15 @@ func TestListenerModel(t *testing.T) {
 	}
 	rep, tags := &fakeReports{}, &fakeTags{}
 	d := w.deps(t, target, rep, tags)
+	prepare := d.Render
+	d.Render = func(ctx context.Context, live render.Live) (*render.Rendered, error) {
+		// The live service comes from the observation deploy started from,
+		// not from a second read.
+		if src, ok := live.(*ServiceSource); !ok || src.State == nil || aws.ToString(src.State.ServiceName) != src.Service {
+			t.Errorf("render's live source = %+v, want the service as the snapshot read it", live)
+		}
+		return prepare(ctx, live)
+	}
 	m := NewListenerModel(d)
 	m.l.Poll = 500 * time.Millisecond
 	if got := m.Services(); !slices.Equal(got, []string{sw.BlueService, sw.GreenService}) {

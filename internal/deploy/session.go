@@ -238,7 +238,11 @@ func (s *Session) Watch(ctx context.Context, id string) (Outcome, error) {
 		return out, err
 	}
 	out.Status = res.Final.Status
-	if lateFailure {
+	// A production check that failed while the deployment was finishing:
+	// the stop came too late (CodeDeploy answered that the deployment had
+	// completed) and the original tasks are gone, as when it failed after
+	// the end. The job must not pass.
+	if lateFailure || smokeFailure != nil && res.Succeeded() {
 		return out, s.revert(ctx, id, smokeFailure)
 	}
 	if res.Stopped || res.Succeeded() {

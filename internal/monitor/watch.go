@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/smithy-go"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
 // codeDeployAPI is the part of the CodeDeploy client the watcher reads.
@@ -80,6 +82,11 @@ type Watcher struct {
 	// MaxConsecutiveErrors is how many polls in a row may fail (after the SDK's
 	// own retries) before the watch gives up; default 10.
 	MaxConsecutiveErrors int
+	// First, when set, is the deployment as the caller read it just before
+	// the watch, with nothing changed since (promote reads it to check that
+	// it waits at Ready): the first observation of that deployment uses it
+	// instead of reading it again.
+	First *cdtypes.DeploymentInfo
 }
 
 // Result is how a watched deployment ended.
@@ -123,6 +130,7 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 	var tm awsTime
 	var changed time.Time // AWS time of the last change seen
 	f := follower{r: w.Replacement}
+	first := w.First
 	for {
 		if next > 0 {
 			installing := prev != nil && f.on() && stageOf(*prev) == StageInstalling
@@ -143,7 +151,8 @@ func (w *Watcher) Watch(ctx context.Context, deploymentID string) (Result, error
 				return res, err
 			}
 		}
-		o, err := w.observe(ctx, id, &targetID, readTargets, prev)
+		o, err := w.observe(ctx, id, &targetID, readTargets, prev, first)
+		first = nil
 		if err != nil {
 			if ctx.Err() != nil {
 				return res, context.Cause(ctx)
@@ -351,18 +360,18 @@ func (w *Watcher) warn(msg string) {
 
 // observe reads the deployment and, when asked (or when the status changed),
 // its ECS target. The target id is cached: an ECS deployment has exactly one.
-func (w *Watcher) observe(ctx context.Context, id string, targetID *string, readTargets bool, prev *Observation) (Observation, error) {
-	out, err := w.API.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
-	if err != nil {
-		return Observation{}, err
-	}
-	info := out.DeploymentInfo
-	if info == nil {
-		return Observation{}, fmt.Errorf("GetDeployment %s returned no deploymentInfo", id)
+func (w *Watcher) observe(ctx context.Context, id string, targetID *string, readTargets bool, prev *Observation, first *cdtypes.DeploymentInfo) (Observation, error) {
+	info := first
+	if info == nil || aws.ToString(info.DeploymentId) != id {
+		var err error
+		if info, err = snapshot.ReadDeployment(ctx, w.API, id); err != nil {
+			return Observation{}, err
+		}
 	}
 	statusChanged := prev == nil || prev.Status != info.Status
 	var target *cdtypes.ECSTarget
 	if readTargets || statusChanged {
+		var err error
 		target, err = w.readTarget(ctx, id, targetID)
 		if err != nil {
 			return Observation{}, err
@@ -377,30 +386,7 @@ func (w *Watcher) observe(ctx context.Context, id string, targetID *string, read
 }
 
 func (w *Watcher) readTarget(ctx context.Context, id string, targetID *string) (*cdtypes.ECSTarget, error) {
-	if *targetID == "" {
-		list, err := w.API.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(id)})
-		var notStarted *cdtypes.DeploymentNotStartedException
-		if errors.As(err, &notStarted) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(list.TargetIds) == 0 {
-			return nil, nil
-		}
-		*targetID = list.TargetIds[0]
-	}
-	out, err := w.API.BatchGetDeploymentTargets(ctx, &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(id), TargetIds: []string{*targetID}})
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range out.DeploymentTargets {
-		if t.EcsTarget != nil {
-			return t.EcsTarget, nil
-		}
-	}
-	return nil, nil
+	return snapshot.ReadDeploymentTarget(ctx, w.API, id, targetID)
 }
 
 func isThrottle(code string) bool {

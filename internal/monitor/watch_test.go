@@ -321,3 +321,42 @@ func TestWatchFollowsTheReplacementThroughECS(t *testing.T) {
 		t.Errorf("GetDeployment called %d times and ECS %d times over %v, want 4 and 6", got, follow.calls, waited)
 	}
 }
+
+// TestWatchTakesTheCallersFirstRead: the deployment the caller read just
+// before the watch is its first observation, not read again; one of another
+// deployment is no such thing.
+func TestWatchTakesTheCallersFirstRead(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		firstID   string
+		wantReads int
+		wantFirst cdtypes.DeploymentStatus
+	}{
+		{name: "same_deployment", firstID: "d-1", wantReads: 1, wantFirst: cdtypes.DeploymentStatusReady},
+		{name: "another_deployment", firstID: "d-9", wantReads: 1, wantFirst: cdtypes.DeploymentStatusSucceeded},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newAPI(map[string][]step{"d-1": {
+				{status: cdtypes.DeploymentStatusSucceeded, target: ecsTarget(cdtypes.TargetStatusSucceeded, 0, 100, ok, ok, ok, ok, ok, ok, ok, ok)},
+			}})
+			var seen []cdtypes.DeploymentStatus
+			w := &Watcher{
+				API: api, Clock: &fakeClock{now: t0},
+				First: &cdtypes.DeploymentInfo{DeploymentId: aws.String(tt.firstID), Status: cdtypes.DeploymentStatusReady},
+				OnDecision: func(_ context.Context, o Observation, _ Decision) error {
+					seen = append(seen, o.Status)
+					return nil
+				},
+			}
+			res, err := w.Watch(context.Background(), "d-1")
+			if err != nil || !res.Succeeded() {
+				t.Fatalf("Watch = %+v, %v", res, err)
+			}
+			if api.calls["GetDeployment"] != tt.wantReads || len(seen) == 0 || seen[0] != tt.wantFirst {
+				t.Errorf("GetDeployment read %d times, observations %v; want %d and first %s", api.calls["GetDeployment"], seen, tt.wantReads, tt.wantFirst)
+			}
+		})
+	}
+}

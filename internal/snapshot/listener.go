@@ -52,6 +52,7 @@ func (r *Reader) ReadListener(ctx context.Context, cluster, blue, green, prodRou
 		}
 		c.TargetGroupARN = aws.ToString(svc.LoadBalancers[0].TargetGroupArn)
 		c.TaskDefinition = aws.ToString(svc.TaskDefinition)
+		c.ServiceState = svc
 		taskDefs[c.TaskDefinition] = nil
 		c.TaskSet = primaryDeployment(svc)
 		if d := rolloutInProgress(svc); d != nil && s.InFlight == nil {

@@ -66,6 +66,26 @@ func TestReadReplacement(t *testing.T) {
 	if !strings.HasPrefix(r.TaskSet, "ecs-svc/") || r.Desired != 2 || r.TargetGroupARN != sw.GreenTargetGroupARN {
 		t.Errorf("replacement = %+v, want the task set in %s", r, sw.GreenTargetGroupARN)
 	}
+
+	// The deployment and its ECS target, as the watcher reads them: the
+	// target is listed once, then read by the id it keeps.
+	info, err := ReadDeployment(ctx, w.cd, id)
+	if err != nil || aws.ToString(info.DeploymentId) != id || info.Status == "" {
+		t.Errorf("ReadDeployment = %+v, %v", info, err)
+	}
+	var targetID string
+	before = w.calls()
+	target, err := ReadDeploymentTarget(ctx, w.cd, id, &targetID)
+	if err != nil || target == nil || targetID == "" || len(target.TaskSetsInfo) != 2 || w.calls()-before != 2 {
+		t.Errorf("ReadDeploymentTarget = %+v, %v (target id %q, %d calls)", target, err, targetID, w.calls()-before)
+	}
+	before = w.calls()
+	if _, err := ReadDeploymentTarget(ctx, w.cd, id, &targetID); err != nil || w.calls()-before != 1 {
+		t.Errorf("ReadDeploymentTarget with the id known: %v in %d calls, want 1", err, w.calls()-before)
+	}
+	if _, err := ReadDeployment(ctx, w.cd, "d-NOTTHERE"); err == nil {
+		t.Error("ReadDeployment of a missing deployment succeeded")
+	}
 }
 
 // TestReadRollout reads an ECS-controlled service's rolling deployments.

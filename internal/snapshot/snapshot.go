@@ -6,6 +6,7 @@ package snapshot
 import (
 	"time"
 
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
@@ -79,6 +80,10 @@ type ColourState struct {
 	// IsProduction is the target group's IsProduction tag (listener model):
 	// "true", "false", or empty when the tag is missing.
 	IsProduction string `json:"isProduction,omitempty"`
+	// ServiceState is the colour's ECS service as read in this observation
+	// (listener model), for what acts on it next (render's fallback to the
+	// live task definition) so it is not read twice.
+	ServiceState *ecstypes.Service `json:"-"`
 }
 
 // Routes are the listener model's production and test routes: each a
