@@ -525,12 +525,22 @@ func (c *CodeDeploy) Promote(ctx context.Context, id string) error {
 }
 
 // Finish ends the termination wait: the original task set is removed now.
+//
+// Ending the wait twice is harmless, so a call whose answer was lost is
+// made again: the deployment having completed meanwhile is the first call's
+// work.
 func (c *CodeDeploy) Finish(ctx context.Context, id string) error {
-	_, err := c.CD.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
-	if err != nil {
-		return fmt.Errorf("finishing deployment %s: %w", id, err)
+	for attempt := 1; ; attempt++ {
+		_, err := c.CD.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
+		var done *cdtypes.DeploymentAlreadyCompletedException
+		var apiErr smithy.APIError
+		switch {
+		case err == nil, attempt > 1 && errors.As(err, &done):
+			return nil
+		case errors.As(err, &apiErr) && apiErr.ErrorFault() != smithy.FaultServer, attempt == 5, ctx.Err() != nil:
+			return fmt.Errorf("finishing deployment %s: %w", id, err)
+		}
 	}
-	return nil
 }
 
 // Stop stops the deployment, rolling it back when rollback is true. A
