@@ -84,6 +84,7 @@ func (inv *invocation) resolveCodeDeploy(ctx context.Context) (*codeDeployRun, e
 		OnTimeout:   deploy.TimeoutPolicy(watch.OnTimeout),
 		Region:      clients.Config.Region,
 		Log:         inv.log,
+		StopUntil:   inv.jobEnd(),
 	}
 	s.Evidence = &deploy.Evidence{ECS: clients.ECS, ELB: clients.ELB, CloudWatch: clients.CloudWatch, Cluster: t.Cluster, Service: t.Service, Alarms: t.Alarms()}
 	if checks := inv.settings.Checks; checks != nil {
