@@ -46,6 +46,10 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 	if err != nil {
 		return &usageError{msg: err.Error()}
 	}
+	allowOutdated := run.dep.AllowOutdated || inv.getenv(envRedeploy) != ""
+	if err := run.cd.RefuseOutdated(ctx, run.target, inv.origin(ci), allowOutdated); err != nil {
+		return err
+	}
 	sections := gitlab.Sections{W: inv.env.Stderr, InCI: ci.InCI}
 	endRender := sections.Start("ecs_bluegreen_render", "Rendering and registering the task definition", true)
 	r, err := inv.renderFiles(ctx, &deploy.ServiceSource{ECS: clients.ECS, Cluster: run.target.Cluster, Service: run.target.Service, State: run.target.ServiceState})
@@ -65,6 +69,7 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		Origin:      origin,
 		Description: deploy.Describe(origin, inv.getenv(envRedeploy), ci.PipelineURL, ci.JobURL, ci.CommitSHA),
 		OnBusy:      deploy.BusyPolicy(run.dep.OnBusy),
+		Outdated:    deploy.OutdatedBy(origin, allowOutdated),
 	}
 	prev := primaryTaskDefinition(run.target.ServiceState)
 	if wait, ok := run.target.TerminationWait(); ok && wait == 0 && run.session.ProdSmoke != nil {
