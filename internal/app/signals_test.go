@@ -126,7 +126,7 @@ func TestSignalAtEveryStage(t *testing.T) {
 		// StopDeployment fails for the whole job: the stop keeps trying
 		// until the job's time is up, then says where production is.
 		{
-			name: "stop_fails_until_the_job_ends", opts: seed.Options{ReadyWaitMinutes: 1440, TerminationWaitMinutes: 60}, env: []string{"CI_JOB_TIMEOUT=10", "BG_TIMEOUT=5s"},
+			name: "stop_fails_until_the_job_ends", opts: seed.Options{ReadyWaitMinutes: 1440, TerminationWaitMinutes: 1440}, env: []string{"CI_JOB_TIMEOUT=10", "BG_TIMEOUT=5s"},
 			op: "ContinueDeployment", post: true, stopFailures: 100000, sig: syscall.SIGTERM, created: true, givesUp: true,
 		},
 	}
@@ -206,7 +206,9 @@ func TestSignalAtEveryStage(t *testing.T) {
 				}
 			}
 			if st.givesUp {
-				for _, want := range []string{"gave up stopping the deployment", "production=", "run rollback"} {
+				// Traffic moved, and the original task set waits for its
+				// termination: the log says so, read when giving up.
+				for _, want := range []string{"gave up stopping the deployment", `production="the deployment is InProgress: production traffic original 0%, replacement 100%"`, "run rollback"} {
 					if !strings.Contains(log, want) {
 						t.Errorf("the log lacks %q:\n%s", want, tail(log, 30))
 					}

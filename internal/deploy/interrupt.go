@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
@@ -32,9 +34,19 @@ func (s *Session) gaveUp(ctx context.Context, id string, last monitor.Observatio
 	status := last.Status
 	if d, derr := s.CD.describe(rctx, id); derr == nil && d != nil {
 		status = d.Status
+		if t := s.readTarget(rctx, id); t != nil {
+			last = monitor.FromSDK(time.Now(), d, t)
+		}
 	}
-	s.Log.Error("gave up stopping the deployment: production is left as it is now; run rollback (or stop it in the CodeDeploy console) to finish the stop",
-		"deployment_id", id, "status", string(status), "production", ProductionState(status, last), "error", err.Error())
+	next := "run rollback (or stop it in the CodeDeploy console) to finish the stop"
+	switch status {
+	case cdtypes.DeploymentStatusSucceeded:
+		next = "run rollback to redeploy the previous release"
+	case cdtypes.DeploymentStatusStopped, cdtypes.DeploymentStatusFailed:
+		next = "nothing more to do: it ended by itself"
+	}
+	s.Log.Error("gave up stopping the deployment: production is left as it is now",
+		"deployment_id", id, "status", string(status), "production", ProductionState(status, last), "next", next, "error", err.Error())
 }
 
 // ProductionState says in a few words where production traffic is, from a
@@ -76,4 +88,26 @@ func (s *Session) stopEnded(ctx context.Context, id string, rollback bool) (cdty
 		return "", fmt.Errorf("deployment %s was stopped; reading how it ended: %w", id, err)
 	}
 	return d.Status, nil
+}
+
+// readTarget reads the deployment's ECS target (its task sets and their
+// traffic) afresh; nil when it cannot be read.
+func (s *Session) readTarget(ctx context.Context, id string) *cdtypes.ECSTarget {
+	if s.Watcher.API == nil {
+		return nil
+	}
+	list, err := s.Watcher.API.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(id)})
+	if err != nil || len(list.TargetIds) == 0 {
+		return nil
+	}
+	out, err := s.Watcher.API.BatchGetDeploymentTargets(ctx, &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(id), TargetIds: list.TargetIds[:1]})
+	if err != nil {
+		return nil
+	}
+	for _, t := range out.DeploymentTargets {
+		if t.EcsTarget != nil {
+			return t.EcsTarget
+		}
+	}
+	return nil
 }
