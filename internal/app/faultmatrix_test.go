@@ -519,6 +519,23 @@ func (w *mxWorld) trafficMoved(image string) ([]string, string, error) {
 	return nil, id, err
 }
 
+// twoReleases deploys two images by two pipelines (90 and 91) through the
+// registry, so its live and previous tags name them.
+func (w *mxWorld) twoReleases() ([]string, string, error) {
+	for i, n := range []string{"a", "b"} {
+		d, err := w.push("group/web", n)
+		if err != nil {
+			return nil, "", err
+		}
+		w.images[n] = d
+		env := w.environ(append(w.registryEnv(), "BG_IMAGE="+w.reg+"/group/web@"+d.String(), fmt.Sprintf("CI_PIPELINE_ID=%d", 90+i))...)
+		if code, log := w.run(w.tb, env, "deploy"); code != ExitOK {
+			return nil, "", fmt.Errorf("deploying %s: exit %d\n%s", n, code, log)
+		}
+	}
+	return w.registryEnv(), "", nil
+}
+
 // push puts a random image into the registry's repo and returns its digest.
 func (w *mxWorld) push(repo, tag string) (v1.Hash, error) {
 	img, err := random.Image(512, 1)
@@ -622,23 +639,8 @@ func mxScenarios() []mxScenario {
 		},
 		{
 			name: "rollback_after_finish", registry: true,
-			prepare: func(w *mxWorld) ([]string, string, error) {
-				// Two releases deployed by two pipelines: live and previous
-				// tags name them.
-				for i, n := range []string{"a", "b"} {
-					d, err := w.push("group/web", n)
-					if err != nil {
-						return nil, "", err
-					}
-					w.images[n] = d
-					env := w.environ(append(w.registryEnv(), "BG_IMAGE="+w.reg+"/group/web@"+d.String(), fmt.Sprintf("CI_PIPELINE_ID=%d", 90+i))...)
-					if code, log := w.run(w.tb, env, "deploy"); code != ExitOK {
-						return nil, "", fmt.Errorf("deploying %s: exit %d\n%s", n, code, log)
-					}
-				}
-				return w.registryEnv(), "", nil
-			},
-			cmd: "rollback", want: ExitOK,
+			prepare: func(w *mxWorld) ([]string, string, error) { return w.twoReleases() },
+			cmd:     "rollback", want: ExitOK,
 			judge: func(r *mxRun) error {
 				ds, err := r.w.deployments()
 				if err != nil {
@@ -649,6 +651,47 @@ func mxScenarios() []mxScenario {
 					return fmt.Errorf("deployments of the rollback: %s, want one redeployment Succeeded", describeAll(mine))
 				}
 				return r.w.servesProduction(r.w.reg + "/group/web@" + r.w.images["a"].String())
+			},
+		},
+		{
+			// The rollback job of the same pipeline, run again after it
+			// succeeded, changes nothing (the second press must not undo the
+			// first).
+			name: "rollback_retried", registry: true,
+			prepare: func(w *mxWorld) ([]string, string, error) {
+				env, _, err := w.twoReleases()
+				if err != nil {
+					return nil, "", err
+				}
+				if code, log := w.run(w.tb, w.environ(env...), "rollback"); code != ExitOK {
+					return nil, "", fmt.Errorf("the first rollback: exit %d\n%s", code, log)
+				}
+				return env, "", nil
+			},
+			cmd: "rollback", want: ExitOK,
+			judge: func(r *mxRun) error {
+				ds, err := r.w.deployments()
+				if err != nil {
+					return err
+				}
+				if mine := ours(ds[len(r.before):]); len(mine) != 0 {
+					return fmt.Errorf("the retried rollback created %s, want nothing", describeAll(mine))
+				}
+				return r.w.servesProduction(r.w.reg + "/group/web@" + r.w.images["a"].String())
+			},
+		},
+		{
+			name: "finish_after_it_ended", opts: seed.Options{TerminationWaitMinutes: 1},
+			prepare: func(w *mxWorld) ([]string, string, error) {
+				id, err := w.startTo(mxImage, "the end of the deployment", func(id string) error { return w.status(id, cdtypes.DeploymentStatusSucceeded) })
+				return []string{"BG_DEPLOYMENT_ID=" + id}, id, err
+			},
+			cmd: "finish", want: ExitOK,
+			judge: func(r *mxRun) error {
+				if m := mutating(r.calls); len(m) > 0 {
+					return fmt.Errorf("calls that change AWS: %v", m)
+				}
+				return endedAs(cdtypes.DeploymentStatusSucceeded, mxImage)(r)
 			},
 		},
 		{

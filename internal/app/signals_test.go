@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -33,11 +34,16 @@ type gate struct {
 	post        bool
 	afterCreate bool
 
-	mu      sync.Mutex
-	created bool
-	count   int
-	reached chan struct{}
-	release chan struct{}
+	// releaseAfter, when set, lets the held call go once a call of this
+	// operation has been answered after the hold began.
+	releaseAfter string
+
+	mu       sync.Mutex
+	created  bool
+	count    int
+	reached  chan struct{}
+	release  chan struct{}
+	released sync.Once
 }
 
 func newGate(next http.Handler, op string, n int, post, afterCreate bool) *gate {
@@ -65,6 +71,11 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	case hold:
+		// The request has reached AWS, which carries it out whether or not
+		// the client is still there to hear the answer.
+		body, _ := io.ReadAll(r.Body)
+		r = r.Clone(context.WithoutCancel(r.Context()))
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		close(g.reached)
 		<-g.release
 		g.next.ServeHTTP(w, r)
@@ -75,6 +86,13 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.created = true
 		g.mu.Unlock()
+	}
+	if g.releaseAfter != "" && op == g.releaseAfter {
+		select {
+		case <-g.reached:
+			g.released.Do(func() { close(g.release) })
+		default:
+		}
 	}
 }
 
@@ -94,6 +112,9 @@ type signalStage struct {
 	afterCreate bool
 	// stopFailures makes the first StopDeployment calls fail with 5xx.
 	stopFailures int
+	// lateUntil holds the call until the run has made a call of this
+	// operation after the signal (else 100 ms).
+	lateUntil string
 	// created: the run made a deployment, which must end Stopped.
 	created bool
 	// givesUp: the stop cannot succeed in the job's time; the log must say
@@ -113,7 +134,9 @@ func TestSignalAtEveryStage(t *testing.T) {
 	stages := []signalStage{
 		{name: "before_resolve", sig: syscall.SIGTERM},
 		{name: "during_register", op: "RegisterTaskDefinition", post: true, sig: syscall.SIGTERM},
-		{name: "before_create_reaches_aws", op: "CreateDeployment", sig: syscall.SIGTERM, created: true},
+		// CodeDeploy sees the call only after the run, interrupted, first
+		// looked for the deployment and found none.
+		{name: "before_create_reaches_aws", op: "CreateDeployment", lateUntil: "ListDeployments", sig: syscall.SIGTERM, created: true},
 		{name: "during_create", op: "CreateDeployment", post: true, sig: syscall.SIGTERM, created: true},
 		{name: "after_create", op: "DescribeListeners", afterCreate: true, sig: syscall.SIGTERM, created: true},
 		{name: "while_watching", opts: canary, op: "GetDeployment", n: 3, afterCreate: true, sig: syscall.SIGTERM, created: true},
@@ -156,6 +179,7 @@ func TestSignalAtEveryStage(t *testing.T) {
 			var g *gate
 			if st.op != "" && st.op != "smoke" {
 				g = newGate(w.lose, st.op, st.n, st.post, st.afterCreate)
+				g.releaseAfter = st.lateUntil
 				hs := httptest.NewServer(g)
 				t.Cleanup(hs.Close)
 				w.url = hs.URL
@@ -180,11 +204,14 @@ func TestSignalAtEveryStage(t *testing.T) {
 					}
 					signal()
 					// The held call goes on after the signal, as one already
-					// on the wire does: 100 ms is 2 s on the run's clock,
-					// within the time deploy looks for a deployment an
-					// interrupted CreateDeployment may have made.
-					time.Sleep(100 * time.Millisecond)
-					close(g.release)
+					// on the wire does (with lateUntil the gate lets it go;
+					// this is a backstop for a run that never looks).
+					hold := 100 * time.Millisecond
+					if st.lateUntil != "" {
+						hold = 10 * time.Second
+					}
+					time.Sleep(hold)
+					g.released.Do(func() { close(g.release) })
 				}()
 			}
 			start := len(w.srv.Calls())
@@ -297,7 +324,7 @@ func TestSecondSignalDuringTheStop(t *testing.T) {
 	wait("StopDeployment", stop.reached)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	time.Sleep(500 * time.Millisecond) // the second signal arrives while the stop is held
-	close(stop.release)
+	stop.released.Do(func() { close(stop.release) })
 	var exitErr *exec.ExitError
 	err = <-done
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 143 {
