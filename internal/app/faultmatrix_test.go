@@ -628,6 +628,23 @@ func mxScenarios() []mxScenario {
 			judge: func(r *mxRun) error { return errors.Join(changedNothing(r), atMostOneRevision(r)) },
 		},
 		{
+			// Pipeline 101 deployed first; pipeline 100's deploy comes after
+			// it and is refused before it changes anything.
+			name: "deploy_outdated", cmd: "deploy", env: []string{"BG_IMAGE=" + mxImage}, want: ExitUsage,
+			prepare: func(w *mxWorld) ([]string, string, error) {
+				if code, log := w.run(w.tb, w.environ("BG_IMAGE="+mxLImage, "CI_PIPELINE_ID=101"), "deploy"); code != ExitOK {
+					return nil, "", fmt.Errorf("pipeline 101's deploy: exit %d\n%s", code, log)
+				}
+				return nil, "", nil
+			},
+			judge: func(r *mxRun) error {
+				if m := mutating(r.calls); len(m) > 0 {
+					return fmt.Errorf("calls that change AWS: %v", m)
+				}
+				return r.w.servesProduction(mxLImage)
+			},
+		},
+		{
 			name: "promote", opts: seed.Options{ReadyWaitMinutes: 1440},
 			prepare: func(w *mxWorld) ([]string, string, error) { return w.atReady(mxImage) },
 			cmd:     "promote", want: ExitOK, judge: endedAs(cdtypes.DeploymentStatusSucceeded, mxImage),
