@@ -58,7 +58,7 @@ func (inv *invocation) modelDeps(ctx context.Context) (deploy.Deps, error) {
 		},
 		CI: deploy.CI{
 			InCI: ci.InCI, JobURL: ci.JobURL, PipelineURL: ci.PipelineURL, CommitSHA: ci.CommitSHA,
-			Origin: inv.origin(ci), Redeploy: inv.getenv(envRedeploy), JobTimeout: inv.getenv("CI_JOB_TIMEOUT"),
+			Origin: inv.origin(ci), Redeploy: inv.getenv(envRedeploy), JobTimeout: inv.getenv("CI_JOB_TIMEOUT"), JobEnd: inv.jobEnd(),
 			Inputs: deploy.Inputs{Timeout: inputs["BG_TIMEOUT"], WaitFor: inputs["BG_WAIT_FOR"], JobTimeout: inputs["CI_JOB_TIMEOUT"]},
 			Err:    ciErr,
 		},

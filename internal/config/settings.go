@@ -226,12 +226,13 @@ func (w *Watch) Validate() []Problem {
 
 // Deployment steers a deployment once started.
 type Deployment struct {
-	DeploymentID string          `env:"BG_DEPLOYMENT_ID" desc:"CodeDeploy deployment to act on. Deploy writes it to deploy.env, so later jobs of the pipeline find it; when unset, the group's deployment in progress."`
-	Promote      PromotePolicy   `env:"BG_PROMOTE,default=auto" desc:"At Ready (deploymentReadyOption STOP_DEPLOYMENT): auto promotes once the test smoke check passed; manual ends the job there for the promote button."`
-	WaitFor      WaitFor         `env:"BG_WAIT_FOR,default=complete" desc:"When deploy may end: complete (the original task set is gone) or traffic (production traffic moved; the termination wait is left to finish or verify)."`
-	OnBusy       BusyPolicy      `env:"BG_ON_BUSY,default=wait" desc:"When another pipeline's deployment holds the group: wait for it, or fail naming it."`
-	OnInterrupt  InterruptPolicy `env:"BG_ON_INTERRUPT,default=rollback" desc:"When the job is cancelled or interrupted mid-deployment: rollback (stop with rollback) or leave it running."`
-	RunID        string          `env:"BG_RUN_ID" desc:"Outside GitLab: what identifies this run (the same on a retry), so a retried deploy or rollback recognises its own deployment. In GitLab, the project and pipeline."`
+	DeploymentID  string          `env:"BG_DEPLOYMENT_ID" desc:"CodeDeploy deployment to act on. Deploy writes it to deploy.env, so later jobs of the pipeline find it; when unset, the group's deployment in progress."`
+	Promote       PromotePolicy   `env:"BG_PROMOTE,default=auto" desc:"At Ready (deploymentReadyOption STOP_DEPLOYMENT): auto promotes once the test smoke check passed; manual ends the job there for the promote button."`
+	WaitFor       WaitFor         `env:"BG_WAIT_FOR,default=complete" desc:"When deploy may end: complete (the original task set is gone) or traffic (production traffic moved; the termination wait is left to finish or verify)."`
+	OnBusy        BusyPolicy      `env:"BG_ON_BUSY,default=wait" desc:"When another pipeline's deployment holds the group: wait for it, or fail naming it."`
+	OnInterrupt   InterruptPolicy `env:"BG_ON_INTERRUPT,default=rollback" desc:"When the job is cancelled or interrupted mid-deployment: rollback (stop with rollback) or leave it running."`
+	RunID         string          `env:"BG_RUN_ID" desc:"Outside GitLab: what identifies this run (the same on a retry), so a retried deploy or rollback recognises its own deployment. In GitLab, the project and pipeline."`
+	AllowOutdated bool            `env:"BG_ALLOW_OUTDATED" desc:"Deploy even when production runs (or the group is deploying) a release from a newer pipeline of the project; by default such an outdated deploy is refused, as GitLab's prevent outdated deployment jobs does. Rollback goes back without it."`
 }
 
 var deploymentIDPattern = regexp.MustCompile(`^d-[A-Z0-9]{9}$`)

@@ -66,6 +66,12 @@ type Target struct {
 	// ShiftTime is how long that configuration takes to move all production
 	// traffic: the canary's bake, or every linear step but the last.
 	ShiftTime time.Duration
+	// Live is the deployment production runs, once read (LiveDeployment).
+	Live *cdtypes.DeploymentInfo
+	// inFlight is the group's deployment in progress as RefuseOutdated read
+	// it (nil: none), for Start's first look; seen says it was read.
+	inFlight *cdtypes.DeploymentInfo
+	seen     bool
 }
 
 // Alarms names the deployment group's alarms when it watches them.
@@ -194,6 +200,7 @@ func (c *CodeDeploy) findGroup(ctx context.Context, t *Target, svc ecstypes.Serv
 		if t.Group == "" {
 			t.Group = aws.ToString(d.DeploymentInfo.DeploymentGroupName)
 		}
+		t.Live = d.DeploymentInfo
 		return
 	}
 	clusterName := t.Cluster
@@ -325,6 +332,9 @@ type Request struct {
 	OnBusy BusyPolicy
 	// BusyPoll is how often to look again while waiting for the group.
 	BusyPoll time.Duration
+	// Outdated, when set, refuses to wait for a deployment in progress that
+	// this one must not replace (see OutdatedBy).
+	Outdated func(*cdtypes.DeploymentInfo) error
 }
 
 // BusyPolicy is BG_ON_BUSY.
@@ -370,7 +380,11 @@ type Started struct {
 // per the request's policy.
 func (c *CodeDeploy) Start(ctx context.Context, t *Target, r Request, onWait func(busy *BusyError)) (Started, error) {
 	for {
-		active, err := c.InFlight(ctx, t)
+		active, err := t.inFlight, error(nil)
+		if !t.seen {
+			active, err = c.InFlight(ctx, t)
+		}
+		t.inFlight, t.seen = nil, false // read afresh from the next look on
 		if err != nil {
 			return Started{}, err
 		}
@@ -388,6 +402,11 @@ func (c *CodeDeploy) Start(ctx context.Context, t *Target, r Request, onWait fun
 		}
 		if r.Origin != "" && strings.Contains(aws.ToString(active.Description), r.Origin) {
 			return Started{DeploymentID: aws.ToString(active.DeploymentId), Attached: true}, nil
+		}
+		if r.Outdated != nil {
+			if err := r.Outdated(active); err != nil {
+				return Started{}, err
+			}
 		}
 		busy := &BusyError{DeploymentID: aws.ToString(active.DeploymentId), Description: aws.ToString(active.Description)}
 		if err := c.waitOrFail(ctx, r, busy, onWait); err != nil {
@@ -469,12 +488,32 @@ func (c *CodeDeploy) ours(ctx context.Context, t *Target, origin string) string 
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
 	defer cancel()
-	active, err := c.InFlight(rctx, t)
-	if err != nil || active == nil || !strings.Contains(aws.ToString(active.Description), origin) {
-		return ""
+	// A call cut short by a signal may still be on its way to CodeDeploy,
+	// which then makes the deployment a moment after the job stopped
+	// waiting: look a few times before concluding that none was made.
+	looks := 1
+	if ctx.Err() != nil {
+		looks = createdLooks
 	}
-	return aws.ToString(active.DeploymentId)
+	for i := range looks {
+		active, err := c.InFlight(rctx, t)
+		if err == nil && active != nil && strings.Contains(aws.ToString(active.Description), origin) {
+			return aws.ToString(active.DeploymentId)
+		}
+		if i < looks-1 {
+			select {
+			case <-rctx.Done():
+				return ""
+			case <-c.clock().After(time.Second):
+			}
+		}
+	}
+	return ""
 }
+
+// createdLooks is how many times, a second apart, an interrupted
+// CreateDeployment is looked for.
+const createdLooks = 5
 
 // maxDescription is CodeDeploy's limit on a deployment description.
 const maxDescription = 256
@@ -526,12 +565,22 @@ func (c *CodeDeploy) Promote(ctx context.Context, id string) error {
 }
 
 // Finish ends the termination wait: the original task set is removed now.
+//
+// Ending the wait twice is harmless, so a call whose answer was lost is
+// made again: the deployment having completed meanwhile is the first call's
+// work.
 func (c *CodeDeploy) Finish(ctx context.Context, id string) error {
-	_, err := c.CD.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
-	if err != nil {
-		return fmt.Errorf("finishing deployment %s: %w", id, err)
+	for attempt := 1; ; attempt++ {
+		_, err := c.CD.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id), DeploymentWaitType: cdtypes.DeploymentWaitTypeTerminationWait})
+		var done *cdtypes.DeploymentAlreadyCompletedException
+		var apiErr smithy.APIError
+		switch {
+		case err == nil, attempt > 1 && errors.As(err, &done):
+			return nil
+		case errors.As(err, &apiErr) && apiErr.ErrorFault() != smithy.FaultServer, attempt == 5, ctx.Err() != nil:
+			return fmt.Errorf("finishing deployment %s: %w", id, err)
+		}
 	}
-	return nil
 }
 
 // Stop stops the deployment, rolling it back when rollback is true. A

@@ -106,6 +106,7 @@ func (m *CodeDeployModel) resolve(ctx context.Context, n need) (*codeDeployRun, 
 		OnTimeout:   TimeoutPolicy(watch.OnTimeout),
 		Region:      d.Clients.Region,
 		Log:         d.Log,
+		StopUntil:   d.CI.JobEnd,
 	}
 	// The evidence of a failure comes from the follower's reads of the
 	// replacement: the same observation the watch decides on, read once.
@@ -174,6 +175,12 @@ func (m *CodeDeployModel) Deploy(ctx context.Context) error {
 	if d.CI.Err != nil {
 		return &UsageError{Msg: d.CI.Err.Error()}
 	}
+	// An outdated deploy is refused before anything changes; rollback's own
+	// redeploy of the previous image is exempt.
+	allowOutdated := run.dep.AllowOutdated || d.CI.Redeploy != ""
+	if err := run.cd.RefuseOutdated(ctx, run.target, d.CI.Origin, allowOutdated); err != nil {
+		return err
+	}
 	endRender := d.section("ecs_bluegreen_render", "Rendering and registering the task definition", true)
 	r, err := d.Render(ctx, &ServiceSource{ECS: d.Clients.ECS, Cluster: run.target.Cluster, Service: run.target.Service, State: run.target.ServiceState})
 	if err != nil {
@@ -190,6 +197,7 @@ func (m *CodeDeployModel) Deploy(ctx context.Context) error {
 		Origin:      d.CI.Origin,
 		Description: Describe(d.CI.Origin, d.CI.Redeploy, d.CI.PipelineURL, d.CI.JobURL, d.CI.CommitSHA),
 		OnBusy:      BusyPolicy(run.dep.OnBusy),
+		Outdated:    OutdatedBy(d.CI.Origin, allowOutdated),
 	}
 	prev := primaryTaskDefinition(run.target.ServiceState)
 	if wait, ok := run.target.TerminationWait(); ok && wait == 0 && run.session.ProdSmoke != nil {

@@ -120,7 +120,10 @@ type CI struct {
 	// JobTimeout is CI_JOB_TIMEOUT; Inputs name the component inputs behind
 	// the timing settings (for Deadline's messages).
 	JobTimeout string
-	Inputs     Inputs
+	// JobEnd is when the job's time runs out (CI_JOB_TIMEOUT less a margin),
+	// zero when unknown: a stop after an interrupt keeps trying until then.
+	JobEnd time.Time
+	Inputs Inputs
 	// Err is why the job's CI_* context could not be read: deploy refuses
 	// to start with it, rollback then cannot recognise its own work.
 	Err error

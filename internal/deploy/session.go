@@ -65,8 +65,11 @@ type Session struct {
 	Revert func(ctx context.Context) (string, error)
 	// Timeout bounds the watch; zero means no bound beyond ctx.
 	Timeout time.Duration
-	Region  string
-	Log     *slog.Logger
+	// StopUntil is how long a stop after an interrupt or a timeout may keep
+	// trying: the job's end. Zero gives it stopGrace.
+	StopUntil time.Time
+	Region    string
+	Log       *slog.Logger
 	// Evidence, when set, explains a failure with ECS, ELB and alarm detail.
 	Evidence *Evidence
 }
@@ -332,13 +335,14 @@ func (s *Session) stopForSmoke(ctx context.Context, id string, cause error) erro
 func (s *Session) interrupted(ctx, wctx context.Context, id string, last monitor.Observation) error {
 	cause := context.Cause(wctx)
 	stage, _ := monitor.StageOf(last)
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
+	stopCtx, cancel := s.stopContext(ctx)
 	defer cancel()
 	if errors.Is(cause, errTimedOut) {
 		terr := &TimeoutError{ID: id, After: s.Timeout, Stage: stage, Applied: s.OnTimeout}
 		switch s.OnTimeout {
 		case TimeoutRollback, TimeoutStop:
 			if err := s.CD.Stop(stopCtx, id, s.OnTimeout == TimeoutRollback); err != nil {
+				s.gaveUp(ctx, id, last, err)
 				return fmt.Errorf("%w; stopping it failed: %w", terr, err)
 			}
 		case TimeoutLeave:
@@ -348,8 +352,13 @@ func (s *Session) interrupted(ctx, wctx context.Context, id string, last monitor
 	ierr := &InterruptedError{ID: id, Cause: cause, Applied: s.OnInterrupt}
 	if s.OnInterrupt == InterruptRollback && !stage.Terminal() {
 		s.Log.Warn("interrupted: stopping the deployment with rollback", "deployment_id", id)
-		if err := s.CD.Stop(stopCtx, id, true); err != nil {
-			return fmt.Errorf("%w; stopping it failed: %w", ierr, err)
+		ended, err := s.stopEnded(stopCtx, id, true)
+		if err != nil {
+			s.gaveUp(ctx, id, last, err)
+			return fmt.Errorf("%w: stopping deployment %s with rollback failed: %w", cause, id, err)
+		}
+		if ended == cdtypes.DeploymentStatusSucceeded {
+			return fmt.Errorf("%w: deployment %s had already succeeded when the stop reached it, so production runs the new release; run rollback to go back to the previous one", cause, id)
 		}
 	}
 	return ierr

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
@@ -89,14 +90,29 @@ func ecrRepositoryURI(ctx context.Context, api ECRAPI, repoName string, create b
 		return "", fmt.Errorf("%w: ECR repository %s does not exist in this account and region; create it (aws ecr create-repository --repository-name %s) or set BG_ECR_CREATE=true",
 			ErrECRRepositoryMissing, repoName, repoName)
 	}
-	created, err := api.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(repoName)})
-	var exists *ecrtypes.RepositoryAlreadyExistsException
-	if errors.As(err, &exists) {
-		// Another job created it between our two calls.
-		return ecrRepositoryURI(ctx, api, repoName, false)
+	for attempt := 1; ; attempt++ {
+		created, err := api.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(repoName)})
+		var exists *ecrtypes.RepositoryAlreadyExistsException
+		if errors.As(err, &exists) {
+			// Another job created it between our two calls.
+			return ecrRepositoryURI(ctx, api, repoName, false)
+		}
+		if err == nil {
+			return aws.ToString(created.Repository.RepositoryUri), nil
+		}
+		// The answer may be lost after ECR created the repository: read it
+		// back. Not there means the call did nothing, and asking again is safe.
+		if uri, rerr := ecrRepositoryURI(ctx, api, repoName, false); rerr == nil {
+			return uri, nil
+		} else if !errors.Is(rerr, ErrECRRepositoryMissing) || answered(err) || attempt == 5 || ctx.Err() != nil {
+			return "", fmt.Errorf("creating ECR repository %s (BG_ECR_CREATE=true; the role needs ecr:CreateRepository): %w", repoName, err)
+		}
 	}
-	if err != nil {
-		return "", fmt.Errorf("creating ECR repository %s (BG_ECR_CREATE=true; the role needs ecr:CreateRepository): %w", repoName, err)
-	}
-	return aws.ToString(created.Repository.RepositoryUri), nil
+}
+
+// answered reports whether err is AWS's own answer to the call (so it did
+// not change anything), not a lost or server-side failure.
+func answered(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorFault() != smithy.FaultServer
 }

@@ -3,12 +3,14 @@ package render
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 )
 
 // ecsAPI is what registration calls.
@@ -39,12 +41,31 @@ func Register(ctx context.Context, api ecsAPI, td *TaskDef) (Registered, error) 
 	}
 	// A family with no revision yet answers ClientException; any other
 	// failure will show again, with its reason, on the register call.
-	out, err := api.RegisterTaskDefinition(ctx, in)
-	if err != nil {
-		return Registered{}, fmt.Errorf("registering task definition family %s: %w", td.Family(), err)
+	for attempt := 1; ; attempt++ {
+		out, err := api.RegisterTaskDefinition(ctx, in)
+		if err == nil {
+			return Registered{ARN: aws.ToString(out.TaskDefinition.TaskDefinitionArn)}, nil
+		}
+		// The answer may be lost after ECS registered the revision (a
+		// dropped connection, a 5xx after the work): the family's latest
+		// revision says. It was not this definition just before, so if it
+		// is now, this call made it; if it is not, the call did nothing and
+		// asking again registers one revision, not two.
+		back, rerr := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(td.Family()), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+		if rerr == nil && back.TaskDefinition != nil && same(td, back) {
+			return Registered{ARN: aws.ToString(back.TaskDefinition.TaskDefinitionArn)}, nil
+		}
+		var apiErr smithy.APIError
+		answered := errors.As(err, &apiErr) && apiErr.ErrorFault() != smithy.FaultServer
+		if answered || rerr != nil || attempt == maxRegisterAttempts || ctx.Err() != nil {
+			return Registered{}, fmt.Errorf("registering task definition family %s: %w", td.Family(), err)
+		}
 	}
-	return Registered{ARN: aws.ToString(out.TaskDefinition.TaskDefinitionArn)}, nil
 }
+
+// maxRegisterAttempts bounds the registrations tried after answers that
+// were lost and read back as not made.
+const maxRegisterAttempts = 5
 
 // same compares the rendered definition with a described revision. Both
 // sides go through the SDK's RegisterTaskDefinitionInput (so member names
