@@ -28,10 +28,13 @@ type CodeDeployModel struct {
 	// observed is true once the first snapshot was read: later snapshots
 	// re-read the service, whose state the command changed.
 	observed bool
+	reader   *snapshot.Reader
 }
 
 // NewCodeDeployModel is the codedeploy model built from d.
-func NewCodeDeployModel(d Deps) *CodeDeployModel { return &CodeDeployModel{d: &d} }
+func NewCodeDeployModel(d Deps) *CodeDeployModel {
+	return &CodeDeployModel{d: &d, reader: &snapshot.Reader{ECS: d.Clients.ECS, ELB: d.Clients.ELB, CD: d.Clients.CodeDeploy}}
+}
 
 var _ Model = (*CodeDeployModel)(nil)
 
@@ -146,8 +149,6 @@ func (m *CodeDeployModel) Snapshot(ctx context.Context) (*snapshot.Snapshot, err
 	if err != nil {
 		return nil, err
 	}
-	c := m.d.Clients
-	r := &snapshot.Reader{ECS: c.ECS, ELB: c.ELB, CD: c.CodeDeploy}
 	t := run.target
 	in := snapshot.CodeDeployService{Cluster: t.Cluster, Service: t.Service, Application: t.Application, Group: t.Group, GroupInfo: t.GroupInfo}
 	if !m.observed && m.d.Settings.Watch == nil {
@@ -156,7 +157,7 @@ func (m *CodeDeployModel) Snapshot(ctx context.Context) (*snapshot.Snapshot, err
 		in.State = t.ServiceState
 	}
 	m.observed = true
-	return r.ReadCodeDeploy(ctx, in)
+	return m.reader.ReadCodeDeploy(ctx, in)
 }
 
 // errWaitedTooLong is the cause when the wait behind another deployment
