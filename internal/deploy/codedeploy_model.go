@@ -186,6 +186,8 @@ func (m *CodeDeployModel) Deploy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The closing snapshot shows this revision without describing it.
+	m.reader.Registered(reg.ARN, containersOf(r.TaskDef))
 	req := Request{
 		AppSpec:     spec,
 		Origin:      d.CI.Origin,

@@ -120,6 +120,7 @@ func TestReaderDescribesATaskDefinitionOnce(t *testing.T) {
 	}
 	r := w.reader()
 	count := func() (all, taskDefs int) {
+		t.Helper()
 		before := len(w.srv.Calls())
 		s, err := r.ReadListener(ctx, two.Cluster, two.BlueService, two.GreenService, two.ProdListenerARN, two.TestListenerARN)
 		if err != nil {
@@ -139,5 +140,15 @@ func TestReaderDescribesATaskDefinitionOnce(t *testing.T) {
 	second, secondTD := count()
 	if firstTD != 1 || secondTD != 0 || second != first-1 {
 		t.Errorf("first read %d calls (%d DescribeTaskDefinition), second %d (%d): want the second to skip the task definition", first, firstTD, second, secondTD)
+	}
+	// A revision the run registered is known without describing it.
+	r = w.reader()
+	r.Registered(two.TaskDefinitionARN, []Container{{Name: "web", Image: "registry.example/web:registered"}})
+	s, err := r.ReadListener(ctx, two.Cluster, two.BlueService, two.GreenService, two.ProdListenerARN, two.TestListenerARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := s.Colour(Blue).Containers[0].Image; img != "registry.example/web:registered" {
+		t.Errorf("blue runs %q, want the registered revision's containers", img)
 	}
 }
