@@ -28,10 +28,13 @@ type CodeDeployModel struct {
 	// observed is true once the first snapshot was read: later snapshots
 	// re-read the service, whose state the command changed.
 	observed bool
+	reader   *snapshot.Reader
 }
 
 // NewCodeDeployModel is the codedeploy model built from d.
-func NewCodeDeployModel(d Deps) *CodeDeployModel { return &CodeDeployModel{d: &d} }
+func NewCodeDeployModel(d Deps) *CodeDeployModel {
+	return &CodeDeployModel{d: &d, reader: &snapshot.Reader{ECS: d.Clients.ECS, ELB: d.Clients.ELB, CD: d.Clients.CodeDeploy}}
+}
 
 var _ Model = (*CodeDeployModel)(nil)
 
@@ -147,8 +150,6 @@ func (m *CodeDeployModel) Snapshot(ctx context.Context) (*snapshot.Snapshot, err
 	if err != nil {
 		return nil, err
 	}
-	c := m.d.Clients
-	r := &snapshot.Reader{ECS: c.ECS, ELB: c.ELB, CD: c.CodeDeploy}
 	t := run.target
 	in := snapshot.CodeDeployService{Cluster: t.Cluster, Service: t.Service, Application: t.Application, Group: t.Group, GroupInfo: t.GroupInfo}
 	if !m.observed && m.d.Settings.Watch == nil {
@@ -157,7 +158,7 @@ func (m *CodeDeployModel) Snapshot(ctx context.Context) (*snapshot.Snapshot, err
 		in.State = t.ServiceState
 	}
 	m.observed = true
-	return r.ReadCodeDeploy(ctx, in)
+	return m.reader.ReadCodeDeploy(ctx, in)
 }
 
 // errWaitedTooLong is the cause when the wait behind another deployment
@@ -192,6 +193,8 @@ func (m *CodeDeployModel) Deploy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The closing snapshot shows this revision without describing it.
+	m.reader.Registered(reg.ARN, containersOf(r.TaskDef))
 	req := Request{
 		AppSpec:     spec,
 		Origin:      d.CI.Origin,

@@ -121,6 +121,8 @@ func (m *ListenerModel) Deploy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The snapshots after the switch show this revision without describing it.
+	m.r.Registered(reg.ARN, containersOf(r.TaskDef))
 	limit, err := d.deadline(d.Settings.Watch, nil)
 	if err != nil {
 		return err

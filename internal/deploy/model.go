@@ -255,6 +255,16 @@ func (d *Deps) registerRendered(ctx context.Context, r *render.Rendered) (render
 	return reg, spec, WriteRendered(d.Reports.Artifact, r.TaskDef, spec)
 }
 
+// containersOf is what a snapshot shows of a task definition: its
+// containers' names and images, in order.
+func containersOf(td *render.TaskDef) []snapshot.Container {
+	var out []snapshot.Container
+	for _, c := range td.Containers() {
+		out = append(out, snapshot.Container{Name: c[0], Image: c[1]})
+	}
+	return out
+}
+
 // WriteRendered writes taskdef.json and appspec.yml through write.
 func WriteRendered(write func(name string, data []byte) error, td *render.TaskDef, appSpec []byte) error {
 	data, err := td.JSON()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,12 +35,17 @@ type codeDeployAPI interface {
 	BatchGetDeployments(ctx context.Context, in *codedeploy.BatchGetDeploymentsInput, optFns ...func(*codedeploy.Options)) (*codedeploy.BatchGetDeploymentsOutput, error)
 }
 
-// Reader reads snapshots.
+// Reader reads snapshots. One Reader serves a run: a task definition
+// revision never changes, so each is described once however many
+// observations show it (a switch's before and after).
 type Reader struct {
 	ECS ecsAPI
 	ELB elbAPI
 	CD  codeDeployAPI
 	Now func() time.Time
+
+	mu         sync.Mutex
+	containers map[string][]Container // task definition ARN -> its containers
 }
 
 // CodeDeployService names the service ReadCodeDeploy reads. State and

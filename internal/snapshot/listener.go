@@ -287,7 +287,13 @@ func (r *Reader) describeTaskDefs(ctx context.Context, taskDefs map[string][]Con
 		}
 	}
 	sort.Strings(arns)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, arn := range arns {
+		if cs, ok := r.containers[arn]; ok {
+			taskDefs[arn] = cs
+			continue
+		}
 		out, err := r.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
 		if err != nil {
 			return fmt.Errorf("describing task definition %s: %w", arn, err)
@@ -297,6 +303,10 @@ func (r *Reader) describeTaskDefs(ctx context.Context, taskDefs map[string][]Con
 			cs = append(cs, Container{Name: aws.ToString(cd.Name), Image: aws.ToString(cd.Image)})
 		}
 		taskDefs[arn] = cs
+		if r.containers == nil {
+			r.containers = map[string][]Container{}
+		}
+		r.containers[arn] = cs
 	}
 	return nil
 }

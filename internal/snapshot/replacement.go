@@ -99,3 +99,15 @@ func ReadRollout(ctx context.Context, api ServiceReader, cluster, service string
 	}
 	return r, nil
 }
+
+// Registered tells the reader the containers of a task definition revision
+// the run registered (or found identical to what it rendered), so no later
+// observation describes it: a revision never changes.
+func (r *Reader) Registered(arn string, containers []Container) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.containers == nil {
+		r.containers = map[string][]Container{}
+	}
+	r.containers[arn] = containers
+}

@@ -106,3 +106,49 @@ func TestReadRollout(t *testing.T) {
 		t.Errorf("ReadRollout of a missing service = %v, want an error naming it", err)
 	}
 }
+
+// TestReaderDescribesATaskDefinitionOnce: a second observation by the same
+// Reader reads everything that can change again, but not the task
+// definitions it has described (a revision never changes).
+func TestReaderDescribesATaskDefinitionOnce(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t)
+	ctx := context.Background()
+	two, err := seed.CreateTwoServices(ctx, w.c, seed.TwoServicesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.reader()
+	count := func() (all, taskDefs int) {
+		t.Helper()
+		before := len(w.srv.Calls())
+		s, err := r.ReadListener(ctx, two.Cluster, two.BlueService, two.GreenService, two.ProdListenerARN, two.TestListenerARN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Colour(Blue).Containers) != 1 || len(s.Colour(Green).Containers) != 1 {
+			t.Errorf("containers blue %v green %v, want one each", s.Colour(Blue).Containers, s.Colour(Green).Containers)
+		}
+		for _, c := range w.srv.Calls()[before:] {
+			if c.Operation == "DescribeTaskDefinition" {
+				taskDefs++
+			}
+		}
+		return len(w.srv.Calls()) - before, taskDefs
+	}
+	first, firstTD := count()
+	second, secondTD := count()
+	if firstTD != 1 || secondTD != 0 || second != first-1 {
+		t.Errorf("first read %d calls (%d DescribeTaskDefinition), second %d (%d): want the second to skip the task definition", first, firstTD, second, secondTD)
+	}
+	// A revision the run registered is known without describing it.
+	r = w.reader()
+	r.Registered(two.TaskDefinitionARN, []Container{{Name: "web", Image: "registry.example/web:registered"}})
+	s, err := r.ReadListener(ctx, two.Cluster, two.BlueService, two.GreenService, two.ProdListenerARN, two.TestListenerARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := s.Colour(Blue).Containers[0].Image; img != "registry.example/web:registered" {
+		t.Errorf("blue runs %q, want the registered revision's containers", img)
+	}
+}
