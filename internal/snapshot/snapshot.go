@@ -42,6 +42,10 @@ type Snapshot struct {
 	// Registry are the live and previous tags in each registry release
 	// copies to, when those are configured.
 	Registry []RegistryTag `json:"registry,omitempty"`
+	// History are the group's last deployments, newest first (BG_HISTORY).
+	History []HistoryEntry `json:"history,omitempty"`
+	// Timeline is production traffic per colour during the last deployment.
+	Timeline *Timeline `json:"timeline,omitempty"`
 	// Warnings are verify's checks that found something short of a failure
 	// (an image given by tag): the status reports show them.
 	Warnings []string `json:"warnings,omitempty"`
@@ -79,6 +83,9 @@ type ColourState struct {
 	// IsProduction is the target group's IsProduction tag (listener model):
 	// "true", "false", or empty when the tag is missing.
 	IsProduction string `json:"isProduction,omitempty"`
+	// Release is what runs here as a person names it: commit, pipeline,
+	// version, since when (history.go).
+	Release *Release `json:"release,omitempty"`
 }
 
 // Routes are the listener model's production and test routes: each a
@@ -101,6 +108,9 @@ type TaskSet struct {
 	Running   int32  `json:"running"`
 	Pending   int32  `json:"pending"`
 	Stability string `json:"stability"`
+	// DeploymentID is the CodeDeploy deployment that created the task set
+	// (its externalId when CodeDeploy started it).
+	DeploymentID string `json:"deploymentId,omitempty"`
 }
 
 // Container is one container of a task definition and its image.
