@@ -43,6 +43,7 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 	if s.Routes != nil {
 		row("service", func(c *snapshot.ColourState) string { return gitlab.MarkdownCode(c.Service) })
 	}
+	releaseRows(s, row)
 	row("task definition", func(c *snapshot.ColourState) string { return orDash(md(shortTaskDef(c.TaskDefinition))) })
 	row("image", func(c *snapshot.ColourState) string {
 		var imgs []string
@@ -81,6 +82,8 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 		}
 		b.WriteString("\n\n")
 	}
+	historyMarkdown(&b, s)
+	b.WriteString(TimelineText(s))
 	if len(s.Registry) > 0 {
 		b.WriteString("Registry tags:\n\n")
 		for _, t := range s.Registry {

@@ -34,6 +34,12 @@ type colourView struct {
 	Tasks      string
 	Health     string
 	BarPercent float64
+	LiveSince  string
+}
+
+type historyRow struct {
+	snapshot.HistoryEntry
+	Started, Duration, ShortCommit string
 }
 
 type pageView struct {
@@ -42,6 +48,8 @@ type pageView struct {
 	Colours  []colourView
 	HasTest  bool
 	Taken    string
+	History  []historyRow
+	Timeline *timelineView
 }
 
 func statusView(s *snapshot.Snapshot) pageView {
@@ -51,6 +59,9 @@ func statusView(s *snapshot.Snapshot) pageView {
 		cv := colourView{
 			ColourState: c, Live: c.Colour == s.Live, Production: percent(c.ProductionWeight), Test: percent(c.TestWeight),
 			TaskDef: orDash(shortTaskDef(c.TaskDefinition)), Health: health(c), BarPercent: c.ProductionWeight,
+		}
+		if c.Release != nil && c.Colour == s.Live {
+			cv.LiveSince = timeText(c.Release.LiveSince)
 		}
 		cv.Tasks = "no task set"
 		if ts := c.TaskSet; ts != nil {
@@ -62,6 +73,11 @@ func statusView(s *snapshot.Snapshot) pageView {
 		}
 		v.Colours = append(v.Colours, cv)
 	}
+	for _, h := range s.History {
+		r := historyRow{HistoryEntry: h, Started: timeText(h.Created), Duration: durationText(h.Duration(s.Taken)), ShortCommit: h.Commit[:min(8, len(h.Commit))]}
+		v.History = append(v.History, r)
+	}
+	v.Timeline = timelineSVG(s)
 	return v
 }
 
@@ -91,6 +107,12 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
   code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
   .unhealthy { color: #cf222e; }
   .deployment { margin-top: 20px; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+  table { border-collapse: collapse; width: 100%; font-size: 13px; }
+  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+  .Failed, .Stopped { color: #cf222e; font-weight: 600; }
+  svg .blue { fill: var(--blue); } svg .green { fill: var(--green); }
+  svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
+  a { color: var(--blue); }
   footer { margin-top: 20px; color: var(--muted); font-size: 13px; }
 </style>
 </head>
@@ -107,6 +129,12 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
   <dl>
     <dt>Production traffic</dt><dd>{{.Production}}</dd>
     {{- if $.HasTest}}<dt>Test traffic</dt><dd>{{.Test}}</dd>{{end}}
+    {{- with .Release}}
+    <dt>Commit</dt><dd class="commit">{{if .Commit}}{{if .CommitURL}}<a href="{{.CommitURL}}"><code>{{.ShortCommit}}</code></a>{{else}}<code>{{.ShortCommit}}</code>{{end}}{{with .Title}} {{.}}{{end}}{{else}}-{{end}}</dd>
+    <dt>Version</dt><dd>{{if .Error}}image metadata cannot be read ({{.Error}}){{else}}{{or .Version "-"}}{{end}}</dd>
+    <dt>Deployed by</dt><dd>{{if .DeploymentID}}{{if .PipelineURL}}<a href="{{.PipelineURL}}">{{or .StartedBy "deployment"}}</a>{{else}}{{or .StartedBy "deployment"}}{{end}}{{with .JobURL}}, <a href="{{.}}">job</a>{{end}}, {{if .ConsoleURL}}<a href="{{.ConsoleURL}}"><code>{{.DeploymentID}}</code></a>{{else}}<code>{{.DeploymentID}}</code>{{end}}{{else}}-{{end}}</dd>
+    {{- end}}
+    {{- with .LiveSince}}<dt>Live since</dt><dd>{{.}}</dd>{{end}}
     <dt>Task definition</dt><dd><code>{{.TaskDef}}</code></dd>
     <dt>Images</dt><dd>{{range .Containers}}<div><code>{{.Name}}</code>: <code>{{.Image}}</code></div>{{else}}-{{end}}</dd>
     <dt>Tasks</dt><dd>{{.Tasks}}</dd>
@@ -122,6 +150,28 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
 {{- end}}
 {{- with .S.LastSuccessful}}
 <div class="deployment">Last successful deployment: <code>{{.ID}}</code></div>
+{{- end}}
+{{- with .Timeline}}
+<div class="deployment" id="timeline"><div>Production traffic during <code>{{.DeploymentID}}</code> ({{.From}} → {{.To}}{{with .Config}}, {{.}}{{end}})</div>
+<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="{{.Label}}">
+{{- range .Rects}}
+<rect class="{{.Colour}}" x="{{printf "%.1f" .X}}" y="{{printf "%.1f" .Y}}" width="{{printf "%.1f" .W}}" height="{{printf "%.1f" .H}}"><title>{{.Title}}</title></rect>
+{{- end}}
+{{- range .Ticks}}
+<text x="{{printf "%.1f" .X}}" y="125"><title>{{.Note}}</title>{{.Label}}</text>
+{{- end}}
+<text x="0" y="15">100%</text><text x="0" y="110">0%</text>
+</svg>
+<ol class="points">{{range .Points}}<li>{{.At.UTC.Format "15:04:05"}}: blue {{printf "%.0f" .Blue}}%, green {{printf "%.0f" .Green}}%: {{.Note}}</li>{{end}}</ol>
+</div>
+{{- end}}
+{{- with .History}}
+<div class="deployment" id="history">Last deployments:
+<table><thead><tr><th>Deployment</th><th>Outcome</th><th>Started</th><th>Duration</th><th>Started by</th><th>Commit</th><th>Error</th></tr></thead><tbody>
+{{- range .}}
+<tr><td>{{if .ConsoleURL}}<a href="{{.ConsoleURL}}"><code>{{.ID}}</code></a>{{else}}<code>{{.ID}}</code>{{end}}</td><td class="{{.Status}}">{{.Status}}</td><td>{{.Started}}</td><td>{{.Duration}}</td><td>{{if .PipelineURL}}<a href="{{.PipelineURL}}">{{.StartedBy}}</a>{{else}}{{.StartedBy}}{{end}}</td><td>{{with .ShortCommit}}<code>{{.}}</code>{{else}}-{{end}}</td><td>{{if .ErrorCode}}<code title="{{.ErrorMessage}}">{{.ErrorCode}}</code>{{else}}-{{end}}</td></tr>
+{{- end}}
+</tbody></table></div>
 {{- end}}
 {{- with .S.Registry}}
 <div class="deployment">Registry tags:<ul>{{range .}}<li><code>{{.Repository}}:{{.Tag}}</code>: {{if .Error}}cannot be read ({{.Error}}){{else if .Digest}}<code>{{.Digest}}</code>{{else}}not set{{end}}</li>{{end}}</ul></div>
