@@ -135,7 +135,7 @@ func (m codeDeployModel) deploy(ctx context.Context) error {
 		}
 	}
 	if s, err := inv.snapshot(ctx); err == nil {
-		inv.readRegistryTags(ctx, s)
+		inv.registryAfter(ctx, s, true) // moves the colour tags, then reads the registry
 		if err := writeStatus(dir, s); err != nil {
 			return err
 		}

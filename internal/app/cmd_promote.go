@@ -61,7 +61,7 @@ func (m codeDeployModel) promote(ctx context.Context) error {
 	// follows, as it does when deploy itself sees the deployment through.
 	if s, err := inv.snapshot(ctx); err != nil {
 		inv.log.Warn("the deployment ended but the live image could not be read to move the registry tags", "error", err.Error())
-	} else if s.Live != "" {
+	} else if inv.moveColourTags(ctx, s); s.Live != "" {
 		inv.followLiveTag(ctx, s.Colour(s.Live))
 	}
 	return nil

@@ -66,6 +66,9 @@ func (m codeDeployModel) snapshot(ctx context.Context) (*snapshot.Snapshot, erro
 		return nil, err
 	}
 	r := &snapshot.Reader{ECS: c.ECS, ELB: c.ELB, CD: c.CodeDeploy}
+	if st := inv.settings.Status; st != nil {
+		r.History = st.History
+	}
 	t := run.target
 	in := snapshot.CodeDeployService{Cluster: t.Cluster, Service: t.Service, Application: t.Application, Group: t.Group, GroupInfo: t.GroupInfo}
 	if !inv.observed && !inv.cmd.watches() {
@@ -77,23 +80,36 @@ func (m codeDeployModel) snapshot(ctx context.Context) (*snapshot.Snapshot, erro
 	return r.ReadCodeDeploy(ctx, in)
 }
 
-// readRegistryTags adds the registries' live and previous tags to the
-// snapshot (nothing when no registry is configured). A tag that cannot be
-// read is recorded with the reason: status shows it, verify fails on it.
+// readRegistryTags adds the registries' live, previous and colour tags to
+// the snapshot, what each colour's image says about itself (commit,
+// version) and the links to GitLab and the AWS console. A tag that cannot
+// be read is recorded with the reason: status shows it, verify fails on it.
 func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapshot) {
+	inv.registryAfter(ctx, s, false)
+}
+
+// registryAfter reads the registry for the snapshot (readRegistryTags);
+// after a command changed what a colour runs (move), it first moves the
+// colour tags to match, with the same client.
+func (inv *invocation) registryAfter(ctx context.Context, s *snapshot.Snapshot, move bool) {
+	defer snapshot.AddLinks(s, inv.region())
 	regs := inv.settings.Registries
 	if regs == nil || regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
 		return
 	}
+	tags := []string{regs.LiveTag, regs.PreviousTag, string(snapshot.Blue), string(snapshot.Green)}
 	client, repos, err := inv.registryRepos(ctx)
 	if err != nil {
-		for _, tag := range []string{regs.LiveTag, regs.PreviousTag} {
+		for _, tag := range tags {
 			s.Registry = append(s.Registry, snapshot.RegistryTag{Repository: orString(regs.RegistryImage.String(), regs.ECRRepository), Tag: tag, Error: err.Error()})
 		}
 		return
 	}
+	if move {
+		inv.moveColourTagsWith(ctx, client, repos, s)
+	}
 	for _, repo := range repos {
-		for _, tag := range []string{regs.LiveTag, regs.PreviousTag} {
+		for _, tag := range tags {
 			rt := snapshot.RegistryTag{Repository: repo.String(), Tag: tag}
 			d, err := client.Resolve(ctx, repo.Tag(tag))
 			switch {
@@ -106,4 +122,5 @@ func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapsho
 			s.Registry = append(s.Registry, rt)
 		}
 	}
+	snapshot.ReadReleases(ctx, releasedImages{inv: inv, client: client}, s)
 }

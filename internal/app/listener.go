@@ -156,7 +156,7 @@ func (inv *invocation) reportListener(ctx context.Context, run *listenerRun) err
 	if err != nil {
 		return err
 	}
-	inv.readRegistryTags(ctx, s)
+	inv.registryAfter(ctx, s, true) // moves the colour tags, then reads the registry
 	dir := inv.settings.Output.Dir
 	if err := writeStatus(dir, s); err != nil {
 		return err
