@@ -39,8 +39,10 @@ func TestColourTagsFollowWhatRuns(t *testing.T) {
 		return runClocked(t, clk, environ, args...)
 	}
 	env := map[string]string{}
-	base := []string{"HOME=" + t.TempDir(), "BG_TASKDEF_FILE=" + filepath.Join(t.TempDir(), "none.json"), "BG_APPSPEC_FILE=" + filepath.Join(t.TempDir(), "none.yml"), "BG_ECR_REPOSITORY=web",
-		"CI_PROJECT_PATH=group/web", "CI_PROJECT_URL=https://gitlab.example.com/group/web"}
+	base := []string{
+		"HOME=" + t.TempDir(), "BG_TASKDEF_FILE=" + filepath.Join(t.TempDir(), "none.json"), "BG_APPSPEC_FILE=" + filepath.Join(t.TempDir(), "none.yml"), "BG_ECR_REPOSITORY=web",
+		"CI_PROJECT_PATH=group/web", "CI_PROJECT_URL=https://gitlab.example.com/group/web",
+	}
 	for _, l := range sb.Exports() {
 		k, v, _ := strings.Cut(strings.TrimPrefix(l, "export "), "=")
 		env[k] = v

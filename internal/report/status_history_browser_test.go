@@ -76,12 +76,14 @@ func TestStatusHTMLInChromium_history(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		args := append([]string{
+			"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
 			"--disable-extensions", "--disable-default-apps", "--no-pings", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
 			"--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
 			"--proxy-server=http://" + ln.Addr().String(), "--proxy-bypass-list=<-loopback>",
-			"--user-data-dir=" + filepath.Join(t.TempDir(), "profile"), "--window-size=1100,1500"}, extra...)
+			"--user-data-dir=" + filepath.Join(t.TempDir(), "profile"), "--window-size=1100,1500",
+		}, extra...)
 		args = append(args, "file://"+page)
 		out, err := exec.CommandContext(ctx, chromium, args...).Output()
 		if err != nil {

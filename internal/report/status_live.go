@@ -227,8 +227,10 @@ func timelineSVG(s *snapshot.Snapshot) *timelineView {
 		widths[i] = w
 		total += w
 	}
-	v := &timelineView{Timeline: tl, Width: svgWidth, Height: svgTop + svgBand + 40,
-		Label: fmt.Sprintf("production traffic per colour during deployment %s", tl.DeploymentID)}
+	v := &timelineView{
+		Timeline: tl, Width: svgWidth, Height: svgTop + svgBand + 40,
+		Label: fmt.Sprintf("production traffic per colour during deployment %s", tl.DeploymentID),
+	}
 	xs[0] = svgLeft
 	for i, p := range tl.Points {
 		w := widths[i] * inner / total
