@@ -26,7 +26,9 @@ func runStatus(ctx context.Context, inv *invocation) error {
 	return err
 }
 
-// writeStatus writes status.json, status.md and status.html.
+// writeStatus writes status.json, status.md, status.html and GitLab's
+// annotations.json (the live commit, pipeline and console links on the job
+// page).
 func writeStatus(dir string, s *snapshot.Snapshot) error {
 	js, err := report.StatusJSON(s)
 	if err != nil {
@@ -36,7 +38,11 @@ func writeStatus(dir string, s *snapshot.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	for name, data := range map[string][]byte{"status.json": js, "status.md": []byte(report.StatusMarkdown(s)), "status.html": page} {
+	notes, err := report.Annotations(s)
+	if err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{"status.json": js, "status.md": []byte(report.StatusMarkdown(s)), "status.html": page, report.AnnotationsFile: notes} {
 		if err := report.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
@@ -93,6 +99,9 @@ func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapsho
 // colour tags to match, with the same client.
 func (inv *invocation) registryAfter(ctx context.Context, s *snapshot.Snapshot, move bool) {
 	defer snapshot.AddLinks(s, inv.region())
+	if move {
+		defer inv.recordLive(s)
+	}
 	regs := inv.settings.Registries
 	if regs == nil || regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
 		return

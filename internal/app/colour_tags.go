@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
@@ -112,4 +114,27 @@ func moveTagTo(ctx context.Context, client *image.Client, repo name.Repository, 
 		return fmt.Errorf("moving %s:%s to %s: %w", repo, tag, digest, err)
 	}
 	return nil
+}
+
+// Variables deploy.env carries about what is live, beside the colour
+// (ECS_BLUEGREEN_LIVE_COLOUR): the environment page and later jobs read them.
+const (
+	envLiveCommit  = "ECS_BLUEGREEN_LIVE_COMMIT"
+	envLiveVersion = "ECS_BLUEGREEN_LIVE_VERSION"
+)
+
+// recordLive says what is live after a command changed it: one log line,
+// and the live commit and version in deploy.env (for the environment and
+// the jobs after). Nothing is recorded while traffic is split.
+func (inv *invocation) recordLive(s *snapshot.Snapshot) {
+	c := s.Colour(s.Live)
+	if c == nil || c.Release == nil {
+		return
+	}
+	r := c.Release
+	inv.log.Info("live", "colour", string(s.Live), "commit", r.ShortCommit(), "title", r.Title, "version", r.Version, "deployment_id", r.DeploymentID, "started_by", r.StartedBy)
+	vars := map[string]string{envLiveCommit: r.Commit, envLiveVersion: r.Version}
+	if err := report.MergeDotenv(filepath.Join(inv.settings.Output.Dir, report.DotenvFile), vars); err != nil {
+		inv.log.Warn("the live commit could not be written to deploy.env", "error", err.Error())
+	}
 }

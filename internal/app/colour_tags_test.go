@@ -116,11 +116,27 @@ func TestColourTagsFollowWhatRuns(t *testing.T) {
 	checkTags("after two deploys", digests[1], digests[0])
 
 	// Rollback redeploys image 0, onto green again.
-	environ := append(append([]string{}, base...), "CI_PIPELINE_ID=3", "CI_PIPELINE_URL=https://gitlab.example.com/group/web/-/pipelines/3", "BG_OUTPUT_DIR="+t.TempDir())
+	rollbackOut := t.TempDir()
+	environ := append(append([]string{}, base...), "CI_PIPELINE_ID=3", "CI_PIPELINE_URL=https://gitlab.example.com/group/web/-/pipelines/3", "BG_OUTPUT_DIR="+rollbackOut)
 	if code, _, stderr := run(environ, "rollback"); code != ExitOK {
 		t.Fatalf("rollback: exit %d\n%s", code, stderr)
 	}
 	checkTags("after the rollback", digests[1], digests[0])
+	// The rollback job leaves what is live where GitLab shows it: deploy.env
+	// (the environment, later jobs) and the job page's annotations.
+	dotenv, err := os.ReadFile(filepath.Join(rollbackOut, "deploy.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ECS_BLUEGREEN_LIVE_COLOUR=green", "ECS_BLUEGREEN_LIVE_COMMIT=" + commits[0], "ECS_BLUEGREEN_LIVE_VERSION=1.1"} {
+		if !strings.Contains(string(dotenv), want) {
+			t.Errorf("deploy.env after the rollback lacks %s:\n%s", want, dotenv)
+		}
+	}
+	notes, err := os.ReadFile(filepath.Join(rollbackOut, "annotations.json"))
+	if err != nil || !strings.Contains(string(notes), `"label": "green (live): commit aaaaaaaa Change 1"`) {
+		t.Errorf("annotations.json after the rollback (%v):\n%s", err, notes)
+	}
 
 	out := t.TempDir()
 	code, stdout, stderr := run(append(append([]string{}, base...), "BG_OUTPUT_DIR="+out), "status")

@@ -182,3 +182,14 @@ func historySample(s *snapshot.Snapshot) *snapshot.Snapshot {
 	}
 	return s
 }
+
+func TestAnnotations(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"history", "steady"} {
+		b, err := Annotations(sampleSnapshots()[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "annotations-"+name+".json", b)
+	}
+}
