@@ -118,20 +118,25 @@ func (p TrafficPoint) Weight(c Colour) float64 {
 	return p.Green
 }
 
-// readHistory reads the group's last r.History deployments in two batch
-// calls, one ListDeployments (newest first, as CodeDeploy lists them; the
-// entries are sorted by creation time again in case) and one
-// BatchGetDeployments that also fetches the deployments that created each
-// colour's task set; the in-flight deployment is the newest active one
-// (one deployment at a time per group, aws-facts §2.11). A third call,
-// BatchGetDeploymentTargets, reads the last deployment's lifecycle events
-// for the traffic timeline.
+// maxBatch is BatchGetDeployments' limit (aws-facts §2.11).
+const maxBatch = 100
+
+// readHistory reads the group's last r.History deployments in two calls:
+// one ListDeployments and one BatchGetDeployments of its first page, which
+// also fetches the deployments that created each colour's task set; the
+// in-flight deployment is the newest active one (one deployment at a time
+// per group, aws-facts §2.11). A third call, BatchGetDeploymentTargets,
+// reads the last deployment's lifecycle events for the traffic timeline.
 func (r *Reader) readHistory(ctx context.Context, s *Snapshot, application, group string) error {
 	out, err := r.CD.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(application), DeploymentGroupName: aws.String(group)})
 	if err != nil {
 		return fmt.Errorf("listing deployments of %s/%s: %w", application, group, err)
 	}
-	listed := out.Deployments[:min(r.History, len(out.Deployments))]
+	// The whole first page goes into the one batch (at most 100 ids, two
+	// kept for the colours' own deployments), then the newest r.History by
+	// creation time are kept: the history does not rest on the order
+	// ListDeployments answers in, which AWS does not document.
+	listed := out.Deployments[:min(maxBatch-len(s.Colours), len(out.Deployments))]
 	ids := slices.Clone(listed)
 	for _, c := range s.Colours {
 		if c.TaskSet != nil && c.TaskSet.DeploymentID != "" && !slices.Contains(ids, c.TaskSet.DeploymentID) && len(ids) < 100 {
@@ -155,6 +160,9 @@ func (r *Reader) readHistory(ctx context.Context, s *Snapshot, application, grou
 		}
 	}
 	slices.SortStableFunc(s.History, func(a, b HistoryEntry) int { return b.Created.Compare(a.Created) })
+	if len(s.History) > r.History {
+		s.History = s.History[:r.History]
+	}
 	for _, h := range s.History {
 		if slices.Contains(activeStatuses, cdtypes.DeploymentStatus(h.Status)) {
 			s.InFlight = &Deployment{ID: h.ID, Status: h.Status, Description: h.Description, Created: h.Created}

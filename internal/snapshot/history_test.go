@@ -138,6 +138,15 @@ func TestReadCodeDeploy_history(t *testing.T) {
 	if p := tl.Points[len(tl.Points)-1]; p.Weight(tl.To) != 100 {
 		t.Errorf("last point = %+v, want all on %s", p, tl.To)
 	}
+	// BG_HISTORY=1: the newest only, and still the timeline.
+	r.History = 1
+	one, err := r.ReadCodeDeploy(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one.History) != 1 || one.History[0].ID != second || one.Timeline == nil {
+		t.Errorf("with history 1: %+v, timeline %v", one.History, one.Timeline)
+	}
 	other := s.Colour(s.Live.Other())
 	if other.Release != nil && other.Release.Error == "" && other.Release.DeploymentID != first {
 		t.Errorf("the other colour's release = %+v", other.Release)
