@@ -183,6 +183,7 @@ var fleetPage = template.Must(template.New("fleet").Parse(`<!DOCTYPE html>
   table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
   th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; vertical-align: top; }
   code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+  td:first-child { white-space: nowrap; }
   .failed td { background: #ffebe9; } .failed .result { color: #cf222e; font-weight: 600; }
   .bar { display: flex; width: 120px; height: 12px; border: 1px solid var(--line); border-radius: 3px; overflow: hidden; }
   .bar .blue { background: var(--blue); } .bar .green { background: var(--green); }

@@ -159,6 +159,40 @@ func TestStatusHTMLInChromium_history(t *testing.T) {
 		t.Errorf("the screenshot's lower part has %d rows of blue and %d of green: the timeline did not render both colours", blueRows, greenRows)
 	}
 	t.Logf("screenshot: %s", shot)
+
+	// The many-services page: a row per service linking to its page, the
+	// broken one marked, hostile names as text, nothing fetched.
+	fleetPage, err := FleetHTML(time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC), fleetSample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleetPath := filepath.Join(dir, "fleet.html")
+	if err := os.WriteFile(fleetPath, fleetPage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fleetShot := filepath.Join(dir, "fleet.png")
+	run(fleetPath, "--screenshot="+fleetShot)
+	fleetDOM := string(run(fleetPath, "--dump-dom"))
+	if n := requests.Load(); n != 0 {
+		t.Errorf("the pages made %d requests: they must need no external asset", n)
+	}
+	if n := strings.Count(fleetDOM, `<tr class="service`); n != 3 {
+		t.Errorf("the services page has %d rows, want 3", n)
+	}
+	if n := strings.Count(fleetDOM, `<tr class="service failed">`); n != 2 {
+		t.Errorf("the services page marks %d rows failed, want 2", n)
+	}
+	for _, want := range []string{`href="services/web/status.html"`, "gone&lt;b&gt;", "ECS service gone not found"} {
+		if !strings.Contains(fleetDOM, want) {
+			t.Errorf("the services page lacks %q", want)
+		}
+	}
+	if strings.Contains(fleetDOM, "<script") || strings.Contains(fleetDOM, "<b>") {
+		t.Error("hostile text became markup in the services page")
+	}
+	if _, err := os.Stat(fleetShot); err != nil {
+		t.Errorf("no screenshot of the services page: %v", err)
+	}
 }
 
 // browserOwn are the hosts Chromium calls on its own (component updates,
