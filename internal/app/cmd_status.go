@@ -99,6 +99,7 @@ func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapsho
 // colour tags to match, with the same client.
 func (inv *invocation) registryAfter(ctx context.Context, s *snapshot.Snapshot, move bool) {
 	defer snapshot.AddLinks(s, inv.region())
+	s.StatusPage = inv.statusPageURL()
 	if move {
 		defer inv.recordLive(s)
 	}

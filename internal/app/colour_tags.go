@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -121,7 +122,28 @@ func moveTagTo(ctx context.Context, client *image.Client, repo name.Repository, 
 const (
 	envLiveCommit  = "ECS_BLUEGREEN_LIVE_COMMIT"
 	envLiveVersion = "ECS_BLUEGREEN_LIVE_VERSION"
+	envStatusURL   = "ECS_BLUEGREEN_STATUS_URL"
 )
+
+// statusPageURL is where GitLab shows this job's status.html: the job's
+// artifact at BG_OUTPUT_DIR (relative to the project folder); "" outside a
+// GitLab job or for an output folder outside the project.
+func (inv *invocation) statusPageURL() string {
+	job := inv.getenv("CI_JOB_URL")
+	if job == "" || inv.settings.Output == nil {
+		return ""
+	}
+	dir := inv.settings.Output.Dir
+	if filepath.IsAbs(dir) {
+		project := inv.getenv("CI_PROJECT_DIR")
+		rel, err := filepath.Rel(project, dir)
+		if project == "" || err != nil || strings.HasPrefix(rel, "..") {
+			return ""
+		}
+		dir = rel
+	}
+	return strings.TrimSuffix(job, "/") + "/artifacts/file/" + path.Join(filepath.ToSlash(filepath.Clean(dir)), "status.html")
+}
 
 // recordLive says what is live after a command changed it: one log line,
 // and the live commit and version in deploy.env (for the environment and
@@ -134,6 +156,9 @@ func (inv *invocation) recordLive(s *snapshot.Snapshot) {
 	r := c.Release
 	inv.log.Info("live", "colour", string(s.Live), "commit", r.ShortCommit(), "title", r.Title, "version", r.Version, "deployment_id", r.DeploymentID, "started_by", r.StartedBy)
 	vars := map[string]string{envLiveCommit: r.Commit, envLiveVersion: r.Version}
+	if s.StatusPage != "" {
+		vars[envStatusURL] = s.StatusPage
+	}
 	if err := report.MergeDotenv(filepath.Join(inv.settings.Output.Dir, report.DotenvFile), vars); err != nil {
 		inv.log.Warn("the live commit could not be written to deploy.env", "error", err.Error())
 	}

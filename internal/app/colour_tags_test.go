@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/sandbox"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
@@ -117,7 +118,8 @@ func TestColourTagsFollowWhatRuns(t *testing.T) {
 
 	// Rollback redeploys image 0, onto green again.
 	rollbackOut := t.TempDir()
-	environ := append(append([]string{}, base...), "CI_PIPELINE_ID=3", "CI_PIPELINE_URL=https://gitlab.example.com/group/web/-/pipelines/3", "BG_OUTPUT_DIR="+rollbackOut)
+	environ := append(append([]string{}, base...), "CI_PIPELINE_ID=3", "CI_PIPELINE_URL=https://gitlab.example.com/group/web/-/pipelines/3", "BG_OUTPUT_DIR="+rollbackOut,
+		"CI_JOB_URL=https://gitlab.example.com/group/web/-/jobs/31", "CI_PROJECT_DIR="+filepath.Dir(rollbackOut))
 	if code, _, stderr := run(environ, "rollback"); code != ExitOK {
 		t.Fatalf("rollback: exit %d\n%s", code, stderr)
 	}
@@ -128,7 +130,8 @@ func TestColourTagsFollowWhatRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ECS_BLUEGREEN_LIVE_COLOUR=green", "ECS_BLUEGREEN_LIVE_COMMIT=" + commits[0], "ECS_BLUEGREEN_LIVE_VERSION=1.1"} {
+	statusURL := "https://gitlab.example.com/group/web/-/jobs/31/artifacts/file/" + filepath.Base(rollbackOut) + "/status.html"
+	for _, want := range []string{"ECS_BLUEGREEN_LIVE_COLOUR=green", "ECS_BLUEGREEN_LIVE_COMMIT=" + commits[0], "ECS_BLUEGREEN_LIVE_VERSION=1.1", "ECS_BLUEGREEN_STATUS_URL=" + statusURL} {
 		if !strings.Contains(string(dotenv), want) {
 			t.Errorf("deploy.env after the rollback lacks %s:\n%s", want, dotenv)
 		}
@@ -182,5 +185,30 @@ func TestColourTagsFollowWhatRuns(t *testing.T) {
 	code, stdout, _ = run(append(append([]string{}, base...), "BG_OUTPUT_DIR="+t.TempDir()), "verify")
 	if code != ExitVerify || !strings.Contains(stdout, "FAIL registry colour tags name what each colour runs") {
 		t.Errorf("verify with green's tag moved by hand: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestStatusPageURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		environ []string
+		dir     string
+		want    string
+	}{
+		{name: "relative", environ: []string{"CI_JOB_URL=https://gl.example/g/p/-/jobs/7"}, dir: ".ecs-bluegreen/ecs-deploy", want: "https://gl.example/g/p/-/jobs/7/artifacts/file/.ecs-bluegreen/ecs-deploy/status.html"},
+		{name: "absolute_in_project", environ: []string{"CI_JOB_URL=https://gl.example/g/p/-/jobs/7", "CI_PROJECT_DIR=/builds/g/p"}, dir: "/builds/g/p/out/", want: "https://gl.example/g/p/-/jobs/7/artifacts/file/out/status.html"},
+		{name: "outside_the_project", environ: []string{"CI_JOB_URL=https://gl.example/g/p/-/jobs/7", "CI_PROJECT_DIR=/builds/g/p"}, dir: "/tmp/out", want: ""},
+		{name: "not_in_gitlab", dir: ".ecs-bluegreen", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			inv := &invocation{env: Env{Environ: tt.environ}}
+			inv.settings.Output = &config.Output{Dir: tt.dir}
+			if got := inv.statusPageURL(); got != tt.want {
+				t.Errorf("statusPageURL() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

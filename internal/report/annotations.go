@@ -33,6 +33,7 @@ func Annotations(s *snapshot.Snapshot) ([]byte, error) {
 			links = append(links, annotation{annotationLink{Label: gitlab.EscapeLine(label), URL: url}})
 		}
 	}
+	add("status page: "+Headline(s), s.StatusPage)
 	order := []snapshot.Colour{snapshot.Blue, snapshot.Green}
 	if s.Live != "" {
 		order = []snapshot.Colour{s.Live, s.Live.Other()}

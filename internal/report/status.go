@@ -98,6 +98,9 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 		}
 		b.WriteString("\n")
 	}
+	if s.StatusPage != "" {
+		fmt.Fprintf(&b, "%s\n\n", mdLink("The status page", s.StatusPage))
+	}
 	fmt.Fprintf(&b, "_Read %s._\n", s.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
 	return b.String()
 }

@@ -164,6 +164,7 @@ func historySample(s *snapshot.Snapshot) *snapshot.Snapshot {
 			StartedBy: "rollback job, pipeline 1200", Pipeline: "1200", PipelineURL: "https://gitlab.example.com/group/web/-/pipelines/1200", Commit: sha1,
 		},
 	}
+	s.StatusPage = "https://gitlab.example.com/group/web/-/jobs/98766/artifacts/file/.ecs-bluegreen/ecs-deploy/status.html"
 	created := taken.Add(-time.Hour)
 	s.Timeline = &snapshot.Timeline{
 		DeploymentID: "d-NEWNEWNEW", Config: "CodeDeployDefault.ECSCanary10Percent5Minutes", From: snapshot.Blue, To: snapshot.Green,

@@ -46,6 +46,9 @@ type Snapshot struct {
 	History []HistoryEntry `json:"history,omitempty"`
 	// Timeline is production traffic per colour during the last deployment.
 	Timeline *Timeline `json:"timeline,omitempty"`
+	// StatusPage is this report's status.html where GitLab keeps it (the
+	// job's artifact), when the run is a GitLab job.
+	StatusPage string `json:"statusPage,omitempty"`
 	// Warnings are verify's checks that found something short of a failure
 	// (an image given by tag): the status reports show them.
 	Warnings []string `json:"warnings,omitempty"`
