@@ -30,7 +30,8 @@ func TestCheckColourTags(t *testing.T) {
 	}{
 		{name: "both_match", s: base(tag("blue", "sha256:aaaa"), tag("green", "sha256:bbbb")), passed: true, want: "r/web:blue, r/web:green"},
 		{name: "green_stale", s: base(tag("blue", "sha256:aaaa"), tag("green", "sha256:aaaa")), want: "r/web:green is sha256:aaaa, but green runs sha256:bbbb"},
-		{name: "green_missing", s: base(tag("blue", "sha256:aaaa"), tag("green", "")), want: "r/web:green does not exist"},
+		{name: "green_not_yet_moved", s: base(tag("blue", "sha256:aaaa"), tag("green", "")), passed: true, want: "r/web:blue"},
+		{name: "none_moved_yet", s: base(tag("blue", ""), tag("green", "")), skip: true, want: "no colour tag yet (r/web:blue, r/web:green)"},
 		{name: "unreadable", s: base(tag("blue", "sha256:aaaa"), snapshot.RegistryTag{Repository: "r/web", Tag: "green", Error: "denied"}), want: "cannot be read (denied)"},
 		{name: "no_registry", s: base(), skip: true, want: "no registry configured"},
 	}
