@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/fleet"
@@ -164,9 +165,9 @@ func runService(ctx context.Context, inv *invocation, inner *command, e fleet.En
 		environ = append(environ, k+"="+e.Env[k])
 	}
 	environ = append(environ, envServicesFile+"=", "BG_OUTPUT_DIR="+out)
-	var log bytes.Buffer
-	err := runCommand(ctx, inner, nil, Env{Environ: environ, Stdout: &log, Stderr: &log, Clock: inv.env.Clock})
-	ss.ExitCode = exitCode(&log, err)
+	log := &lockedBuffer{}
+	err := runCommand(ctx, inner, nil, Env{Environ: environ, Stdout: log, Stderr: log, Clock: inv.env.Clock})
+	ss.ExitCode = exitCode(log, err)
 	if err != nil {
 		ss.Error = err.Error()
 	}
@@ -183,6 +184,26 @@ func runService(ctx context.Context, inv *invocation, inner *command, e fleet.En
 		}
 	}
 	return serviceRun{status: ss, log: log.Bytes()}
+}
+
+// lockedBuffer is one service's log, its output and its log lines in the
+// order written, safe for the writers a command may run at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Bytes is what was written.
+func (b *lockedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
 }
 
 // writeFleet writes the overview: status.json, status.md, status.html and,
