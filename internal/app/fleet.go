@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/fleet"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
@@ -82,6 +83,9 @@ func runFleet(inner *command) func(context.Context, *invocation) error {
 		entries, err := fleet.Parse(data)
 		if err != nil {
 			return &usageError{msg: err.Error(), hint: "fix BG_SERVICES_FILE; nothing was read"}
+		}
+		if err := refuseSecrets(entries); err != nil {
+			return err
 		}
 		dir := inv.settings.Output.Dir
 		taken := inv.clock().Now()
@@ -240,4 +244,32 @@ func writeFleet(dir, cmd string, taken time.Time, services []report.ServiceStatu
 		}
 	}
 	return nil
+}
+
+// refuseSecrets refuses a services file that sets a secret setting (an ID
+// token, a registry password): a file in the repository is no place for
+// one, and its value would not be masked in the log.
+func refuseSecrets(entries []fleet.Entry) error {
+	secret := map[string]bool{}
+	for _, st := range config.Reference() {
+		if st.Secret {
+			secret[st.Var] = true
+		}
+	}
+	var bad []string
+	for _, e := range entries {
+		for k := range e.Env {
+			if secret[k] || strings.HasPrefix(k, "AWS_SECRET") || k == "AWS_SESSION_TOKEN" {
+				bad = append(bad, e.Name+": "+k)
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return &usageError{
+		msg:  "the services file sets secrets (" + strings.Join(bad, ", ") + ")",
+		hint: "give secrets as masked CI/CD variables of the job; the services file names services and their plain settings",
+	}
 }

@@ -209,3 +209,31 @@ func BenchmarkStatusManyServices(b *testing.B) {
 	b.ReportMetric(per.Seconds(), "s/20-services")
 	fmt.Printf("status over 20 services (4 at once): %v per run, %.1f AWS calls per service\n", per.Round(time.Millisecond), calls)
 }
+
+// TestManyServices_refusesSecretsAndBadFiles: a services file that sets a
+// secret, or is not a services file, is bad input (exit 2) before any AWS
+// call, naming what is wrong.
+func TestManyServices_refusesSecretsAndBadFiles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, file, want string
+	}{
+		{name: "secret", file: "services:\n  - name: web\n    env: {BG_CLUSTER: prod, BG_ID_TOKEN: eyJhbGciOi, AWS_SECRET_ACCESS_KEY: x}\n", want: "the services file sets secrets (web: AWS_SECRET_ACCESS_KEY, web: BG_ID_TOKEN)"},
+		{name: "not_a_list", file: "services: web\n", want: "not YAML or JSON"},
+		{name: "bad_name", file: "services:\n  - name: ../x\n", want: `the name "../x" must be`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "services.yml")
+			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// No AWS endpoint: a call would fail differently.
+			code, _, stderr := runIn(t, []string{"AWS_REGION=eu-west-1", "BG_OUTPUT_DIR=" + t.TempDir(), "BG_SERVICES_FILE=" + path}, "verify")
+			if code != ExitUsage || !strings.Contains(stderr, tt.want) || strings.Contains(stderr, "eyJhbGciOi") {
+				t.Errorf("exit %d, want %d with %q (and no secret):\n%s", code, ExitUsage, tt.want, stderr)
+			}
+		})
+	}
+}
