@@ -25,6 +25,9 @@ func StatusJSON(s *snapshot.Snapshot) ([]byte, error) {
 func StatusMarkdown(s *snapshot.Snapshot) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s on %s: %s\n\n", md(s.Service), md(s.Cluster), md(Headline(s)))
+	if sum := LiveSummary(s); sum != "" {
+		fmt.Fprintf(&b, "%s.\n\n", md(sum))
+	}
 	blue, green := s.Colour(snapshot.Blue), s.Colour(snapshot.Green)
 	row := func(name string, f func(c *snapshot.ColourState) string) {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, f(blue), f(green))

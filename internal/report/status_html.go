@@ -45,6 +45,7 @@ type historyRow struct {
 type pageView struct {
 	S        *snapshot.Snapshot
 	Headline string
+	Summary  string
 	Colours  []colourView
 	HasTest  bool
 	Taken    string
@@ -53,7 +54,7 @@ type pageView struct {
 }
 
 func statusView(s *snapshot.Snapshot) pageView {
-	v := pageView{S: s, Headline: Headline(s), HasTest: s.Group != nil && s.Group.TestListener != "" || s.Routes != nil && s.Routes.Test != "", Taken: s.Taken.UTC().Format("2006-01-02 15:04:05 UTC")}
+	v := pageView{S: s, Headline: Headline(s), Summary: LiveSummary(s), HasTest: s.Group != nil && s.Group.TestListener != "" || s.Routes != nil && s.Routes.Test != "", Taken: s.Taken.UTC().Format("2006-01-02 15:04:05 UTC")}
 	for i := range s.Colours {
 		c := &s.Colours[i]
 		cv := colourView{
@@ -118,7 +119,7 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
 </head>
 <body>
 <h1>{{.S.Service}} on {{.S.Cluster}}</h1>
-<p class="sub" id="headline">{{.Headline}}</p>
+<p class="sub" id="headline">{{.Headline}}{{with .Summary}}: {{.}}{{end}}</p>
 <div class="split" role="img" aria-label="production traffic">
 {{- range .Colours}}{{if gt .BarPercent 0.0}}<div class="{{.Colour}}" style="width: {{printf "%.1f" .BarPercent}}%">{{.Colour}} {{.Production}}</div>{{end}}{{end -}}
 </div>

@@ -248,3 +248,37 @@ func timelineSVG(s *snapshot.Snapshot) *timelineView {
 	}
 	return v
 }
+
+// LiveSummary says in one sentence what production runs: the live colour's
+// commit and title, version, who deployed it and since when ("" when no
+// colour is live or nothing is known of its release). Plain text: callers
+// escape it for where it goes.
+func LiveSummary(s *snapshot.Snapshot) string {
+	c := s.Colour(s.Live)
+	if c == nil || c.Release == nil || c.Release.Commit == "" && c.Release.DeploymentID == "" {
+		return ""
+	}
+	r := c.Release
+	parts := []string{string(s.Live) + " runs"}
+	if r.Commit != "" {
+		parts = append(parts, r.ShortCommit())
+		if r.Title != "" {
+			parts = append(parts, curlyQuoted(r.Title))
+		}
+	} else {
+		parts = append(parts, "an unknown commit")
+	}
+	if r.Version != "" {
+		parts = append(parts, "(version "+r.Version+")")
+	}
+	out := strings.Join(parts, " ")
+	if r.StartedBy != "" {
+		out += ", deployed by " + r.StartedBy
+	}
+	if !r.LiveSince.IsZero() {
+		out += ", live since " + timeText(r.LiveSince)
+	}
+	return out
+}
+
+func curlyQuoted(s string) string { return "\u201c" + s + "\u201d" }
