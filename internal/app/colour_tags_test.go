@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -18,6 +20,7 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/sandbox"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/testutil"
 )
 
 // TestColourTagsFollowWhatRuns is two pipelines' release and deploy, then
@@ -141,7 +144,14 @@ func TestColourTagsFollowWhatRuns(t *testing.T) {
 		t.Errorf("annotations.json after the rollback (%v):\n%s", err, notes)
 	}
 
-	out := t.TempDir()
+	// With BG_SCREENSHOT_DIR the status reports (and their screenshot)
+	// stay there.
+	out := os.Getenv("BG_SCREENSHOT_DIR")
+	if out == "" {
+		out = t.TempDir()
+	} else {
+		out = filepath.Join(out, "simulator")
+	}
 	code, stdout, stderr := run(append(append([]string{}, base...), "BG_OUTPUT_DIR="+out), "status")
 	if code != ExitOK {
 		t.Fatalf("status: exit %d\n%s", code, stderr)
@@ -168,6 +178,8 @@ func TestColourTagsFollowWhatRuns(t *testing.T) {
 			t.Errorf("status output lacks %q:\n%s", want, stdout)
 		}
 	}
+
+	screenshotStatus(t, filepath.Join(out, "status.html"), commits[0][:8], "Last deployments", "Production traffic during", "rollback job, pipeline 3")
 
 	code, stdout, _ = run(append(append([]string{}, base...), "BG_OUTPUT_DIR="+t.TempDir()), "verify")
 	if !strings.Contains(stdout, "ok   registry colour tags name what each colour runs") {
@@ -211,4 +223,35 @@ func TestStatusPageURL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// screenshotStatus renders a status.html the command wrote in headless
+// Chromium, next to it as status.png, and checks the rendered page names
+// what it should (skipped without Chromium).
+func screenshotStatus(t *testing.T, page string, want ...string) {
+	t.Helper()
+	chromium := testutil.RequirePeer(t, "chromium", "chromium-browser", "google-chrome")
+	shot := filepath.Join(filepath.Dir(page), "status.png")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	args := []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+		"--disable-sync", "--hide-scrollbars", "--user-data-dir=" + filepath.Join(t.TempDir(), "profile"), "--window-size=1100,1500",
+	}
+	if out, err := exec.CommandContext(ctx, chromium, append(args, "--screenshot="+shot, "file://"+page)...).CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	dom, err := exec.CommandContext(ctx, chromium, append(args, "--dump-dom", "file://"+page)...).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(dom), w) {
+			t.Errorf("the rendered %s lacks %q", page, w)
+		}
+	}
+	if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
+		t.Errorf("no screenshot at %s: %v", shot, err)
+	}
+	t.Logf("screenshot: %s", shot)
 }

@@ -159,7 +159,7 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
 <rect class="{{.Colour}}" x="{{printf "%.1f" .X}}" y="{{printf "%.1f" .Y}}" width="{{printf "%.1f" .W}}" height="{{printf "%.1f" .H}}"><title>{{.Title}}</title></rect>
 {{- end}}
 {{- range .Ticks}}
-<text x="{{printf "%.1f" .X}}" y="125"><title>{{.Note}}</title>{{.Label}}</text>
+<text x="{{printf "%.1f" .X}}" y="125" text-anchor="{{.Anchor}}"><title>{{.Note}}</title>{{.Label}}</text>
 {{- end}}
 <text x="0" y="15">100%</text><text x="0" y="110">0%</text>
 </svg>

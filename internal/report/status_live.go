@@ -183,9 +183,10 @@ type svgRect struct {
 }
 
 type svgTick struct {
-	X     float64
-	Label string
-	Note  string
+	X      float64
+	Label  string
+	Note   string
+	Anchor string // start, or end near the right edge, so no label is cut
 }
 
 type timelineView struct {
@@ -244,7 +245,11 @@ func timelineSVG(s *snapshot.Snapshot) *timelineView {
 		if greenH > 0 {
 			v.Rects = append(v.Rects, svgRect{X: xs[i], Y: svgTop + svgBand - blueH - greenH, W: w, H: greenH, Colour: "green", Title: title})
 		}
-		v.Ticks = append(v.Ticks, svgTick{X: xs[i], Label: "+" + durationOr0(p.At.Sub(start)), Note: p.Note})
+		tick := svgTick{X: xs[i], Label: "+" + durationOr0(p.At.Sub(start)), Note: p.Note, Anchor: "start"}
+		if tick.X > svgWidth-svgRight-60 {
+			tick.Anchor = "end"
+		}
+		v.Ticks = append(v.Ticks, tick)
 	}
 	return v
 }
