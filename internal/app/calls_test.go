@@ -226,6 +226,8 @@ func TestCallsPerCommand(t *testing.T) {
 		// (BG_HISTORY, default 10): BatchGetDeployments for the last
 		// deployments (the ListDeployments status always made lists them
 		// too) and BatchGetDeploymentTargets for the last one's timeline.
+		// (With a deployment there, Resolve finds the group from the task
+		// set's deployment: one GetDeployment, counted with the polls.)
 		callBudget{max: 12, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "status with history", rec.since(m))
 	})
 	t.Run("verify", func(t *testing.T) {
@@ -234,6 +236,17 @@ func TestCallsPerCommand(t *testing.T) {
 		m := rec.mark()
 		runIn(t, s.environ("BG_ECR_REPOSITORY=web", "BG_REGISTRY_IMAGE="+host+"/group/web"), "verify")
 		callBudget{max: 10, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "verify", rec.since(m))
+	})
+	t.Run("verify_with_history", func(t *testing.T) {
+		t.Parallel()
+		s, rec, host := startRecordedSim(t, seed.Options{})
+		if code, _, stderr := runIn(t, deployEnv(s), "deploy"); code != ExitOK {
+			t.Fatalf("deploy exit %d\n%s", code, stderr)
+		}
+		m := rec.mark()
+		runIn(t, s.environ("BG_ECR_REPOSITORY=web", "BG_REGISTRY_IMAGE="+host+"/group/web"), "verify")
+		// As status: 10, plus 2 for the history.
+		callBudget{max: 12, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "verify with history", rec.since(m))
 	})
 	t.Run("deploy_all_at_once", func(t *testing.T) {
 		t.Parallel()
