@@ -117,6 +117,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 }
 
 func runCommand(ctx context.Context, cmd *command, args []string, env Env) error {
+	cmd = forFleet(cmd, env.Environ) // BG_SERVICES_FILE: status and verify over many services (fleet.go)
 	inv := &invocation{cmd: cmd, args: args, env: env}
 	if len(cmd.families) > 0 {
 		if err := inv.loadSettings(ctx); err != nil {

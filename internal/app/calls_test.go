@@ -211,12 +211,42 @@ func TestCallsPerCommand(t *testing.T) {
 		// DESIGN: status with the registry tags in at most 10 calls.
 		callBudget{max: 10, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "status", rec.since(m))
 	})
+	t.Run("status_with_history", func(t *testing.T) {
+		t.Parallel()
+		s, rec, host := startRecordedSim(t, seed.Options{})
+		if code, _, stderr := runIn(t, deployEnv(s), "deploy"); code != ExitOK {
+			t.Fatalf("deploy exit %d\n%s", code, stderr)
+		}
+		m := rec.mark()
+		code, _, stderr := runIn(t, s.environ("BG_ECR_REPOSITORY=web", "BG_REGISTRY_IMAGE="+host+"/group/web"), "status")
+		if code != ExitOK {
+			t.Fatalf("status exit %d\n%s", code, stderr)
+		}
+		// DESIGN: status in at most 10 calls, plus 2 for the history
+		// (BG_HISTORY, default 10): BatchGetDeployments for the last
+		// deployments (the ListDeployments status always made lists them
+		// too) and BatchGetDeploymentTargets for the last one's timeline.
+		// (With a deployment there, Resolve finds the group from the task
+		// set's deployment: one GetDeployment, counted with the polls.)
+		callBudget{max: 12, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "status with history", rec.since(m))
+	})
 	t.Run("verify", func(t *testing.T) {
 		t.Parallel()
 		s, rec, host := startRecordedSim(t, seed.Options{})
 		m := rec.mark()
 		runIn(t, s.environ("BG_ECR_REPOSITORY=web", "BG_REGISTRY_IMAGE="+host+"/group/web"), "verify")
 		callBudget{max: 10, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "verify", rec.since(m))
+	})
+	t.Run("verify_with_history", func(t *testing.T) {
+		t.Parallel()
+		s, rec, host := startRecordedSim(t, seed.Options{})
+		if code, _, stderr := runIn(t, deployEnv(s), "deploy"); code != ExitOK {
+			t.Fatalf("deploy exit %d\n%s", code, stderr)
+		}
+		m := rec.mark()
+		runIn(t, s.environ("BG_ECR_REPOSITORY=web", "BG_REGISTRY_IMAGE="+host+"/group/web"), "verify")
+		// As status: 10, plus 2 for the history.
+		callBudget{max: 12, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "verify with history", rec.since(m))
 	})
 	t.Run("deploy_all_at_once", func(t *testing.T) {
 		t.Parallel()

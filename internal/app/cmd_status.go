@@ -26,7 +26,9 @@ func runStatus(ctx context.Context, inv *invocation) error {
 	return err
 }
 
-// writeStatus writes status.json, status.md and status.html.
+// writeStatus writes status.json, status.md, status.html and GitLab's
+// annotations.json (the live commit, pipeline and console links on the job
+// page).
 func writeStatus(dir string, s *snapshot.Snapshot) error {
 	js, err := report.StatusJSON(s)
 	if err != nil {
@@ -36,7 +38,11 @@ func writeStatus(dir string, s *snapshot.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	for name, data := range map[string][]byte{"status.json": js, "status.md": []byte(report.StatusMarkdown(s)), "status.html": page} {
+	notes, err := report.Annotations(s)
+	if err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{"status.json": js, "status.md": []byte(report.StatusMarkdown(s)), "status.html": page, report.AnnotationsFile: notes} {
 		if err := report.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
@@ -53,23 +59,40 @@ func (inv *invocation) snapshot(ctx context.Context) (*snapshot.Snapshot, error)
 	return m.Snapshot(ctx)
 }
 
-// readRegistryTags adds the registries' live and previous tags to the
-// snapshot (nothing when no registry is configured). A tag that cannot be
-// read is recorded with the reason: status shows it, verify fails on it.
+// readRegistryTags adds the registries' live, previous and colour tags to
+// the snapshot, what each colour's image says about itself (commit,
+// version) and the links to GitLab and the AWS console. A tag that cannot
+// be read is recorded with the reason: status shows it, verify fails on it.
 func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapshot) {
+	inv.registryAfter(ctx, s, false)
+}
+
+// registryAfter reads the registry for the snapshot (readRegistryTags);
+// after a command changed what a colour runs (move), it first moves the
+// colour tags to match, with the same client.
+func (inv *invocation) registryAfter(ctx context.Context, s *snapshot.Snapshot, move bool) {
+	defer snapshot.AddLinks(s, inv.region())
+	s.StatusPage = inv.statusPageURL()
+	if move {
+		defer inv.recordLive(s)
+	}
 	regs := inv.settings.Registries
 	if regs == nil || regs.RegistryImage.IsZero() && regs.ECRRepository == "" {
 		return
 	}
+	tags := []string{regs.LiveTag, regs.PreviousTag, string(snapshot.Blue), string(snapshot.Green)}
 	client, repos, err := inv.registryRepos(ctx)
 	if err != nil {
-		for _, tag := range []string{regs.LiveTag, regs.PreviousTag} {
+		for _, tag := range tags {
 			s.Registry = append(s.Registry, snapshot.RegistryTag{Repository: orString(regs.RegistryImage.String(), regs.ECRRepository), Tag: tag, Error: err.Error()})
 		}
 		return
 	}
+	if move {
+		inv.moveColourTagsWith(ctx, client, repos, s)
+	}
 	for _, repo := range repos {
-		for _, tag := range []string{regs.LiveTag, regs.PreviousTag} {
+		for _, tag := range tags {
 			rt := snapshot.RegistryTag{Repository: repo.String(), Tag: tag}
 			d, err := client.Resolve(ctx, repo.Tag(tag))
 			switch {
@@ -82,4 +105,5 @@ func (inv *invocation) readRegistryTags(ctx context.Context, s *snapshot.Snapsho
 			s.Registry = append(s.Registry, rt)
 		}
 	}
+	snapshot.ReadReleases(ctx, releasedImages{inv: inv, client: client}, s)
 }

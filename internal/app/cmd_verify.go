@@ -47,7 +47,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	case sw != nil:
 		results = append(results, verify.CheckAlarms(ctx, c.CloudWatch, sw.Alarms))
 	}
-	results = append(results, verify.CheckLiveTag(s, inv.settings.Registries.LiveTag))
+	results = append(results, verify.CheckLiveTag(s, inv.settings.Registries.LiveTag), verify.CheckColourTags(s))
 	checker := verify.NewChecker(inv.log, nil).WithClock(inv.clock())
 	for _, u := range []struct {
 		name string

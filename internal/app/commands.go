@@ -83,11 +83,11 @@ func commands() []*command {
 		},
 		{
 			name: "status", summary: "Show both colours, which is live and the traffic split; write the status reports",
-			families: with(awsFamilies, "codedeploy", "registries"), run: runStatus,
+			families: with(awsFamilies, "codedeploy", "registries", "status"), run: runStatus,
 		},
 		{
 			name: "verify", summary: "Check what is live (health, drift, URLs, alarms, stuck deployments); JUnit report; exit 4 on a problem",
-			families: with(awsFamilies, "codedeploy", "checks", "switch", "registries"), run: runVerify,
+			families: with(awsFamilies, "codedeploy", "checks", "switch", "registries", "status"), run: runVerify,
 		},
 		{
 			name: "cleanup", summary: "Deregister old task definition revisions, keeping the newest and everything a colour uses",

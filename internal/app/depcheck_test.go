@@ -18,7 +18,7 @@ const module = "gitlab.com/ecs-bluegreen/ecs-bluegreen"
 // together.
 var layout = map[string][]string{
 	"cmd/ecs-bluegreen":  {"internal/app"},
-	"internal/app":       {"internal/awsclient", "internal/config", "internal/deploy", "internal/gitlab", "internal/image", "internal/monitor", "internal/render", "internal/report", "internal/sandbox", "internal/snapshot", "internal/verify", "internal/version"},
+	"internal/app":       {"internal/awsclient", "internal/config", "internal/deploy", "internal/fleet", "internal/gitlab", "internal/image", "internal/monitor", "internal/render", "internal/report", "internal/sandbox", "internal/snapshot", "internal/verify", "internal/version"},
 	"internal/config":    {},
 	"internal/version":   {},
 	"internal/awsclient": {},
@@ -27,6 +27,7 @@ var layout = map[string][]string{
 	"internal/render":    {},
 	"internal/snapshot":  {},
 	"internal/monitor":   {"internal/snapshot"}, // the follower reads the replacement through it
+	"internal/fleet":     {}, // the services file and the bounded run; app renders through report
 	"internal/verify":    {"internal/snapshot"},
 	"internal/deploy":    {"internal/config", "internal/monitor", "internal/render", "internal/snapshot", "internal/verify"},
 	"internal/report":    {"internal/gitlab", "internal/snapshot"}, // gitlab: escaping of text from outside

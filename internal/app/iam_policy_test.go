@@ -246,6 +246,7 @@ func everyCommand(t *testing.T, extra []string) *commandRuns {
 				{label: "rollback", args: []string{"rollback"}, env: []string{"CI_PIPELINE_ID=4"}}, // nothing in flight: redeploys the previous release
 				{label: "verify", args: []string{"verify"}, env: []string{"BG_ALARMS=" + alarm}},
 				{label: "cleanup", args: []string{"cleanup"}, env: []string{"BG_KEEP=1", "BG_DELETE_INACTIVE=true"}},
+				{label: "status", args: []string{"status"}}, // with a history to read
 			}
 		},
 		// The listener model, with an alarm the switch watches.

@@ -71,6 +71,9 @@ func (inv *invocation) modelDeps(ctx context.Context) (deploy.Deps, error) {
 		Redeploy:    inv.redeploy,
 		Interrupted: interrupted,
 	}
+	if st := s.Status; st != nil {
+		d.Settings.History = st.History
+	}
 	if s.Image != nil {
 		d.Settings.Image = s.Image.Image.String()
 		if dg, ok := s.Image.Image.Ref.(name.Digest); ok {

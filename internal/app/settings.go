@@ -24,6 +24,7 @@ type settings struct {
 	Switch     *config.Switch
 	Watch      *config.Watch
 	Output     *config.Output
+	Status     *config.Status
 	Log        *config.Log
 	Cleanup    *config.Cleanup
 	Sandbox    *config.Sandbox
@@ -56,6 +57,8 @@ func (s *settings) set(family any) {
 		s.Watch = f
 	case *config.Output:
 		s.Output = f
+	case *config.Status:
+		s.Status = f
 	case *config.Log:
 		s.Log = f
 	case *config.Cleanup:

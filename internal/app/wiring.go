@@ -117,9 +117,11 @@ func (r reports) Artifact(name string, data []byte) error {
 	return report.WriteFile(filepath.Join(r.inv.settings.Output.Dir, name), data, 0o644)
 }
 
-// Status writes the status reports and the live colour, and prints it.
+// Status writes the status reports and the live colour, and prints it. A
+// model calls it after it acted, so the colour tags first follow what each
+// colour now runs.
 func (r reports) Status(ctx context.Context, s *snapshot.Snapshot) error {
-	r.inv.readRegistryTags(ctx, s)
+	r.inv.registryAfter(ctx, s, true)
 	if err := writeStatus(r.inv.settings.Output.Dir, s); err != nil {
 		return err
 	}
@@ -150,6 +152,11 @@ func (r registryTags) Released(ref string) bool {
 
 // MoveLive points the live tag at digest (and previous at what was live)
 // in every configured registry.
+// MoveColours points the blue and green tags at what each colour runs.
+func (r registryTags) MoveColours(ctx context.Context, s *snapshot.Snapshot) {
+	r.inv.moveColourTags(ctx, s)
+}
+
 func (r registryTags) MoveLive(ctx context.Context, digest string) error {
 	inv := r.inv
 	regs := inv.settings.Registries

@@ -28,6 +28,7 @@ func Families() []Family {
 		{"switch", "Switching colours (listener model)", func() any { return &Switch{} }},
 		{"watch", "Waiting for AWS", func() any { return &Watch{} }},
 		{"output", "Reports", func() any { return &Output{} }},
+		{"status", "Status, history and many services", func() any { return &Status{} }},
 		{"log", "Logging", func() any { return &Log{} }},
 		{"cleanup", "Cleaning up task definitions", func() any { return &Cleanup{} }},
 		{"sandbox", "The sandbox", func() any { return &Sandbox{} }},

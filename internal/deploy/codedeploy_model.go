@@ -33,7 +33,7 @@ type CodeDeployModel struct {
 
 // NewCodeDeployModel is the codedeploy model built from d.
 func NewCodeDeployModel(d Deps) *CodeDeployModel {
-	return &CodeDeployModel{d: &d, reader: &snapshot.Reader{ECS: d.Clients.ECS, ELB: d.Clients.ELB, CD: d.Clients.CodeDeploy}}
+	return &CodeDeployModel{d: &d, reader: &snapshot.Reader{ECS: d.Clients.ECS, ELB: d.Clients.ELB, CD: d.Clients.CodeDeploy, History: d.Settings.History}}
 }
 
 var _ Model = (*CodeDeployModel)(nil)
@@ -437,8 +437,13 @@ func (m *CodeDeployModel) Promote(ctx context.Context, _ snapshot.Colour) error 
 	// follows, as it does when deploy itself sees the deployment through.
 	if s, err := m.Snapshot(ctx); err != nil {
 		d.Log.Warn("the deployment ended but the live image could not be read to move the registry tags", "error", err.Error())
-	} else if s.Live != "" {
-		followLiveTag(ctx, d, s.Colour(s.Live))
+	} else {
+		if d.Tags != nil {
+			d.Tags.MoveColours(ctx, s)
+		}
+		if s.Live != "" {
+			followLiveTag(ctx, d, s.Colour(s.Live))
+		}
 	}
 	return nil
 }

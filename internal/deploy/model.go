@@ -104,6 +104,9 @@ type Settings struct {
 	Switch     *config.Switch
 	// Image is BG_IMAGE as given, and its digest when it is pinned by one.
 	Image, ImageDigest string
+	// History is how many of the last deployments a snapshot reads
+	// (BG_HISTORY; 0 for commands that report no history).
+	History int
 }
 
 // CI is what the models need of the job that runs them.
@@ -150,6 +153,9 @@ type Tags interface {
 	MoveLive(ctx context.Context, digest string) error
 	// Previous is the image the previous tag names, pinned by digest.
 	Previous(ctx context.Context) (string, error)
+	// MoveColours points the blue and green tags at the image each colour
+	// of s runs; a failure is logged, not returned (traffic already moved).
+	MoveColours(ctx context.Context, s *snapshot.Snapshot)
 }
 
 // Deps is everything a model is built from.

@@ -78,9 +78,12 @@ func (r *fakeReports) last(t *testing.T) *snapshot.Snapshot {
 
 // fakeTags is a registry whose released repository is registry.example/web.
 type fakeTags struct {
-	moved []string
-	prev  string
+	moved   []string
+	prev    string
+	colours int // MoveColours calls
 }
+
+func (f *fakeTags) MoveColours(context.Context, *snapshot.Snapshot) { f.colours++ }
 
 func (f *fakeTags) Released(ref string) bool { return strings.HasPrefix(ref, "registry.example/web@") }
 

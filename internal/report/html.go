@@ -25,3 +25,31 @@ func (w *htmlWriter) text(s string) *htmlWriter {
 }
 
 func (w *htmlWriter) String() string { return w.b.String() }
+
+// link writes inner inside <a href="url"> when url is a relative address or
+// an http(s) one, else inner alone: a URL built from outside text (a project
+// URL, a service name) never becomes a javascript: link, as html/template
+// would ensure.
+func (w *htmlWriter) link(url string, inner func()) *htmlWriter {
+	if url == "" || !safeURL(url) {
+		inner()
+		return w
+	}
+	w.raw(`<a href="`).text(url).raw(`">`)
+	inner()
+	return w.raw("</a>")
+}
+
+// safeURL: http and https addresses, and relative ones (no scheme before
+// the first '/', '?' or '#').
+func safeURL(u string) bool {
+	lower := strings.ToLower(u)
+	if strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") {
+		return true
+	}
+	end := strings.IndexAny(u, "/?#")
+	if end < 0 {
+		end = len(u)
+	}
+	return !strings.Contains(u[:end], ":")
+}

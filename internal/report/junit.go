@@ -10,11 +10,11 @@ import (
 
 // Case is one JUnit test case: a check of verify.
 type Case struct {
-	Name     string
-	Passed   bool
-	Skipped  bool
-	Message  string
-	Duration time.Duration
+	Name     string        `json:"name"`
+	Passed   bool          `json:"passed"`
+	Skipped  bool          `json:"skipped,omitempty"`
+	Message  string        `json:"message,omitempty"`
+	Duration time.Duration `json:"duration"`
 }
 
 type junitSuites struct {
@@ -54,6 +54,17 @@ type junitMessage struct {
 // JUnit renders cases as junit.xml for GitLab's test report: one suite named
 // after the service, one case per check, the reason in the failure message.
 func JUnit(suite string, at time.Time, cases []Case) ([]byte, error) {
+	s, _ := junitSuiteOf(suite, at, cases)
+	doc := junitSuites{Name: "ecs-bluegreen verify", Tests: s.Tests, Failures: s.Failures, Skipped: s.Skipped, Time: s.Time, Suites: []junitSuite{s}}
+	b, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(xml.Header), append(b, '\n')...), nil
+}
+
+// junitSuiteOf is one suite of cases, and their total duration.
+func junitSuiteOf(suite string, at time.Time, cases []Case) (junitSuite, time.Duration) {
 	suite = gitlab.EscapeLine(suite)
 	s := junitSuite{Name: suite, Timestamp: at.UTC().Format(time.RFC3339)}
 	var total time.Duration
@@ -76,12 +87,7 @@ func JUnit(suite string, at time.Time, cases []Case) ([]byte, error) {
 		s.Cases = append(s.Cases, jc)
 	}
 	s.Tests, s.Time = len(cases), seconds(total)
-	doc := junitSuites{Name: "ecs-bluegreen verify", Tests: s.Tests, Failures: s.Failures, Skipped: s.Skipped, Time: s.Time, Suites: []junitSuite{s}}
-	b, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(xml.Header), append(b, '\n')...), nil
+	return s, total
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }

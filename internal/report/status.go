@@ -25,6 +25,9 @@ func StatusJSON(s *snapshot.Snapshot) ([]byte, error) {
 func StatusMarkdown(s *snapshot.Snapshot) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s on %s: %s\n\n", md(s.Service), md(s.Cluster), md(Headline(s)))
+	if sum := LiveSummary(s); sum != "" {
+		fmt.Fprintf(&b, "%s.\n\n", md(sum))
+	}
 	blue, green := s.Colour(snapshot.Blue), s.Colour(snapshot.Green)
 	row := func(name string, f func(c *snapshot.ColourState) string) {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, f(blue), f(green))
@@ -43,6 +46,7 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 	if s.Routes != nil {
 		row("service", func(c *snapshot.ColourState) string { return gitlab.MarkdownCode(c.Service) })
 	}
+	releaseRows(s, row)
 	row("task definition", func(c *snapshot.ColourState) string { return orDash(md(shortTaskDef(c.TaskDefinition))) })
 	row("image", func(c *snapshot.ColourState) string {
 		var imgs []string
@@ -81,6 +85,8 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 		}
 		b.WriteString("\n\n")
 	}
+	historyMarkdown(&b, s)
+	b.WriteString(TimelineText(s))
 	if len(s.Registry) > 0 {
 		b.WriteString("Registry tags:\n\n")
 		for _, t := range s.Registry {
@@ -94,6 +100,9 @@ func StatusMarkdown(s *snapshot.Snapshot) string {
 			fmt.Fprintf(&b, "- %s\n", w)
 		}
 		b.WriteString("\n")
+	}
+	if s.StatusPage != "" {
+		fmt.Fprintf(&b, "%s\n\n", mdLink("The status page", s.StatusPage))
 	}
 	fmt.Fprintf(&b, "_Read %s._\n", s.Taken.UTC().Format("2006-01-02 15:04:05 UTC"))
 	return b.String()

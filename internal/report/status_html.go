@@ -32,23 +32,35 @@ type colourView struct {
 	Tasks      string
 	Health     string
 	BarPercent float64
+	LiveSince  string
+}
+
+type historyRow struct {
+	snapshot.HistoryEntry
+	Started, Duration, ShortCommit string
 }
 
 type pageView struct {
 	S        *snapshot.Snapshot
 	Headline string
+	Summary  string
 	Colours  []colourView
 	HasTest  bool
 	Taken    string
+	History  []historyRow
+	Timeline *timelineView
 }
 
 func statusView(s *snapshot.Snapshot) pageView {
-	v := pageView{S: s, Headline: Headline(s), HasTest: s.Group != nil && s.Group.TestListener != "" || s.Routes != nil && s.Routes.Test != "", Taken: s.Taken.UTC().Format("2006-01-02 15:04:05 UTC")}
+	v := pageView{S: s, Headline: Headline(s), Summary: LiveSummary(s), HasTest: s.Group != nil && s.Group.TestListener != "" || s.Routes != nil && s.Routes.Test != "", Taken: s.Taken.UTC().Format("2006-01-02 15:04:05 UTC")}
 	for i := range s.Colours {
 		c := &s.Colours[i]
 		cv := colourView{
 			ColourState: c, Live: c.Colour == s.Live, Production: percent(c.ProductionWeight), Test: percent(c.TestWeight),
 			TaskDef: orDash(shortTaskDef(c.TaskDefinition)), Health: health(c), BarPercent: c.ProductionWeight,
+		}
+		if c.Release != nil && c.Colour == s.Live {
+			cv.LiveSince = timeText(c.Release.LiveSince)
 		}
 		cv.Tasks = "no task set"
 		if ts := c.TaskSet; ts != nil {
@@ -60,6 +72,11 @@ func statusView(s *snapshot.Snapshot) pageView {
 		}
 		v.Colours = append(v.Colours, cv)
 	}
+	for _, h := range s.History {
+		r := historyRow{HistoryEntry: h, Started: timeText(h.Created), Duration: durationText(h.Duration(s.Taken)), ShortCommit: h.Commit[:min(8, len(h.Commit))]}
+		v.History = append(v.History, r)
+	}
+	v.Timeline = timelineSVG(s)
 	return v
 }
 
@@ -84,6 +101,12 @@ const statusStyle = `<style>
   code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
   .unhealthy { color: #cf222e; }
   .deployment { margin-top: 20px; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+  table { border-collapse: collapse; width: 100%; font-size: 13px; }
+  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+  .Failed, .Stopped { color: #cf222e; font-weight: 600; }
+  svg .blue { fill: var(--blue); } svg .green { fill: var(--green); }
+  svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
+  a { color: var(--blue); }
   footer { margin-top: 20px; color: var(--muted); font-size: 13px; }
 </style>`
 
@@ -93,7 +116,11 @@ func writeStatusPage(p *htmlWriter, v pageView) {
 	p.raw("<title>").text(s.Service).raw(" on ").text(s.Cluster).raw(": ").text(v.Headline).raw("</title>\n")
 	p.raw(statusStyle).raw("\n</head>\n<body>\n")
 	p.raw("<h1>").text(s.Service).raw(" on ").text(s.Cluster).raw("</h1>\n")
-	p.raw(`<p class="sub" id="headline">`).text(v.Headline).raw("</p>\n")
+	p.raw(`<p class="sub" id="headline">`).text(v.Headline)
+	if v.Summary != "" {
+		p.raw(": ").text(v.Summary)
+	}
+	p.raw("</p>\n")
 	p.raw(`<div class="split" role="img" aria-label="production traffic">`)
 	for _, c := range v.Colours {
 		if c.BarPercent > 0 {
@@ -115,6 +142,12 @@ func writeStatusPage(p *htmlWriter, v pageView) {
 	}
 	if d := s.LastSuccessful; d != nil {
 		p.raw("\n<div class=\"deployment\">Last successful deployment: <code>").text(d.ID).raw("</code></div>")
+	}
+	if tl := v.Timeline; tl != nil {
+		writeTimeline(p, tl)
+	}
+	if len(v.History) > 0 {
+		writeHistory(p, v.History)
 	}
 	if len(s.Registry) > 0 {
 		p.raw("\n<div class=\"deployment\">Registry tags:<ul>")
@@ -158,6 +191,12 @@ func writeColour(p *htmlWriter, c colourView, hasTest bool) {
 	if hasTest {
 		p.raw("<dt>Test traffic</dt><dd>").text(c.Test).raw("</dd>")
 	}
+	if r := c.Release; r != nil {
+		writeRelease(p, r)
+	}
+	if c.LiveSince != "" {
+		p.raw("<dt>Live since</dt><dd>").text(c.LiveSince).raw("</dd>")
+	}
 	p.raw("\n    <dt>Task definition</dt><dd><code>").text(c.TaskDef).raw("</code></dd>\n")
 	p.raw("    <dt>Images</dt><dd>")
 	for _, ct := range c.Containers {
@@ -181,4 +220,88 @@ func writeColour(p *htmlWriter, c colourView, hasTest bool) {
 		p.raw(" (IsProduction=").text(c.IsProduction).raw(")")
 	}
 	p.raw("</dd>\n  </dl>\n</section>")
+}
+
+// writeRelease is what a colour runs as a person names it: commit, version
+// and the deployment that put it there.
+func writeRelease(p *htmlWriter, r *snapshot.Release) {
+	p.raw("\n    <dt>Commit</dt><dd class=\"commit\">")
+	if r.Commit != "" {
+		p.link(r.CommitURL, func() { p.raw("<code>").text(r.ShortCommit()).raw("</code>") })
+		if r.Title != "" {
+			p.raw(" ").text(r.Title)
+		}
+	} else {
+		p.raw("-")
+	}
+	p.raw("</dd>\n    <dt>Version</dt><dd>")
+	if r.Error != "" {
+		p.raw("image metadata cannot be read (").text(r.Error).raw(")")
+	} else {
+		p.text(orDash(r.Version))
+	}
+	p.raw("</dd>\n    <dt>Deployed by</dt><dd>")
+	if r.DeploymentID != "" {
+		by := r.StartedBy
+		if by == "" {
+			by = "deployment"
+		}
+		p.link(r.PipelineURL, func() { p.text(by) })
+		if r.JobURL != "" {
+			p.raw(", ").link(r.JobURL, func() { p.raw("job") })
+		}
+		p.raw(", ").link(r.ConsoleURL, func() { p.raw("<code>").text(r.DeploymentID).raw("</code>") })
+	} else {
+		p.raw("-")
+	}
+	p.raw("</dd>")
+}
+
+// writeTimeline is the last deployment's production traffic: an inline SVG
+// and the same points as a list.
+func writeTimeline(p *htmlWriter, tl *timelineView) {
+	p.raw("\n<div class=\"deployment\" id=\"timeline\"><div>Production traffic during <code>").text(tl.DeploymentID).raw("</code> (").
+		text(string(tl.From)).raw(" → ").text(string(tl.To))
+	if tl.Config != "" {
+		p.raw(", ").text(tl.Config)
+	}
+	p.raw(")</div>\n")
+	p.raw(`<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 `).text(fmt.Sprint(tl.Width)).raw(" ").text(fmt.Sprint(tl.Height)).
+		raw(`" role="img" aria-label="`).text(tl.Label).raw(`">`)
+	for _, r := range tl.Rects {
+		p.raw("\n<rect class=\"").text(r.Colour).raw(`" x="`).text(fmt.Sprintf("%.1f", r.X)).raw(`" y="`).text(fmt.Sprintf("%.1f", r.Y)).
+			raw(`" width="`).text(fmt.Sprintf("%.1f", r.W)).raw(`" height="`).text(fmt.Sprintf("%.1f", r.H)).raw(`"><title>`).text(r.Title).raw("</title></rect>")
+	}
+	for _, t := range tl.Ticks {
+		p.raw("\n<text x=\"").text(fmt.Sprintf("%.1f", t.X)).raw(`" y="125" text-anchor="`).text(t.Anchor).raw(`"><title>`).text(t.Note).raw("</title>").text(t.Label).raw("</text>")
+	}
+	p.raw("\n<text x=\"0\" y=\"15\">100%</text><text x=\"0\" y=\"110\">0%</text>\n</svg>\n<ol class=\"points\">")
+	for _, pt := range tl.Points {
+		p.raw("<li>").text(pt.At.UTC().Format("15:04:05")).raw(": blue ").text(fmt.Sprintf("%.0f", pt.Blue)).raw("%, green ").text(fmt.Sprintf("%.0f", pt.Green)).raw("%: ").text(pt.Note).raw("</li>")
+	}
+	p.raw("</ol>\n</div>")
+}
+
+// writeHistory is the table of the last deployments.
+func writeHistory(p *htmlWriter, rows []historyRow) {
+	p.raw("\n<div class=\"deployment\" id=\"history\">Last deployments:\n<table><thead><tr><th>Deployment</th><th>Outcome</th><th>Started</th><th>Duration</th><th>Started by</th><th>Commit</th><th>Error</th></tr></thead><tbody>")
+	for _, h := range rows {
+		p.raw("\n<tr><td>").link(h.ConsoleURL, func() { p.raw("<code>").text(h.ID).raw("</code>") })
+		p.raw(`</td><td class="`).text(h.Status).raw(`">`).text(h.Status).raw("</td><td>").text(h.Started).raw("</td><td>").text(h.Duration).raw("</td><td>")
+		p.link(h.PipelineURL, func() { p.text(h.StartedBy) })
+		p.raw("</td><td>")
+		if h.ShortCommit != "" {
+			p.raw("<code>").text(h.ShortCommit).raw("</code>")
+		} else {
+			p.raw("-")
+		}
+		p.raw("</td><td>")
+		if h.ErrorCode != "" {
+			p.raw(`<code title="`).text(h.ErrorMessage).raw(`">`).text(h.ErrorCode).raw("</code>")
+		} else {
+			p.raw("-")
+		}
+		p.raw("</td></tr>")
+	}
+	p.raw("\n</tbody></table></div>")
 }

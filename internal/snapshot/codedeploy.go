@@ -33,6 +33,7 @@ type codeDeployAPI interface {
 	GetDeploymentGroup(ctx context.Context, in *codedeploy.GetDeploymentGroupInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentGroupOutput, error)
 	ListDeployments(ctx context.Context, in *codedeploy.ListDeploymentsInput, optFns ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentsOutput, error)
 	BatchGetDeployments(ctx context.Context, in *codedeploy.BatchGetDeploymentsInput, optFns ...func(*codedeploy.Options)) (*codedeploy.BatchGetDeploymentsOutput, error)
+	BatchGetDeploymentTargets(ctx context.Context, in *codedeploy.BatchGetDeploymentTargetsInput, optFns ...func(*codedeploy.Options)) (*codedeploy.BatchGetDeploymentTargetsOutput, error)
 }
 
 // Reader reads snapshots. One Reader serves a run: a task definition
@@ -43,6 +44,9 @@ type Reader struct {
 	ELB elbAPI
 	CD  codeDeployAPI
 	Now func() time.Time
+	// History is how many of the group's last deployments to read
+	// (BG_HISTORY); 0 reads only the one in flight.
+	History int
 
 	mu         sync.Mutex
 	containers map[string][]Container // task definition ARN -> its containers
@@ -64,7 +68,9 @@ type CodeDeployService struct {
 // them), one DescribeTargetGroups, one DescribeListeners, one
 // DescribeTargetHealth per colour, one DescribeTaskDefinition per distinct
 // task definition, and one ListDeployments plus, with a deployment in
-// flight, one BatchGetDeployments.
+// flight, one BatchGetDeployments. With History set, the deployments are
+// read as readHistory says: one ListDeployments, one BatchGetDeployments
+// and one BatchGetDeploymentTargets.
 func (r *Reader) ReadCodeDeploy(ctx context.Context, in CodeDeployService) (*Snapshot, error) {
 	now := time.Now
 	if r.Now != nil {
@@ -144,7 +150,11 @@ func (r *Reader) ReadCodeDeploy(ctx context.Context, in CodeDeployService) (*Sna
 			return nil, err
 		}
 	}
-	if err := r.readInFlight(ctx, s, application, group); err != nil {
+	if r.History > 0 {
+		if err := r.readHistory(ctx, s, application, group); err != nil {
+			return nil, err
+		}
+	} else if err := r.readInFlight(ctx, s, application, group); err != nil {
 		return nil, err
 	}
 	s.Live = live(s)
@@ -224,6 +234,9 @@ func (r *Reader) readTaskSets(ctx context.Context, s *Snapshot, svc ecstypes.Ser
 			c.TaskSet = &TaskSet{
 				ID: aws.ToString(ts.Id), Status: aws.ToString(ts.Status), Desired: ts.ComputedDesiredCount,
 				Running: ts.RunningCount, Pending: ts.PendingCount, Stability: string(ts.StabilityStatus),
+			}
+			if aws.ToString(ts.StartedBy) == "CODE_DEPLOY" {
+				c.TaskSet.DeploymentID = aws.ToString(ts.ExternalId)
 			}
 			c.TaskDefinition = aws.ToString(ts.TaskDefinition)
 			taskDefs[c.TaskDefinition] = nil

@@ -43,6 +43,13 @@ type Snapshot struct {
 	// Registry are the live and previous tags in each registry release
 	// copies to, when those are configured.
 	Registry []RegistryTag `json:"registry,omitempty"`
+	// History are the group's last deployments, newest first (BG_HISTORY).
+	History []HistoryEntry `json:"history,omitempty"`
+	// Timeline is production traffic per colour during the last deployment.
+	Timeline *Timeline `json:"timeline,omitempty"`
+	// StatusPage is this report's status.html where GitLab keeps it (the
+	// job's artifact), when the run is a GitLab job.
+	StatusPage string `json:"statusPage,omitempty"`
 	// Warnings are verify's checks that found something short of a failure
 	// (an image given by tag): the status reports show them.
 	Warnings []string `json:"warnings,omitempty"`
@@ -84,6 +91,9 @@ type ColourState struct {
 	// (listener model), for what acts on it next (render's fallback to the
 	// live task definition) so it is not read twice.
 	ServiceState *ecstypes.Service `json:"-"`
+	// Release is what runs here as a person names it: commit, pipeline,
+	// version, since when (history.go).
+	Release *Release `json:"release,omitempty"`
 }
 
 // Routes are the listener model's production and test routes: each a
@@ -106,6 +116,9 @@ type TaskSet struct {
 	Running   int32  `json:"running"`
 	Pending   int32  `json:"pending"`
 	Stability string `json:"stability"`
+	// DeploymentID is the CodeDeploy deployment that created the task set
+	// (its externalId when CodeDeploy started it).
+	DeploymentID string `json:"deploymentId,omitempty"`
 }
 
 // Container is one container of a task definition and its image.
