@@ -27,7 +27,7 @@ var layout = map[string][]string{
 	"internal/render":    {},
 	"internal/snapshot":  {},
 	"internal/monitor":   {"internal/snapshot"}, // the follower reads the replacement through it
-	"internal/fleet":     {}, // the services file and the bounded run; app renders through report
+	"internal/fleet":     {},                    // the services file and the bounded run; app renders through report
 	"internal/verify":    {"internal/snapshot"},
 	"internal/deploy":    {"internal/config", "internal/monitor", "internal/render", "internal/snapshot", "internal/verify"},
 	"internal/report":    {"internal/gitlab", "internal/snapshot"}, // gitlab: escaping of text from outside
