@@ -39,11 +39,13 @@ func (inv *invocation) model() (model, error) {
 	case t == nil:
 		return nil, errors.New("internal error: command " + inv.cmd.name + " does not read the target settings")
 	case t.Mode == config.ModeECS:
-		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
+		inv.mdl = newECSModel(inv)
 	case t.Mode == config.ModeListener || t.BlueService != "":
 		inv.mdl = listenerModel{inv: inv}
-	default:
+	case t.Mode == config.ModeCodeDeploy:
 		inv.mdl = codeDeployModel{inv: inv}
+	default:
+		inv.mdl = detectModel(inv)
 	}
 	return inv.mdl, nil
 }

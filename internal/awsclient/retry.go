@@ -51,6 +51,9 @@ var operations = map[string]Class{
 	"ECS.ListTagsForResource":        Read,
 	"ECS.DescribeServiceDeployments": Read,
 	"ECS.ListServiceDeployments":     Read,
+	"ECS.DescribeServiceRevisions":   Read,
+	"ECS.StopServiceDeployment":      Idempotent,    // a deployment already stopping carries on
+	"ECS.ContinueServiceDeployment":  NotIdempotent, // a repeat fails: the hook no longer waits
 	"ECS.RegisterTaskDefinition":     NotIdempotent, // each call is a new revision
 	"ECS.UpdateService":              Idempotent,    // sets the service's desired state
 	"ECS.DeregisterTaskDefinition":   Idempotent,

@@ -248,7 +248,11 @@ func EvaluateServiceDeployment(prev *ServiceDeployment, cur ServiceDeployment, p
 		}
 		line := fmt.Sprintf("hook %s %s %s", h.TargetType, shortID(h.ID), h.Status)
 		if h.Status == string(ecstypes.DeploymentLifecycleHookStatusAwaitingAction) && !h.Expires.IsZero() {
-			line += fmt.Sprintf(" (until %s UTC, then %s)", h.Expires.UTC().Format("15:04:05"), h.TimeoutAction)
+			layout := "15:04:05"
+			if h.Expires.Sub(cur.At) > 20*time.Hour {
+				layout = "2006-01-02 15:04"
+			}
+			line += fmt.Sprintf(" (until %s UTC, then %s)", h.Expires.UTC().Format(layout), h.TimeoutAction)
 		}
 		add(SDHook, "%s", line)
 	}
