@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -458,5 +459,57 @@ func TestECSCleanup(t *testing.T) {
 	revs, err := s.ecs.ListTaskDefinitions(context.Background(), &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web"), Status: ecstypes.TaskDefinitionStatusActive})
 	if err != nil || len(revs.TaskDefinitionArns) >= 4 {
 		t.Errorf("after cleanup the active revisions are %v (%v)", revs.TaskDefinitionArns, err)
+	}
+}
+
+// TestECSDeployCalls counts the AWS calls of one gated ecs deploy (a linear
+// deployment held at its PAUSE hook, 2 × 5 min steps, 5 min bake), by
+// operation, and holds them to a budget: each change made once, the
+// service deployment read about once per observed change, not per second.
+// The counts are printed (go test -run TestECSDeployCalls -v).
+func TestECSDeployCalls(t *testing.T) {
+	t.Parallel()
+	s := startECSSim(t, seed.ECSNativeOptions{
+		Strategy: ecstypes.DeploymentStrategyLinear, BakeTimeInMinutes: 5, Hooks: pauseAfterTest,
+		Linear: &ecstypes.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(5)},
+	})
+	before := len(s.srv.Calls())
+	code, _, stderr := runECS(t, s.environ(ecsImage("2"), "BG_TEST_URL="+okServer(t).URL), "deploy")
+	if code != ExitOK {
+		t.Fatalf("deploy exit %d\n%s", code, stderr)
+	}
+	calls := s.srv.Calls()[before:]
+	byOp := map[string]int{}
+	var ops []string
+	for _, c := range calls {
+		if !strings.Contains(c.UserAgent, "ecs-bluegreen/") {
+			continue
+		}
+		if byOp[c.Operation] == 0 {
+			ops = append(ops, c.Operation)
+		}
+		byOp[c.Operation]++
+	}
+	var line []string
+	for _, op := range ops {
+		line = append(line, op+"×"+strconv.Itoa(byOp[op]))
+	}
+	span := calls[len(calls)-1].Time.Sub(calls[0].Time)
+	t.Logf("one ecs deploy (%s of simulated time): %s", span.Round(time.Second), strings.Join(line, " "))
+	for op, want := range map[string]int{"RegisterTaskDefinition": 1, "UpdateService": 1, "ContinueServiceDeployment": 1, "DescribeServiceRevisions": 2} {
+		if byOp[op] != want {
+			t.Errorf("%s called %d times, want %d", op, byOp[op], want)
+		}
+	}
+	// Scheduled waits (steps, bake) are read every 12 s to catch what
+	// nobody scheduled, then at the moment they are due; changes add a few
+	// reads each. A read per second would be about 950.
+	if n, most := byOp["DescribeServiceDeployments"], int(span/(12*time.Second))+20; n > most {
+		t.Errorf("DescribeServiceDeployments called %d times over %s, budget %d", n, span, most)
+	}
+	for _, op := range []string{"StopServiceDeployment", "ListServiceDeployments"} {
+		if byOp[op] != 0 {
+			t.Errorf("a passing deploy called %s", op)
+		}
 	}
 }
