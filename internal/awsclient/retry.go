@@ -86,6 +86,7 @@ var operations = map[string]Class{
 	"Elastic Load Balancing v2.DescribeTargetHealth":  Read,
 	"Elastic Load Balancing v2.ModifyListener":        Idempotent, // sets the listener's actions
 	"Elastic Load Balancing v2.ModifyRule":            Idempotent,
+	"Elastic Load Balancing v2.CreateRule":            NotIdempotent, // a repeat fails: the priority is taken
 	"Elastic Load Balancing v2.AddTags":               Idempotent,
 	"Elastic Load Balancing v2.RemoveTags":            Idempotent,
 
