@@ -134,7 +134,7 @@ func (m *ecsModel) resolveWith(ctx context.Context, svc *ecstypes.Service) (*ecs
 		watch = &config.Watch{OnTimeout: config.TimeoutLeave}
 	}
 	run.e = &deploy.ECSNative{
-		ECS: clients.ECS, Clock: inv.clock(), Log: inv.log, Progress: inv.progress,
+		ECS: clients.ECS, ELB: clients.ELB, Clock: inv.clock(), Log: inv.log, Progress: inv.progress,
 		Smoke:   verify.NewChecker(inv.log, nil).WithClock(inv.clock()),
 		Promote: deploy.PromotePolicy(run.dep.Promote), WaitFor: deploy.WaitFor(run.dep.WaitFor),
 		OnInterrupt: deploy.InterruptPolicy(run.dep.OnInterrupt), OnTimeout: deploy.TimeoutPolicy(watch.OnTimeout),
@@ -150,6 +150,9 @@ func (m *ecsModel) resolveWith(ctx context.Context, svc *ecstypes.Service) (*ecs
 	t := inv.settings.Target
 	if run.target, err = run.e.Resolve(ctx, t.Cluster, t.Service, svc); err != nil {
 		return nil, err
+	}
+	if inv.cmd.watches() && inv.cmd.name != "finish" { // finish watches nothing in the ecs model
+		run.e.LoadDrain(ctx, run.target)
 	}
 	inv.log.Info("resolved service", "cluster", run.target.Cluster, "service", run.target.Service, "model", "ecs", "strategy", string(run.target.Strategy))
 	m.run = run

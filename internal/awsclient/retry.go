@@ -78,17 +78,18 @@ var operations = map[string]Class{
 	"CodeDeploy.StopDeployment":              Idempotent,    // stopping protects production: retried as long as there is time
 	"CodeDeploy.RegisterApplicationRevision": Idempotent,
 
-	"Elastic Load Balancing v2.DescribeListeners":     Read,
-	"Elastic Load Balancing v2.DescribeLoadBalancers": Read,
-	"Elastic Load Balancing v2.DescribeRules":         Read,
-	"Elastic Load Balancing v2.DescribeTags":          Read,
-	"Elastic Load Balancing v2.DescribeTargetGroups":  Read,
-	"Elastic Load Balancing v2.DescribeTargetHealth":  Read,
-	"Elastic Load Balancing v2.ModifyListener":        Idempotent, // sets the listener's actions
-	"Elastic Load Balancing v2.ModifyRule":            Idempotent,
-	"Elastic Load Balancing v2.CreateRule":            NotIdempotent, // a repeat fails: the priority is taken
-	"Elastic Load Balancing v2.AddTags":               Idempotent,
-	"Elastic Load Balancing v2.RemoveTags":            Idempotent,
+	"Elastic Load Balancing v2.DescribeListeners":             Read,
+	"Elastic Load Balancing v2.DescribeLoadBalancers":         Read,
+	"Elastic Load Balancing v2.DescribeRules":                 Read,
+	"Elastic Load Balancing v2.DescribeTags":                  Read,
+	"Elastic Load Balancing v2.DescribeTargetGroups":          Read,
+	"Elastic Load Balancing v2.DescribeTargetHealth":          Read,
+	"Elastic Load Balancing v2.DescribeTargetGroupAttributes": Read,
+	"Elastic Load Balancing v2.ModifyListener":                Idempotent, // sets the listener's actions
+	"Elastic Load Balancing v2.ModifyRule":                    Idempotent,
+	"Elastic Load Balancing v2.CreateRule":                    NotIdempotent, // a repeat fails: the priority is taken
+	"Elastic Load Balancing v2.AddTags":                       Idempotent,
+	"Elastic Load Balancing v2.RemoveTags":                    Idempotent,
 
 	"ECR.DescribeRepositories":  Read,
 	"ECR.DescribeImages":        Read,

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/monitor"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/verify"
@@ -36,9 +38,17 @@ type ecsNativeAPI interface {
 	ContinueServiceDeployment(ctx context.Context, in *ecs.ContinueServiceDeploymentInput, optFns ...func(*ecs.Options)) (*ecs.ContinueServiceDeploymentOutput, error)
 }
 
+// targetGroupAttributesAPI reads a target group's deregistration delay.
+type targetGroupAttributesAPI interface {
+	DescribeTargetGroupAttributes(ctx context.Context, in *elb.DescribeTargetGroupAttributesInput, optFns ...func(*elb.Options)) (*elb.DescribeTargetGroupAttributesOutput, error)
+}
+
 // ECSNative deploys an ECS blue/green, linear or canary service.
 type ECSNative struct {
-	ECS   ecsNativeAPI
+	ECS ecsNativeAPI
+	// ELB, when set, reads the target groups' deregistration delay
+	// (LoadDrain), so the watcher knows when CLEAN_UP is due to end.
+	ELB   targetGroupAttributesAPI
 	Clock monitor.Clock
 	Log   *slog.Logger
 	// Progress prints one line of deployment progress.
@@ -167,6 +177,33 @@ func (e *ECSNative) Resolve(ctx context.Context, cluster, service string, svc *e
 		}
 	}
 	return t, nil
+}
+
+// LoadDrain reads the deregistration delay of the service's target groups
+// into the plan: CLEAN_UP lasts about that long. A failed read leaves it
+// unknown (the watcher then reads by its back-off).
+func (e *ECSNative) LoadDrain(ctx context.Context, t *ECSService) {
+	if e.ELB == nil {
+		return
+	}
+	for _, tg := range t.Plan.TargetGroups {
+		if tg == "" {
+			continue
+		}
+		out, err := e.ELB.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(tg)})
+		if err != nil {
+			e.Log.Debug("the deregistration delay is not known", "target_group", tg, "error", err.Error())
+			return
+		}
+		for _, a := range out.Attributes {
+			if aws.ToString(a.Key) != "deregistration_delay.timeout_seconds" {
+				continue
+			}
+			if n, err := strconv.Atoi(aws.ToString(a.Value)); err == nil {
+				t.Plan.Drain = max(t.Plan.Drain, time.Duration(n)*time.Second)
+			}
+		}
+	}
 }
 
 // Gate says, before a deployment starts, how its test traffic is checked.

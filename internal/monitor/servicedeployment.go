@@ -115,6 +115,9 @@ type ServiceDeploymentPlan struct {
 	// Bake is bakeTimeInMinutes; StepBake is the linear step's or the
 	// canary's bake time (zero for BLUE_GREEN).
 	Bake, StepBake time.Duration
+	// Drain is the target groups' deregistration delay: how long CLEAN_UP
+	// waits for the old revision's targets to drain (zero: unknown).
+	Drain time.Duration
 }
 
 // ColourOf names the colour of a revision by its target group; "" when the

@@ -149,6 +149,8 @@ func TestNextServiceDeploymentRead(t *testing.T) {
 	baking := sd(inProgress, bakeTime, 2, 100, 100)
 	baking.Updated = t0
 	step := sd(inProgress, prodShift, 2, 10, 100)
+	cleanUp := sd(inProgress, ecstypes.ServiceDeploymentLifecycleStageCleanUp, 2, 100, 100)
+	cleanUp.Updated = t0
 	tests := []struct {
 		name    string
 		m       SDMoment
@@ -163,6 +165,8 @@ func TestNextServiceDeploymentRead(t *testing.T) {
 		{name: "bake_late", m: SDMoment{Plan: sdPlan, Obs: baking, Now: t0.Add(5*time.Minute + 4*time.Second), Changed: t0}, wantGap: 3 * time.Second},
 		{name: "bake_unknown", m: SDMoment{Obs: baking, Now: t0.Add(time.Minute), Changed: t0}, wantGap: watchInterval},
 		{name: "linear_step_due", m: SDMoment{Plan: sdPlan, Obs: step, Now: t0.Add(2*time.Minute - time.Second), Changed: t0, TrafficChanged: t0}, wantGap: time.Second + dueLag},
+		{name: "clean_up_drains", m: SDMoment{Plan: ServiceDeploymentPlan{Drain: 30 * time.Second}, Obs: cleanUp, Now: t0.Add(29 * time.Second), Changed: t0}, wantGap: time.Second + dueLag},
+		{name: "clean_up_drain_unknown", m: SDMoment{Obs: cleanUp, Now: t0.Add(30 * time.Second), Changed: t0}, wantGap: watchInterval},
 		{name: "rolling_back_settles", m: SDMoment{Plan: sdPlan, Obs: sd(ecstypes.ServiceDeploymentStatusRollbackInProgress, "", 2, 0, 0), Now: t0, Changed: t0}, wantGap: time.Second},
 	}
 	for _, tt := range tests {

@@ -182,7 +182,8 @@ type SDMoment struct {
 
 // NextServiceDeploymentRead is when (AWS time) the next read goes. As for
 // CodeDeploy (pace.go): a wait whose end the configuration gives (the bake
-// time, a linear or canary step) is read every watchInterval and then
+// time, a linear or canary step, the old revision's draining in CLEAN_UP)
+// is read every watchInterval and then
 // quickly from the moment it is due; a phase of unknown length is read
 // soon after a change, then less often the longer nothing changes.
 func NextServiceDeploymentRead(m SDMoment) time.Time {
@@ -205,6 +206,12 @@ func NextServiceDeploymentRead(m SDMoment) time.Time {
 			start = changed
 		}
 		due = start.Add(m.Plan.Bake)
+	case o.Stage == ecstypes.ServiceDeploymentLifecycleStageCleanUp && m.Plan.Drain > 0:
+		start := o.Updated
+		if start.IsZero() {
+			start = changed
+		}
+		due = start.Add(m.Plan.Drain)
 	case o.Stage == ecstypes.ServiceDeploymentLifecycleStageProductionTrafficShift && m.Plan.StepBake > 0 && o.Target.Production > 0 && o.Target.Production < 100 && !m.TrafficChanged.IsZero():
 		due = m.TrafficChanged.Add(m.Plan.StepBake)
 	default:
