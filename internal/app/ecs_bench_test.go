@@ -32,7 +32,6 @@ type ecsBenchWorld struct {
 	speed      float64
 	wall0      time.Time
 	sim0       time.Time
-	deployment string
 }
 
 func newECSBenchWorld(b *testing.B, speed float64) *ecsBenchWorld {
