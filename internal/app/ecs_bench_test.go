@@ -29,9 +29,9 @@ var ecsBenchOptions = seed.ECSNativeOptions{
 
 type ecsBenchWorld struct {
 	*ecsSim
-	speed      float64
-	wall0      time.Time
-	sim0       time.Time
+	speed float64
+	wall0 time.Time
+	sim0  time.Time
 }
 
 func newECSBenchWorld(b *testing.B, speed float64) *ecsBenchWorld {
