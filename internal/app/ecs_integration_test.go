@@ -513,3 +513,18 @@ func TestECSDeployCalls(t *testing.T) {
 		}
 	}
 }
+
+// BG_MODE=ecs on a CODE_DEPLOY service is refused before anything changes,
+// pointing at migrate.
+func TestECSModeOnACodeDeployService(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, seed.Options{})
+	code, _, stderr := runIn(t, deployEnv(s, "BG_MODE=ecs"), "deploy")
+	if code != ExitUsage || !strings.Contains(stderr, "uses the CODE_DEPLOY deployment controller") || !strings.Contains(stderr, "ecs-bluegreen migrate") {
+		t.Fatalf("BG_MODE=ecs on a CODE_DEPLOY service: exit %d, want 2\n%s", code, stderr)
+	}
+	revs, err := s.ecs.ListTaskDefinitions(context.Background(), &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web")})
+	if err != nil || len(revs.TaskDefinitionArns) != 1 {
+		t.Errorf("the refused deploy registered a revision: %v (%v)", revs.TaskDefinitionArns, err)
+	}
+}
