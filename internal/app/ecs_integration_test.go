@@ -284,15 +284,23 @@ func TestECSManualPromoteAndRollback(t *testing.T) {
 		t.Errorf("service deployment %s", d.Status)
 	}
 	// Nothing in flight: rollback goes back to the revision before the
-	// last successful deployment, on the other colour.
-	code, stdout, stderr = runECS(t, s.environ(), "rollback")
+	// last successful deployment, on the other colour. The pipeline's
+	// deploy.env names what it deployed (web:2, live again).
+	pipeline := "ECS_BLUEGREEN_TASK_DEFINITION=" + aws.ToString(s.service(t).TaskDefinition)
+	code, stdout, stderr = runECS(t, s.environ(pipeline), "rollback")
 	if code != ExitOK {
 		t.Fatalf("rollback after the end: exit %d\n%s", code, stderr)
 	}
 	wantIn(t, "rollback after the end", stderr+stdout, "going back to the previous revision", "service deployment SUCCESSFUL", "blue is live")
-	td, err := s.ecs.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: s.service(t).TaskDefinition})
+	live := aws.ToString(s.service(t).TaskDefinition)
+	td, err := s.ecs.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(live)})
 	if err != nil || aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image) != "public.ecr.aws/nginx/nginx:latest" {
 		t.Errorf("after the rollback the service runs %v (%v)", td, err)
+	}
+	// The same job retried does not go back once more.
+	code, _, stderr = runECS(t, s.environ(pipeline), "rollback")
+	if code != ExitOK || !strings.Contains(stderr, "nothing to roll back") || aws.ToString(s.service(t).TaskDefinition) != live {
+		t.Errorf("retried rollback: exit %d, service runs %s\n%s", code, aws.ToString(s.service(t).TaskDefinition), stderr)
 	}
 }
 

@@ -405,6 +405,14 @@ func (m *ecsModel) rollback(ctx context.Context) error {
 		}
 		return err
 	}
+	// deploy.env names the task definition this pipeline deployed: when
+	// the service no longer runs it, this pipeline's rollback already ran
+	// (a retried job) or someone deployed since, and going back again
+	// would undo theirs.
+	if mine, live := inv.getenv(envTaskDefinition), aws.ToString(run.target.State.TaskDefinition); mine != "" && live != mine {
+		inv.log.Info("nothing to roll back: the service no longer runs this pipeline's task definition", "pipeline_task_definition", deploy.ShortTaskDef(mine), "live", deploy.ShortTaskDef(live))
+		return nil
+	}
 	prev, err := run.e.Previous(ctx, run.target)
 	if err != nil {
 		return err
