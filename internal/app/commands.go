@@ -94,6 +94,12 @@ func commands() []*command {
 			families: with(awsFamilies, "codedeploy", "cleanup"), run: runCleanup,
 		},
 		{
+			name: "migrate", summary: "Move a CodeDeploy blue/green service to ECS blue/green, reusing its load balancer, target groups and listeners", usage: "migrate [--apply] [--role-arn ARN]",
+			details: "A dry run unless --apply: it prints every change (listener rules, the service's deployment controller, strategy, bake time, hooks, alarms and advancedConfiguration) and every missing prerequisite. " +
+				"--role-arn is the role ECS assumes to change the listener rules. Refused while a CodeDeploy deployment is in flight.",
+			families: with(awsFamilies, "codedeploy"), run: runMigrate,
+		},
+		{
 			name: "sandbox", summary: "Run the whole flow against the embedded AWS simulator; `sandbox serve` keeps it running", usage: "sandbox [serve [--ready-action STOP_DEPLOYMENT|CONTINUE_DEPLOYMENT] [--ready-wait MINUTES] [--deployment-config NAME] [--termination-wait MINUTES]]",
 			families: []string{"sandbox", "output", "log"}, run: runSandbox,
 		},

@@ -18,7 +18,7 @@ const module = "gitlab.com/ecs-bluegreen/ecs-bluegreen"
 // together.
 var layout = map[string][]string{
 	"cmd/ecs-bluegreen":  {"internal/app"},
-	"internal/app":       {"internal/awsclient", "internal/config", "internal/deploy", "internal/fleet", "internal/gitlab", "internal/image", "internal/monitor", "internal/render", "internal/report", "internal/sandbox", "internal/snapshot", "internal/verify", "internal/version"},
+	"internal/app":       {"internal/awsclient", "internal/config", "internal/deploy", "internal/fleet", "internal/gitlab", "internal/image", "internal/migrate", "internal/monitor", "internal/render", "internal/report", "internal/sandbox", "internal/snapshot", "internal/verify", "internal/version"},
 	"internal/config":    {},
 	"internal/version":   {},
 	"internal/awsclient": {},
@@ -31,6 +31,7 @@ var layout = map[string][]string{
 	"internal/verify":    {"internal/snapshot"},
 	"internal/deploy":    {"internal/config", "internal/monitor", "internal/render", "internal/snapshot", "internal/verify"},
 	"internal/report":    {"internal/gitlab", "internal/snapshot"}, // gitlab: escaping of text from outside
+	"internal/migrate":   {},
 	"internal/sandbox":   {"internal/awssim", "internal/awssim/clock", "internal/awssim/seed"},
 	// The simulator is its own world: it never reaches into the tool.
 	"internal/awssim":       {"internal/awssim/clock", "internal/awssim/wire"},

@@ -50,6 +50,7 @@ var iamGroups = []struct {
 	{"`render`", []string{"render"}},
 	{"`deploy`, `promote`, `rollback`, `finish` and `switch`", []string{"deploy", "promote", "rollback", "finish", "switch"}},
 	{"`cleanup`", []string{"cleanup"}},
+	{"`migrate`", []string{"migrate"}},
 }
 
 // ECR's registry API (pushing and pulling through the registry endpoint) is
@@ -212,6 +213,7 @@ func everyCommand(t *testing.T, extra []string) *commandRuns {
 		t.Fatal(err)
 	}
 	listener := append([]string{"BG_SERVICE=", "BG_ALARMS=" + alarm, "CI_REGISTRY_IMAGE=" + sb.RegistryHost + "/group/shop", "BG_SWITCH_STEPS=50,100", "BG_SWITCH_INTERVAL=100ms"}, sb.SwitchSettings()...)
+	ecsEnv := []string{"BG_SERVICE=" + ecsSandboxService, "BG_ECR_REPOSITORY=" + ecsSandboxService, "CI_REGISTRY_IMAGE=" + sb.RegistryHost + "/group/" + ecsSandboxService, "BG_PROD_URL=", "BG_TEST_URL="}
 	var image string
 	img := func() string { return "BG_IMAGE=" + image }
 	release := func(commit string, extra ...string) []iamStep {
@@ -264,6 +266,29 @@ func everyCommand(t *testing.T, extra []string) *commandRuns {
 				{label: "cleanup", args: []string{"cleanup"}, env: append([]string{"BG_KEEP=1"}, listener...)},
 			}
 		},
+		// The ecs model: a service ECS deploys itself, held at a PAUSE hook.
+		func() []iamStep {
+			ecsService(ctx, t, sb)
+			writeApp("api v1")
+			return append([]iamStep{{label: "status", args: []string{"status"}, env: ecsEnv}}, release("c0ffee6", ecsEnv...)...)
+		},
+		func() []iamStep {
+			return []iamStep{
+				{label: "deploy", args: []string{"deploy"}, env: append([]string{"<image>", "CI_PIPELINE_ID=11", "BG_PROMOTE=manual"}, ecsEnv...)},
+				{label: "promote", args: []string{"promote"}, env: ecsEnv},
+				{label: "finish", args: []string{"finish"}, env: ecsEnv},
+			}
+		},
+		func() []iamStep { writeApp("api v2"); return release("c0ffee7", ecsEnv...) },
+		func() []iamStep {
+			return []iamStep{
+				{label: "deploy", args: []string{"deploy"}, env: append([]string{"<image>", "CI_PIPELINE_ID=12", "BG_PROMOTE=manual"}, ecsEnv...)},
+				{label: "rollback", args: []string{"rollback"}, env: ecsEnv}, // stops the deployment at its PAUSE hook
+				{label: "rollback", args: []string{"rollback"}, env: ecsEnv}, // nothing in flight: back to the previous revision
+				{label: "verify", args: []string{"verify"}, env: ecsEnv},
+				{label: "cleanup", args: []string{"cleanup"}, env: append([]string{"BG_KEEP=1"}, ecsEnv...)},
+			}
+		},
 		// Production through a listener rule rather than the listener's
 		// default action.
 		func() []iamStep {
@@ -273,6 +298,13 @@ func everyCommand(t *testing.T, extra []string) *commandRuns {
 				{label: "status", args: []string{"status"}, env: env},
 				{label: "switch", args: []string{"switch"}, env: env},
 				{label: "rollback", args: []string{"rollback"}, env: env},
+			}
+		},
+		// Last, as it changes the CodeDeploy service for good: migrate it.
+		func() []iamStep {
+			return []iamStep{
+				{label: "migrate", args: []string{"migrate"}},
+				{label: "migrate", args: []string{"migrate", "--apply", "--role-arn", migrateRole}},
 			}
 		},
 	}
@@ -359,6 +391,9 @@ func needs(command string, called map[string]bool) (plain, tagOnCreate []string)
 		// replacement's stopped tasks; whether this run saw one fail
 		// depends on timing, the permission does not.
 		set["ecs:ListTasks"], set["ecs:DescribeTasks"] = true, true
+	}
+	if command == "migrate" && called["ecs:UpdateService"] {
+		set["iam:PassRole"] = true // the role ECS assumes to change the listener rules (advancedConfiguration.roleArn)
 	}
 	if called["ecs:RegisterTaskDefinition"] {
 		set["iam:PassRole"] = true // the task and execution roles the task definition names

@@ -30,11 +30,13 @@ func (inv *invocation) model(ctx context.Context) (deploy.Model, error) {
 	}
 	switch {
 	case t.Mode == config.ModeECS:
-		return nil, &usageError{msg: "BG_MODE=ecs (ECS native blue/green) is not implemented yet", hint: "use a CODE_DEPLOY service, or leave BG_MODE unset"}
+		inv.mdl = deploy.NewECSModel(deps)
 	case t.Mode == config.ModeListener || t.BlueService != "":
 		inv.mdl = deploy.NewListenerModel(deps)
-	default:
+	case t.Mode == config.ModeCodeDeploy:
 		inv.mdl = deploy.NewCodeDeployModel(deps)
+	default:
+		inv.mdl = deploy.NewAutoModel(deps)
 	}
 	return inv.mdl, nil
 }
@@ -58,7 +60,7 @@ func (inv *invocation) modelDeps(ctx context.Context) (deploy.Deps, error) {
 		},
 		CI: deploy.CI{
 			InCI: ci.InCI, JobURL: ci.JobURL, PipelineURL: ci.PipelineURL, CommitSHA: ci.CommitSHA,
-			Origin: inv.origin(ci), Redeploy: inv.getenv(envRedeploy), JobTimeout: inv.getenv("CI_JOB_TIMEOUT"), JobEnd: inv.jobEnd(),
+			Origin: inv.origin(ci), Redeploy: inv.getenv(envRedeploy), JobTimeout: inv.getenv("CI_JOB_TIMEOUT"), JobEnd: inv.jobEnd(), TaskDefinition: inv.getenv(deploy.EnvTaskDefinition),
 			Inputs: deploy.Inputs{Timeout: inputs["BG_TIMEOUT"], WaitFor: inputs["BG_WAIT_FOR"], JobTimeout: inputs["CI_JOB_TIMEOUT"]},
 			Err:    ciErr,
 		},

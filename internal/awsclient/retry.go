@@ -51,6 +51,9 @@ var operations = map[string]Class{
 	"ECS.ListTagsForResource":        Read,
 	"ECS.DescribeServiceDeployments": Read,
 	"ECS.ListServiceDeployments":     Read,
+	"ECS.DescribeServiceRevisions":   Read,
+	"ECS.StopServiceDeployment":      Idempotent,    // a deployment already stopping carries on
+	"ECS.ContinueServiceDeployment":  NotIdempotent, // a repeat fails: the hook no longer waits
 	"ECS.RegisterTaskDefinition":     NotIdempotent, // each call is a new revision
 	"ECS.UpdateService":              Idempotent,    // sets the service's desired state
 	"ECS.DeregisterTaskDefinition":   Idempotent,
@@ -75,16 +78,18 @@ var operations = map[string]Class{
 	"CodeDeploy.StopDeployment":              Idempotent,    // stopping protects production: retried as long as there is time
 	"CodeDeploy.RegisterApplicationRevision": Idempotent,
 
-	"Elastic Load Balancing v2.DescribeListeners":     Read,
-	"Elastic Load Balancing v2.DescribeLoadBalancers": Read,
-	"Elastic Load Balancing v2.DescribeRules":         Read,
-	"Elastic Load Balancing v2.DescribeTags":          Read,
-	"Elastic Load Balancing v2.DescribeTargetGroups":  Read,
-	"Elastic Load Balancing v2.DescribeTargetHealth":  Read,
-	"Elastic Load Balancing v2.ModifyListener":        Idempotent, // sets the listener's actions
-	"Elastic Load Balancing v2.ModifyRule":            Idempotent,
-	"Elastic Load Balancing v2.AddTags":               Idempotent,
-	"Elastic Load Balancing v2.RemoveTags":            Idempotent,
+	"Elastic Load Balancing v2.DescribeListeners":             Read,
+	"Elastic Load Balancing v2.DescribeLoadBalancers":         Read,
+	"Elastic Load Balancing v2.DescribeRules":                 Read,
+	"Elastic Load Balancing v2.DescribeTags":                  Read,
+	"Elastic Load Balancing v2.DescribeTargetGroups":          Read,
+	"Elastic Load Balancing v2.DescribeTargetHealth":          Read,
+	"Elastic Load Balancing v2.DescribeTargetGroupAttributes": Read,
+	"Elastic Load Balancing v2.ModifyListener":                Idempotent, // sets the listener's actions
+	"Elastic Load Balancing v2.ModifyRule":                    Idempotent,
+	"Elastic Load Balancing v2.CreateRule":                    NotIdempotent, // a repeat fails: the priority is taken
+	"Elastic Load Balancing v2.AddTags":                       Idempotent,
+	"Elastic Load Balancing v2.RemoveTags":                    Idempotent,
 
 	"ECR.DescribeRepositories":  Read,
 	"ECR.DescribeImages":        Read,

@@ -3,6 +3,7 @@ package awssim
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim/wire"
@@ -591,7 +592,9 @@ func (w *World) createRule(f formT) (any, error) {
 	if len(conditions) == 0 {
 		return nil, elbErr("ValidationError", "A rule needs at least one condition")
 	}
-	r := &rule{ARN: w.arn("elasticloadbalancing", "listener-rule/app/"+lbARNTail(l.LBARN)+"/"+hexID(16)), ListenerARN: l.ARN, Priority: strconv.FormatInt(prio, 10), actions: actions, conditions: conditions}
+	// A rule's ARN extends its listener's: listener-rule/app/<lb name>/<lb id>/<listener id>/<rule id>.
+	_, listenerTail, _ := strings.Cut(l.ARN, ":listener/app/")
+	r := &rule{ARN: w.arn("elasticloadbalancing", "listener-rule/app/"+listenerTail+"/"+hexID(16)), ListenerARN: l.ARN, Priority: strconv.FormatInt(prio, 10), actions: actions, conditions: conditions}
 	w.elbTags[r.ARN] = tagsFromForm(f)
 	w.rules[r.ARN] = r
 	return rulesResult{Rules: []xmlRule{ruleOut(r)}}, nil

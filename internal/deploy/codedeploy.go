@@ -88,6 +88,9 @@ func (t *Target) Alarms() []string {
 // ResolveError is a service that cannot be deployed by CodeDeploy as asked.
 type ResolveError struct {
 	Msg, Hint string
+	// Service is the ECS service as read when its deployment controller is
+	// not CODE_DEPLOY: the auto model decides on it without a second read.
+	Service *ecstypes.Service
 }
 
 func (e *ResolveError) Error() string { return e.Msg }
@@ -131,8 +134,9 @@ func (c *CodeDeploy) Resolve(ctx context.Context, cluster, service, application,
 			typ = string(svc.DeploymentController.Type)
 		}
 		return nil, &ResolveError{
-			Msg:  fmt.Sprintf("ECS service %s uses the %s deployment controller, not CODE_DEPLOY", service, typ),
-			Hint: "the codedeploy model needs a service created with deploymentController CODE_DEPLOY; for two services behind one listener set BG_BLUE_SERVICE and BG_GREEN_SERVICE",
+			Service: &svc,
+			Msg:     fmt.Sprintf("ECS service %s uses the %s deployment controller, not CODE_DEPLOY", service, typ),
+			Hint:    "the codedeploy model needs a service created with deploymentController CODE_DEPLOY; for two services behind one listener set BG_BLUE_SERVICE and BG_GREEN_SERVICE",
 		}
 	}
 	t := &Target{Cluster: cluster, Service: aws.ToString(svc.ServiceName), ServiceARN: aws.ToString(svc.ServiceArn), Application: application, Group: group, ServiceState: &svc}

@@ -66,6 +66,7 @@ type (
 		DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 		RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 		taskReader
+		ecsNativeAPI
 	}
 	// ELBAPI is the Elastic Load Balancing v2 client.
 	ELBAPI interface {
@@ -73,6 +74,7 @@ type (
 		routeAPI
 		DescribeTargetGroups(ctx context.Context, in *elb.DescribeTargetGroupsInput, optFns ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error)
 		DescribeTags(ctx context.Context, in *elb.DescribeTagsInput, optFns ...func(*elb.Options)) (*elb.DescribeTagsOutput, error)
+		targetGroupAttributesAPI
 	}
 	// CodeDeployAPI is the CodeDeploy client.
 	CodeDeployAPI interface {
@@ -126,7 +128,10 @@ type CI struct {
 	// JobEnd is when the job's time runs out (CI_JOB_TIMEOUT less a margin),
 	// zero when unknown: a stop after an interrupt keeps trying until then.
 	JobEnd time.Time
-	Inputs Inputs
+	// TaskDefinition is the task definition this pipeline's deploy left in
+	// deploy.env (EnvTaskDefinition): a rollback goes back only from it.
+	TaskDefinition string
+	Inputs         Inputs
 	// Err is why the job's CI_* context could not be read: deploy refuses
 	// to start with it, rollback then cannot recognise its own work.
 	Err error
