@@ -354,7 +354,7 @@ func (m *ECSModel) Rollback(ctx context.Context) error {
 	return m.report(ctx)
 }
 
-// Finish: ECS has no call that ends the bake time early (the service
+// Finish says ECS has no call that ends the bake time early (the service
 // deployment API offers stop, with rollback, and continue, for PAUSE hooks
 // only), so finish says so and changes nothing.
 func (m *ECSModel) Finish(ctx context.Context) error {
@@ -415,26 +415,32 @@ func (m *AutoModel) run(ctx context.Context, f func(Model) error) error {
 	return f(em)
 }
 
+// Deploy runs the chosen model's deploy.
 func (m *AutoModel) Deploy(ctx context.Context) error {
 	return m.run(ctx, func(c Model) error { return c.Deploy(ctx) })
 }
 
+// Promote runs the chosen model's promote.
 func (m *AutoModel) Promote(ctx context.Context, to snapshot.Colour) error {
 	return m.run(ctx, func(c Model) error { return c.Promote(ctx, to) })
 }
 
+// Rollback runs the chosen model's rollback.
 func (m *AutoModel) Rollback(ctx context.Context) error {
 	return m.run(ctx, func(c Model) error { return c.Rollback(ctx) })
 }
 
+// Finish runs the chosen model's finish.
 func (m *AutoModel) Finish(ctx context.Context) error {
 	return m.run(ctx, func(c Model) error { return c.Finish(ctx) })
 }
 
+// Switch runs the chosen model's switch.
 func (m *AutoModel) Switch(ctx context.Context, to snapshot.Colour) error {
 	return m.run(ctx, func(c Model) error { return c.Switch(ctx, to) })
 }
 
+// Snapshot reads the service as the chosen model does.
 func (m *AutoModel) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	var s *snapshot.Snapshot
 	err := m.run(ctx, func(c Model) error {
@@ -445,4 +451,5 @@ func (m *AutoModel) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	return s, err
 }
 
+// Services are the one service.
 func (m *AutoModel) Services() []string { return []string{m.d.Settings.Target.Service} }

@@ -30,14 +30,14 @@ func (w *htmlWriter) String() string { return w.b.String() }
 // an http(s) one, else inner alone: a URL built from outside text (a project
 // URL, a service name) never becomes a javascript: link, as html/template
 // would ensure.
-func (w *htmlWriter) link(url string, inner func()) *htmlWriter {
+func (w *htmlWriter) link(url string, inner func()) {
 	if url == "" || !safeURL(url) {
 		inner()
-		return w
+		return
 	}
 	w.raw(`<a href="`).text(url).raw(`">`)
 	inner()
-	return w.raw("</a>")
+	w.raw("</a>")
 }
 
 // safeURL: http and https addresses, and relative ones (no scheme before

@@ -78,7 +78,7 @@ func TestReadCodeDeploy_history(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.waitHealthy(t, sw.BlueTargetGroupARN, 2)
+	w.waitHealthy(t, sw.BlueTargetGroupARN)
 	desc := "[ecs-bluegreen group/web pipeline 77] https://gitlab.example.com/group/web/-/pipelines/77 https://gitlab.example.com/group/web/-/jobs/901 " + sha1
 	first := w.deployImage(t, sw, "registry.example.com/web@sha256:1111", desc)
 	second := w.deployImage(t, sw, "registry.example.com/web@sha256:2222", "by hand <b>bold</b>")

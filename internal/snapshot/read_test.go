@@ -42,10 +42,14 @@ func startWorld(t *testing.T) *world {
 
 func (w *world) reader() *Reader { return &Reader{ECS: w.ecs, ELB: w.elb, CD: w.cd} }
 
-// waitHealthy waits (in real time, the simulator runs 600x) until tg has n
-// healthy targets.
-func (w *world) waitHealthy(t *testing.T, tg string, n int) {
+// seededTasks is how many tasks the seed starts in each colour.
+const seededTasks = 2
+
+// waitHealthy waits (in real time, the simulator runs 600x) until tg has
+// the seeded tasks healthy.
+func (w *world) waitHealthy(t *testing.T, tg string) {
 	t.Helper()
+	n := seededTasks
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		h, err := w.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
@@ -81,7 +85,7 @@ func TestReadCodeDeploy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.waitHealthy(t, sw.BlueTargetGroupARN, 2)
+	w.waitHealthy(t, sw.BlueTargetGroupARN)
 	in := CodeDeployService{Cluster: sw.Cluster, Service: sw.Service, Application: sw.Application, Group: sw.Group}
 	before := w.calls()
 	s, err := w.reader().ReadCodeDeploy(ctx, in)
@@ -157,7 +161,7 @@ func TestReadListener_carryingRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.waitHealthy(t, sw.BlueTargetGroupARN, 2)
+	w.waitHealthy(t, sw.BlueTargetGroupARN)
 	read := func(prod string) *Snapshot {
 		t.Helper()
 		s, err := w.reader().ReadListener(ctx, sw.Cluster, sw.BlueService, sw.GreenService, prod, sw.TestListenerARN)

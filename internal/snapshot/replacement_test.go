@@ -23,7 +23,7 @@ func TestReadReplacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.waitHealthy(t, sw.BlueTargetGroupARN, 2)
+	w.waitHealthy(t, sw.BlueTargetGroupARN)
 	before := w.calls()
 	r, err := ReadReplacement(ctx, w.ecs, w.elb, sw.Cluster, sw.Service, "d-NOTSTARTD")
 	if err != nil || r.TaskSet != "" || len(r.Targets) != 0 || w.calls()-before != 1 {
