@@ -3,9 +3,11 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -52,8 +54,17 @@ var reserved = map[string]string{
 // name, a variable that is not a BG_ or AWS_ setting or is one the run sets.
 func Parse(data []byte) ([]Entry, error) {
 	var f File
-	if err := yaml.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("the services file is not YAML or JSON: %w", err)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	// A misspelt key (servces, nmae) must not silently drop services.
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the services file is empty (want services: [{name: ..., env: {...}}])")
+		}
+		return nil, fmt.Errorf("the services file is not YAML or JSON as documented: %w", err)
+	}
+	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		return nil, errors.New("the services file holds more than one YAML document: put every service under one services: list")
 	}
 	var problems []string
 	if len(f.Services) == 0 {

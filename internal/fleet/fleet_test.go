@@ -29,6 +29,9 @@ func TestParse(t *testing.T) {
 		},
 		{name: "empty", file: "services: []\n", errs: []string{"lists no services"}},
 		{name: "not_yaml", file: "services: [\n", errs: []string{"not YAML or JSON"}},
+		{name: "misspelt_key", file: "services:\n  - nmae: web\n", errs: []string{"field nmae not found"}},
+		{name: "two_documents", file: "services:\n  - name: web\n---\nservices: []\n", errs: []string{"more than one YAML document"}},
+		{name: "nothing", file: "", errs: []string{"is empty"}},
 		{
 			name: "every_problem_at_once",
 			file: "services:\n  - env: {}\n  - name: ../etc\n  - name: a\n    env: {BG_OUTPUT_DIR: x, PATH: /bin, BG_SERVICES_FILE: y}\n  - name: a\n",
