@@ -50,6 +50,9 @@ type Listener struct {
 	Progress func(line string)
 	// Poll is how often waits look again (default 3 s).
 	Poll time.Duration
+	// Origin marks this run's pipeline (deploy.Origin): DeployIdle records
+	// it on the colour it brings up (recordOrigin).
+	Origin string
 	// known are the routes' actions as last observed or written: the
 	// snapshot's at first, then what each step wrote, so a step never reads
 	// back the route it just rewrote.
@@ -391,6 +394,7 @@ func (l *Listener) DeployIdle(ctx context.Context, s *snapshot.Snapshot, taskDef
 		return "", fmt.Errorf("updating service %s (%s) to %s: %w", idle.Service, idle.Colour, taskDefARN, err)
 	}
 	l.Log.Info("updating the idle colour", "colour", string(idle.Colour), "service", idle.Service, "task_definition", taskDefARN)
+	l.recordOrigin(ctx, idle)
 	return idle.Colour, l.waitStable(ctx, s.Cluster, idle, taskDefARN)
 }
 
