@@ -23,7 +23,7 @@ func NewListenerModel(d Deps) *ListenerModel {
 	m := &ListenerModel{d: &d}
 	m.l = &Listener{
 		ECS: d.Clients.ECS, ELB: d.Clients.ELB, CloudWatch: d.Clients.CloudWatch, Clock: d.Clock, Log: d.Log,
-		Progress: m.d.progress, Origin: d.CI.Origin,
+		Progress: m.d.progress, Origin: d.CI.Origin, JobEnd: d.CI.JobEnd,
 	}
 	if sw := d.Settings.Switch; sw != nil {
 		m.l.Alarms = sw.Alarms
