@@ -10,6 +10,7 @@ import (
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
 )
 
@@ -34,6 +35,8 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		"org.opencontainers.image.source":   "CI_PROJECT_URL",
 		"org.opencontainers.image.revision": "CI_COMMIT_SHA",
 		"org.opencontainers.image.version":  "CI_COMMIT_TAG",
+		// Not an OCI key: the commit's title, which status shows per colour.
+		snapshot.KeyCommitTitle: "CI_COMMIT_TITLE",
 	} {
 		if v := inv.getenv(env); v != "" {
 			meta[key] = v

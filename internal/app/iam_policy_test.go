@@ -258,7 +258,8 @@ func everyCommand(t *testing.T, extra []string) *commandRuns {
 		},
 		func() []iamStep {
 			return []iamStep{
-				{label: "deploy", args: []string{"deploy"}, env: append([]string{"<image>"}, listener...)},
+				// With a pipeline: deploy records it on the colour it brings up.
+				{label: "deploy", args: []string{"deploy"}, env: append([]string{"<image>", "CI_PIPELINE_ID=21"}, listener...)},
 				{label: "switch", args: []string{"switch"}, env: listener},
 				{label: "verify", args: []string{"verify"}, env: listener},
 				{label: "rollback", args: []string{"rollback"}, env: listener},

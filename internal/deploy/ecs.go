@@ -63,7 +63,10 @@ type ECSNative struct {
 	OnBusy               BusyPolicy
 	// Timeout bounds a watch; zero means no bound beyond ctx.
 	Timeout time.Duration
-	Region  string
+	// StopUntil is how long a stop after an interrupt or a timeout may keep
+	// trying: the job's end (CI.JobEnd). Zero gives it stopGrace.
+	StopUntil time.Time
+	Region    string
 }
 
 // ECSService is an ecs-model service as Resolve read it.
@@ -640,7 +643,7 @@ func (e *ECSNative) stopFor(ctx context.Context, arn string, cause error) error 
 // context of its own, the job's being cancelled.
 func (e *ECSNative) interrupted(ctx, wctx context.Context, arn string, last monitor.ServiceDeployment) error {
 	cause := context.Cause(wctx)
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
+	stopCtx, cancel := untilJobEnd(ctx, e.StopUntil)
 	defer cancel()
 	stage := strings.ToLower(string(last.Status))
 	if last.Stage != "" {
@@ -650,7 +653,7 @@ func (e *ECSNative) interrupted(ctx, wctx context.Context, arn string, last moni
 	if errors.Is(cause, errTimedOut) {
 		terr := &ECSTimeoutError{ARN: arn, After: e.Timeout, Stage: stage, Applied: e.OnTimeout}
 		if e.OnTimeout == TimeoutRollback && live {
-			if err := e.Stop(stopCtx, arn); err != nil {
+			if err := e.stopRetrying(stopCtx, arn); err != nil {
 				return fmt.Errorf("%w; %w", terr, err)
 			}
 		}
@@ -659,7 +662,7 @@ func (e *ECSNative) interrupted(ctx, wctx context.Context, arn string, last moni
 	ierr := &InterruptedError{ID: arn, Cause: cause, Applied: e.OnInterrupt}
 	if e.OnInterrupt == InterruptRollback && live {
 		e.Log.Warn("interrupted: stopping the service deployment with rollback", "service_deployment", arn)
-		if err := e.Stop(stopCtx, arn); err != nil {
+		if err := e.stopRetrying(stopCtx, arn); err != nil {
 			return fmt.Errorf("%w; %w", ierr, err)
 		}
 	}

@@ -58,7 +58,7 @@ func (m *ECSModel) resolveWith(ctx context.Context, svc *ecstypes.Service) (*ecs
 		Smoke:   verify.NewChecker(d.Log, nil).WithClock(d.clock()),
 		Promote: PromotePolicy(run.dep.Promote), WaitFor: WaitFor(run.dep.WaitFor),
 		OnInterrupt: InterruptPolicy(run.dep.OnInterrupt), OnTimeout: TimeoutPolicy(watch.OnTimeout),
-		OnBusy: BusyPolicy(run.dep.OnBusy), Region: d.Clients.Region,
+		OnBusy: BusyPolicy(run.dep.OnBusy), Region: d.Clients.Region, StopUntil: d.CI.JobEnd,
 	}
 	if checks := d.Settings.Checks; checks != nil {
 		run.e.TestSmoke = SmokeFor(checks, checks.TestURL)

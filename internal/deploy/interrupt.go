@@ -18,9 +18,16 @@ import (
 // it gets what is left of the job (StopUntil), or stopGrace when the job's
 // end is not known.
 func (s *Session) stopContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return untilJobEnd(ctx, s.StopUntil)
+}
+
+// untilJobEnd is a context that outlives ctx's cancellation (a signal, a
+// timeout) for what protects production afterwards: until the job's end,
+// or stopGrace when that is unknown or already past.
+func untilJobEnd(ctx context.Context, end time.Time) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(ctx)
-	if !s.StopUntil.IsZero() && time.Until(s.StopUntil) > 0 {
-		return context.WithDeadline(base, s.StopUntil)
+	if !end.IsZero() && time.Until(end) > 0 {
+		return context.WithDeadline(base, end)
 	}
 	return context.WithTimeout(base, stopGrace)
 }

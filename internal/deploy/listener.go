@@ -50,6 +50,12 @@ type Listener struct {
 	Progress func(line string)
 	// Poll is how often waits look again (default 3 s).
 	Poll time.Duration
+	// JobEnd is when the job's time runs out (CI.JobEnd): sending traffic
+	// back after an interrupt keeps trying until then (zero: stopGrace).
+	JobEnd time.Time
+	// Origin marks this run's pipeline (deploy.Origin): DeployIdle records
+	// it on the colour it brings up (recordOrigin).
+	Origin string
 	// known are the routes' actions as last observed or written: the
 	// snapshot's at first, then what each step wrote, so a step never reads
 	// back the route it just rewrote.
@@ -201,10 +207,11 @@ func (l *Listener) settle(ctx context.Context, s *snapshot.Snapshot, live, idle 
 // returnTraffic sends all production traffic back to the old colour.
 func (l *Listener) returnTraffic(ctx context.Context, s *snapshot.Snapshot, old, target *snapshot.ColourState, why string, cause error) error {
 	l.Log.Error("switch failed: sending production traffic back", "to", string(old.Colour), "reason", why)
-	// The job may be ending: the way back must not die with its context.
-	backCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
+	// The job may be ending: the way back must not die with its context,
+	// and has what is left of the job (JobEnd), as the codedeploy stop has.
+	backCtx, cancel := untilJobEnd(ctx, l.JobEnd)
 	defer cancel()
-	if err := l.setWeights(backCtx, s.Routes.Production, old.TargetGroupARN, target.TargetGroupARN, 100); err != nil {
+	if err := l.sendBack(backCtx, s.Routes.Production, old.TargetGroupARN, target.TargetGroupARN); err != nil {
 		return &SwitchError{Msg: fmt.Sprintf("switch to %s failed (%s) and sending production traffic back to %s failed too: %v; fix the production route by hand", target.Colour, why, old.Colour, err), Err: errors.Join(cause, err)}
 	}
 	l.progress("production traffic %s", trafficBar(old.Colour, 100))
@@ -391,6 +398,7 @@ func (l *Listener) DeployIdle(ctx context.Context, s *snapshot.Snapshot, taskDef
 		return "", fmt.Errorf("updating service %s (%s) to %s: %w", idle.Service, idle.Colour, taskDefARN, err)
 	}
 	l.Log.Info("updating the idle colour", "colour", string(idle.Colour), "service", idle.Service, "task_definition", taskDefARN)
+	l.recordOrigin(ctx, idle)
 	return idle.Colour, l.waitStable(ctx, s.Cluster, idle, taskDefARN)
 }
 

@@ -23,7 +23,7 @@ func NewListenerModel(d Deps) *ListenerModel {
 	m := &ListenerModel{d: &d}
 	m.l = &Listener{
 		ECS: d.Clients.ECS, ELB: d.Clients.ELB, CloudWatch: d.Clients.CloudWatch, Clock: d.Clock, Log: d.Log,
-		Progress: m.d.progress,
+		Progress: m.d.progress, Origin: d.CI.Origin, JobEnd: d.CI.JobEnd,
 	}
 	if sw := d.Settings.Switch; sw != nil {
 		m.l.Alarms = sw.Alarms
@@ -109,6 +109,12 @@ func (m *ListenerModel) Deploy(ctx context.Context) error {
 	}
 	if s.Live == "" {
 		return &SwitchError{Msg: "production traffic is split between the colours: run switch to finish moving it before deploying"}
+	}
+	// An outdated deploy is refused before anything changes (registering
+	// the task definition included).
+	allowOutdated := d.CI.Redeploy != "" || d.Settings.Deployment != nil && d.Settings.Deployment.AllowOutdated
+	if err := RefuseOutdatedColours(s, d.CI.Origin, allowOutdated); err != nil {
+		return err
 	}
 	live := s.Colour(s.Live)
 	// The live service as this observation read it: render falls back on it

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
 
 // Release is what made a deployment: the GitLab project and pipeline
@@ -46,12 +48,24 @@ func ReleaseOf(description string) (Release, bool) {
 // deployed: exit 2, nothing was changed.
 type OutdatedError struct {
 	DeploymentID string
-	// InFlight: the newer deployment is still in progress (else it is live).
+	// Colour is the listener model's colour that carries the newer release
+	// (instead of a deployment).
+	Colour snapshot.Colour
+	// InFlight: the newer deployment is still in progress (else it is live);
+	// in the listener model, the newer release waits on the idle colour.
 	InFlight   bool
 	Live, Ours Release
 }
 
 func (e *OutdatedError) Error() string {
+	if e.Colour != "" {
+		what := "production runs"
+		if e.InFlight {
+			what = "the idle colour, waiting for its switch, runs"
+		}
+		return fmt.Sprintf("refusing an outdated deployment: %s %s the release of %s, newer than this %s; deploying now would put an older release in front of it (nothing was changed)",
+			what, e.Colour, e.Live, e.Ours)
+	}
 	what := "production runs"
 	if e.InFlight {
 		what = "the deployment group is deploying"

@@ -235,10 +235,17 @@ func (s *Session) Watch(ctx context.Context, id string) (Outcome, error) {
 	}
 	res, err := w.Watch(wctx, id)
 	if err != nil {
-		if wctx.Err() != nil {
-			return out, s.interrupted(ctx, wctx, id, last)
+		if wctx.Err() == nil {
+			return out, err
 		}
-		return out, err
+		ended, err := s.interrupted(ctx, wctx, id, last)
+		if err != nil || ended != cdtypes.DeploymentStatusSucceeded {
+			return out, err
+		}
+		// BG_TIMEOUT's stop came too late: AWS says the deployment
+		// succeeded, so the job does too, once production passes its check.
+		out.Status = ended
+		return out, s.succeededAtStop(ctx, id)
 	}
 	out.Status = res.Final.Status
 	// A production check that failed while the deployment was finishing:
@@ -332,7 +339,11 @@ func (s *Session) stopForSmoke(ctx context.Context, id string, cause error) erro
 
 // interrupted applies the timeout or interrupt policy after the watch ended
 // early. The stop uses a context of its own: the job's is already cancelled.
-func (s *Session) interrupted(ctx, wctx context.Context, id string, last monitor.Observation) error {
+// A timeout's stop is judged by how AWS says the deployment ended: it
+// returns Succeeded and no error when the deployment had succeeded by the
+// time the stop reached it (nothing was stopped or rolled back), and a
+// DeploymentError when it had failed on its own.
+func (s *Session) interrupted(ctx, wctx context.Context, id string, last monitor.Observation) (cdtypes.DeploymentStatus, error) {
 	cause := context.Cause(wctx)
 	stage, _ := monitor.StageOf(last)
 	stopCtx, cancel := s.stopContext(ctx)
@@ -341,13 +352,25 @@ func (s *Session) interrupted(ctx, wctx context.Context, id string, last monitor
 		terr := &TimeoutError{ID: id, After: s.Timeout, Stage: stage, Applied: s.OnTimeout}
 		switch s.OnTimeout {
 		case TimeoutRollback, TimeoutStop:
-			if err := s.CD.Stop(stopCtx, id, s.OnTimeout == TimeoutRollback); err != nil {
+			ended, err := s.stopEnded(stopCtx, id, s.OnTimeout == TimeoutRollback)
+			if err != nil {
 				s.gaveUp(ctx, id, last, err)
-				return fmt.Errorf("%w; stopping it failed: %w", terr, err)
+				return "", fmt.Errorf("%w; stopping it failed: %w", terr, err)
+			}
+			switch ended {
+			case cdtypes.DeploymentStatusSucceeded:
+				s.Log.Warn("the deployment succeeded just as the timeout's stop reached it: nothing was stopped or rolled back, production runs the new release",
+					"deployment_id", id, "timeout", s.Timeout.String())
+				return ended, nil
+			case cdtypes.DeploymentStatusFailed:
+				return ended, &DeploymentError{
+					ID: id, Status: ended, ConsoleURL: fmt.Sprintf(consoleURLTemplate, s.Region, id, s.Region),
+					Reason: fmt.Sprintf("it failed on its own just as the stop for the timeout (%s) reached it", s.Timeout),
+				}
 			}
 		case TimeoutLeave:
 		}
-		return terr
+		return "", terr
 	}
 	ierr := &InterruptedError{ID: id, Cause: cause, Applied: s.OnInterrupt}
 	if s.OnInterrupt == InterruptRollback && !stage.Terminal() {
@@ -355,13 +378,29 @@ func (s *Session) interrupted(ctx, wctx context.Context, id string, last monitor
 		ended, err := s.stopEnded(stopCtx, id, true)
 		if err != nil {
 			s.gaveUp(ctx, id, last, err)
-			return fmt.Errorf("%w: stopping deployment %s with rollback failed: %w", cause, id, err)
+			return "", fmt.Errorf("%w: stopping deployment %s with rollback failed: %w", cause, id, err)
 		}
 		if ended == cdtypes.DeploymentStatusSucceeded {
-			return fmt.Errorf("%w: deployment %s had already succeeded when the stop reached it, so production runs the new release; run rollback to go back to the previous one", cause, id)
+			return "", fmt.Errorf("%w: deployment %s had already succeeded when the stop reached it, so production runs the new release; run rollback to go back to the previous one", cause, id)
 		}
 	}
-	return ierr
+	return "", ierr
+}
+
+// succeededAtStop is the end of a watch whose timeout's stop found the
+// deployment already succeeded: the production check the watch did not get
+// to runs now, in what is left of the job, and a failure redeploys the
+// previous revision (exit 1) as after any end.
+func (s *Session) succeededAtStop(ctx context.Context, id string) error {
+	if s.ProdSmoke == nil {
+		return nil
+	}
+	checkCtx, cancel := s.stopContext(ctx)
+	defer cancel()
+	if err := s.smoke(checkCtx, "production", *s.ProdSmoke); err != nil {
+		return s.revert(checkCtx, id, err)
+	}
+	return nil
 }
 
 func failedEvent(o monitor.Observation) string {

@@ -327,6 +327,24 @@ func TestSessionFailures(t *testing.T) {
 			},
 		},
 		{
+			// The deployment succeeds between the timeout and its stop: the
+			// job says so and passes, as AWS says it went.
+			name: "timeout_after_success", seed: seed.Options{},
+			setup: func(_ *testing.T, s *Session, _ *Target) {
+				s.Timeout, s.OnTimeout = time.Millisecond, TimeoutRollback
+				s.CD.CD = &lateStop{codeDeployAPI: s.CD.CD}
+			},
+			check: func(t *testing.T, w *world, id string, out Outcome, err error) {
+				t.Helper()
+				if err != nil || out.Status != cdtypes.DeploymentStatusSucceeded {
+					t.Errorf("err = %v, outcome %+v; want no error and the deployment Succeeded", err, out)
+				}
+				if got := w.status(t, id); got != cdtypes.DeploymentStatusSucceeded {
+					t.Errorf("deployment %s", got)
+				}
+			},
+		},
+		{
 			name: "interrupted_rolls_back", seed: seed.Options{DeploymentConfig: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"},
 			setup: func(*testing.T, *Session, *Target) {},
 			ctx: func() (context.Context, context.CancelFunc) {
@@ -376,6 +394,28 @@ func TestSessionFailures(t *testing.T) {
 			out, err := s.Watch(wctx, started.DeploymentID)
 			tt.check(t, w, started.DeploymentID, out, err)
 		})
+	}
+}
+
+// lateStop delivers StopDeployment only once the deployment has ended by
+// itself: the stop reaches a deployment that just succeeded.
+type lateStop struct{ codeDeployAPI }
+
+func (l *lateStop) StopDeployment(ctx context.Context, in *codedeploy.StopDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error) {
+	for {
+		d, err := l.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: in.DeploymentId})
+		if err != nil {
+			return nil, err
+		}
+		switch d.DeploymentInfo.Status {
+		case cdtypes.DeploymentStatusSucceeded, cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped:
+			return l.codeDeployAPI.StopDeployment(ctx, in, optFns...)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 

@@ -116,8 +116,15 @@ func (r *Reader) ReadListener(ctx context.Context, cluster, blue, green, prodRou
 				continue
 			}
 			for _, t := range d.Tags {
-				if aws.ToString(t.Key) == "IsProduction" {
+				switch aws.ToString(t.Key) {
+				case "IsProduction":
 					s.Colours[i].IsProduction = isProduction(aws.ToString(t.Value))
+				case TagOrigin:
+					c := &s.Colours[i]
+					c.Origin = aws.ToString(t.Value)
+					if i := strings.LastIndex(c.Origin, " pipeline "); i > 0 {
+						c.Release = &Release{Pipeline: c.Origin[i+len(" pipeline "):]}
+					}
 				}
 			}
 		}
@@ -171,6 +178,14 @@ func priority(r elbtypes.Rule) int {
 	}
 	return n
 }
+
+// TagOrigin is the target group tag the listener model's deploy writes on
+// the colour it brings up: the pipeline that put its release there
+// ("<project> pipeline <id>"), read back by the outdated-deployment check
+// and shown by status. A target group tag because the snapshot already
+// reads those tags in its one DescribeTags, and the listener model already
+// writes them (IsProduction): no new call or permission.
+const TagOrigin = "ecs-bluegreen:origin"
 
 // isProduction reads an IsProduction tag without regard to case: awslabs'
 // sample writes True and False, we write true and false.

@@ -87,6 +87,10 @@ type ColourState struct {
 	// IsProduction is the target group's IsProduction tag (listener model):
 	// "true", "false", or empty when the tag is missing.
 	IsProduction string `json:"isProduction,omitempty"`
+	// Origin is the target group's TagOrigin tag (listener model): the
+	// pipeline whose deploy last put a release on this colour, as
+	// "<project> pipeline <id>"; empty when no pipeline's deploy did.
+	Origin string `json:"origin,omitempty"`
 	// ServiceState is the colour's ECS service as read in this observation
 	// (listener model), for what acts on it next (render's fallback to the
 	// live task definition) so it is not read twice.
