@@ -517,12 +517,16 @@ func TestSandboxDemo(t *testing.T) {
 		t.Fatalf("sandbox demo: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	for _, want := range []string{
-		"[1/17] status", "[2/17] build web v1", "[3/17] release", "-> exit 0, as expected", "registry tags moved",
+		"[1/23] status", "[2/23] build web v1", "[3/23] release", "-> exit 0, as expected", "registry tags moved",
 		"the replacement is ready and checked; production traffic moves when promote runs", "$ ecs-bluegreen promote",
 		"smoke check of", "HTTP 500 (want 200)", "rolled back by deployment", "-> exit 1, as expected",
 		"production traffic blue  50%", "switched production traffic",
 		"ok   production URL answers", "ok   registry live tag names the live image",
-		"requests, 0 failed.", "The sandbox ran 17 steps",
+		// The ecs model's service: gated at its PAUSE hook, then linear; the
+		// broken release rolled back there by ECS.
+		"build orders v2", "the ecs model", "hook PAUSE", "continuing: production traffic starts moving", "traffic blue  50% ", "### orders on prod: green is live",
+		"smoke check failed: rolling back at the PAUSE hook", "ROLLBACK_SUCCESSFUL",
+		"requests, 0 failed.", "The sandbox ran 23 steps",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -544,7 +548,7 @@ func TestSandboxScenarios(t *testing.T) {
 	if code != ExitOK || !strings.Contains(stdout, "[1/6] build shop v2") || !strings.Contains(stdout, "verify: production runs an image by tag") || !strings.Contains(stdout, "The sandbox ran 6 steps") {
 		t.Errorf("sandbox verify switch: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if code, _, stderr := runIn(t, nil, "sandbox", "canery"); code != ExitUsage || !strings.Contains(stderr, "first, canary, bad-release, switch, verify") {
+	if code, _, stderr := runIn(t, nil, "sandbox", "canery"); code != ExitUsage || !strings.Contains(stderr, "first, canary, bad-release, switch, ecs, ecs-bad-release, verify") {
 		t.Errorf("sandbox canery: exit %d\n%s", code, stderr)
 	}
 }
