@@ -235,7 +235,8 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 		steps = append(steps, plan[name]...)
 	}
 
-	load := startDemoLoad(sb.ProdURL, sb.SwitchProdURL, sb.ECSProdURL)
+	load := startDemoLoad(&demoListener{name: sb.World.Service, url: sb.ProdURL}, &demoListener{name: sandbox.SwitchService, url: sb.SwitchProdURL},
+		&demoListener{name: sb.ECS.Service, url: sb.ECSProdURL})
 	for i, s := range steps {
 		end := sections.Start(fmt.Sprintf("sandbox_step_%d", i+1), fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.title), false)
 		if s.before != nil {
@@ -264,7 +265,7 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 		fmt.Fprintf(inv.env.Stdout, "-> exit %d, as expected\n\n", code)
 	}
 	total, failed, first := load.stop()
-	fmt.Fprintf(inv.env.Stdout, "Production listeners under a steady load meanwhile: %d requests, %d failed.\n", total, failed)
+	fmt.Fprintf(inv.env.Stdout, "Production listeners under a steady load meanwhile: %d requests, %d failed.\n  By service: %s.\n", total, failed, load.byListener())
 	fmt.Fprintf(inv.env.Stdout, "The sandbox ran %d steps in %s (simulated time %gx). Reports are in %s.\n", len(steps), time.Since(start).Round(100*time.Millisecond), speed, out)
 	if failed > 0 {
 		return fmt.Errorf("%d of %d production requests failed during the demo (first: %s): traffic must move without a failed request", failed, total, first)
@@ -285,19 +286,28 @@ func nextRevision(ctx context.Context, api *ecs.Client, family string) (string, 
 // demoLoad sends a steady stream of requests to the production listeners.
 type demoLoad struct {
 	total, failed atomic.Int64
+	listeners     []*demoListener
 	mu            sync.Mutex
 	first         string
 	done          chan struct{}
 	wg            sync.WaitGroup
 }
 
-func startDemoLoad(urls ...string) *demoLoad {
+// demoListener is one production listener under load, named by its service.
+type demoListener struct {
+	name, url     string
+	total, failed atomic.Int64
+}
+
+func startDemoLoad(listeners ...*demoListener) *demoLoad {
 	l := &demoLoad{done: make(chan struct{})}
 	client := &http.Client{Timeout: 5 * time.Second}
-	for _, u := range urls {
-		if u == "" {
+	for _, dl := range listeners {
+		if dl.url == "" {
 			continue
 		}
+		l.listeners = append(l.listeners, dl)
+		u := dl.url
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
@@ -310,9 +320,10 @@ func startDemoLoad(urls ...string) *demoLoad {
 				case <-tick.C:
 				}
 				l.total.Add(1)
+				dl.total.Add(1)
 				req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
 				if err != nil {
-					l.fail(err)
+					l.fail(dl, err)
 					continue
 				}
 				resp, err := client.Do(req)
@@ -324,15 +335,16 @@ func startDemoLoad(urls ...string) *demoLoad {
 					}
 					err = fmt.Errorf("%s answered %s", u, resp.Status)
 				}
-				l.fail(err)
+				l.fail(dl, err)
 			}
 		}()
 	}
 	return l
 }
 
-func (l *demoLoad) fail(err error) {
+func (l *demoLoad) fail(dl *demoListener, err error) {
 	l.failed.Add(1)
+	dl.failed.Add(1)
 	l.mu.Lock()
 	if l.first == "" {
 		l.first = err.Error()
@@ -348,6 +360,16 @@ func (l *demoLoad) stop() (total, failed int64, first string) {
 	}
 	l.wg.Wait()
 	return l.total.Load(), l.failed.Load(), l.first
+}
+
+// byListener says each listener's requests and failures, once stopped:
+// "web 1200 requests, 0 failed; shop ...".
+func (l *demoLoad) byListener() string {
+	parts := make([]string, 0, len(l.listeners))
+	for _, dl := range l.listeners {
+		parts = append(parts, fmt.Sprintf("%s %d requests, %d failed", dl.name, dl.total.Load(), dl.failed.Load()))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // serveFlags reads `sandbox serve`'s flags: the seeded deployment group's

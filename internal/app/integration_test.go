@@ -532,6 +532,11 @@ func TestSandboxDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+	// The ecs model's production listener was under load too, without a
+	// failed request.
+	if !regexp.MustCompile(`By service: web [1-9][0-9]* requests, 0 failed; shop [1-9][0-9]* requests, 0 failed; orders [1-9][0-9]* requests, 0 failed\.`).MatchString(stdout) {
+		t.Errorf("demo output lacks each service's requests with none failed:\n%s", stdout[max(0, len(stdout)-600):])
+	}
 	if _, err := os.Stat(filepath.Join(dir, "sandbox", "junit.xml")); err != nil {
 		t.Errorf("the demo's verify left no junit.xml: %v", err)
 	}
