@@ -11,7 +11,9 @@ import (
 // presses the buttons as a person would, one run each: promote continues the
 // PAUSE hook the deploy job ended at; rollback stops a second deployment held
 // there with rollback, and after a finished one goes back to the revision
-// before it. Finish is not offered: ECS has no way to end the bake time early.
+// before it; a release failing its smoke check there is rolled back by ECS
+// and fails the pipeline. Finish is not offered: ECS has no way to end the
+// bake time early.
 func TestDeployECSModel(t *testing.T) {
 	t.Parallel()
 	requireGitLabCILocal(t)
@@ -116,5 +118,13 @@ include:
 		if !strings.Contains(r.Output, want) {
 			t.Errorf("rollback after a finished deployment lacks %q:\n%s", want, r.Output)
 		}
+	}
+
+	// A release whose smoke check at the PAUSE hook fails: ECS is told to
+	// roll back there and the pipeline fails.
+	r = p.gitlabCILocal(t, append(args, "--input", "smoke_body=no-such-page", "--input", "smoke_max_failures=2")...)
+	r.expect(t, 1, map[string]string{"orders-build": "PASS", "orders-release": "PASS", "orders-deploy": "FAIL", "orders-preview": "PASS"})
+	if got := p.dotenv(t, "orders-deploy")["ECS_BLUEGREEN_OUTCOME"]; got != "rolled-back" || !strings.Contains(r.Output, "ROLLBACK_SUCCESSFUL") {
+		t.Errorf("outcome %q after the failed smoke check at the PAUSE hook, want rolled-back (ROLLBACK_SUCCESSFUL in the log)", got)
 	}
 }
