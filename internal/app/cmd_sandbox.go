@@ -26,6 +26,9 @@ import (
 // switchCommandPrefix points one command at the sandbox's listener model.
 const switchCommandPrefix = "BG_BLUE_SERVICE=$SANDBOX_SWITCH_BLUE_SERVICE BG_GREEN_SERVICE=$SANDBOX_SWITCH_GREEN_SERVICE BG_LISTENER_ARN=$SANDBOX_SWITCH_LISTENER_ARN BG_TEST_LISTENER_ARN=$SANDBOX_SWITCH_TEST_LISTENER_ARN"
 
+// ecsCommandPrefix points one command at the sandbox's ecs model.
+const ecsCommandPrefix = "BG_SERVICE=$SANDBOX_ECS_SERVICE BG_ECR_REPOSITORY=$SANDBOX_ECS_ECR_REPOSITORY BG_PROD_URL=$SANDBOX_ECS_PROD_URL BG_TEST_URL=$SANDBOX_ECS_TEST_URL"
+
 // runSandbox runs the demo against the embedded simulator, or with `serve`
 // keeps the simulated AWS and registry up until interrupted.
 func runSandbox(ctx context.Context, inv *invocation) error {
@@ -67,6 +70,7 @@ func runSandbox(ctx context.Context, inv *invocation) error {
 		fmt.Fprintf(inv.env.Stdout, "# ecs-bluegreen sandbox: %s; simulated time runs %gx real time.\n# Paste these lines into a shell (or eval them), then run ecs-bluegreen or the AWS CLI.\n", sb, cfg.Speed)
 		fmt.Fprintf(inv.env.Stdout, "# The BG_ lines drive the CodeDeploy service %s (application %s, deployment group %s). The SANDBOX_SWITCH_ lines name the listener model (%s, %s) for switch and its component:\n#   %s ecs-bluegreen status\n",
 			sb.World.Service, sb.World.Application, sb.World.Group, sb.Switch.BlueService, sb.Switch.GreenService, switchCommandPrefix)
+		fmt.Fprintf(inv.env.Stdout, "# The SANDBOX_ECS_ lines name the ecs model's service %s (ECS's own blue/green, no CodeDeploy): %s.\n#   %s ecs-bluegreen status\n", sb.ECS.Service, sandbox.ECSStrategy, ecsCommandPrefix)
 		fmt.Fprintf(inv.env.Stdout, "# %s\n", sb.Group.Describe())
 		if sb.Group.ReadyAction == "STOP_DEPLOYMENT" {
 			fmt.Fprintf(inv.env.Stdout, "# A tool that never calls ContinueDeployment (aws ecs deploy, ecspresso) needs: ecs-bluegreen sandbox serve --ready-action CONTINUE_DEPLOYMENT\n")
@@ -87,7 +91,7 @@ func runSandbox(ctx context.Context, inv *invocation) error {
 
 // Demo scenarios, in the order `ecs-bluegreen sandbox` runs them; naming
 // some (`ecs-bluegreen sandbox canary switch`) runs only those.
-var demoScenarios = []string{"first", "canary", "bad-release", "switch", "verify"}
+var demoScenarios = []string{"first", "canary", "bad-release", "switch", "ecs", "ecs-bad-release", "verify"}
 
 // demoStep is one command of the demo and the exit code a user should see.
 type demoStep struct {
@@ -120,6 +124,9 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 	// The listener model's settings replace the CodeDeploy service's (the
 	// last value of a variable wins).
 	switchEnv := append([]string{"BG_SERVICE=", "BG_SWITCH_STEPS=10,50,100", "BG_SWITCH_INTERVAL=2s", "CI_REGISTRY_IMAGE=" + sb.RegistryHost + "/sandbox/shop"}, sb.SwitchSettings()...)
+	// The ecs model's service: the service's controller and strategy select
+	// the model (BG_MODE stays auto).
+	ecsEnv := append([]string{"CI_REGISTRY_IMAGE=" + sb.RegistryHost + "/sandbox/" + sb.ECS.Service}, sb.ECSSettings()...)
 	sections := gitlab.Sections{W: inv.env.Stdout, InCI: inv.getenv("GITLAB_CI") == "true"}
 	// The commands run on a clock as fast as the simulator's, so the watcher's
 	// schedule (in AWS's time) and its waits agree at any BG_SANDBOX_SPEED;
@@ -192,6 +199,24 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 				title: "switch production to green in steps of 10%, 50%, 100%, checking health before each", cmd: "switch", want: ExitOK,
 				env: func() []string { return switchEnv },
 			}),
+		"ecs": append(buildAndRelease(sb.ECS.Service, "v2", "c0ffee5", ecsEnv...),
+			demoStep{
+				title: "ecs model: deploy " + sb.ECS.Service + " with ECS's own linear blue/green: the PAUSE hook after test traffic holds it until the test URL's smoke check passed, then ContinueServiceDeployment and 50% a step", cmd: "deploy", want: ExitOK,
+				env: func() []string { return append([]string{"BG_IMAGE=" + image, "CI_PIPELINE_ID=5"}, ecsEnv...) },
+			}),
+		"ecs-bad-release": append(buildAndRelease(sb.ECS.Service, "v3 (broken)", "c0ffee6", ecsEnv...),
+			demoStep{
+				title: "ecs model: deploy it: its pages answer 500, the smoke check at the PAUSE hook fails, ECS is told to roll back (ContinueServiceDeployment ROLLBACK) before production moves, the job fails", cmd: "deploy", want: ExitFailed,
+				env: func() []string { return append([]string{"BG_IMAGE=" + image, "CI_PIPELINE_ID=6"}, ecsEnv...) },
+				before: func() error {
+					next, err := nextRevision(ctx, ecsClient, sb.ECS.Service)
+					if err != nil {
+						return err
+					}
+					sb.Sim.World().SetTaskDefinitionAnswer(next, http.StatusInternalServerError)
+					return nil
+				},
+			}),
 		"verify": {
 			{title: "verify: what is live is healthy, pinned, tagged live, and answers", cmd: "verify", want: ExitOK},
 			{title: "status: the report a scheduled job keeps (status.html, status.md, status.json)", cmd: "status", want: ExitOK},
@@ -210,7 +235,8 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 		steps = append(steps, plan[name]...)
 	}
 
-	load := startDemoLoad(sb.ProdURL, sb.SwitchProdURL)
+	load := startDemoLoad(&demoListener{name: sb.World.Service, url: sb.ProdURL}, &demoListener{name: sandbox.SwitchService, url: sb.SwitchProdURL},
+		&demoListener{name: sb.ECS.Service, url: sb.ECSProdURL})
 	for i, s := range steps {
 		end := sections.Start(fmt.Sprintf("sandbox_step_%d", i+1), fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.title), false)
 		if s.before != nil {
@@ -239,7 +265,7 @@ func demo(ctx context.Context, inv *invocation, sb *sandbox.Sandbox, speed float
 		fmt.Fprintf(inv.env.Stdout, "-> exit %d, as expected\n\n", code)
 	}
 	total, failed, first := load.stop()
-	fmt.Fprintf(inv.env.Stdout, "Production listeners under a steady load meanwhile: %d requests, %d failed.\n", total, failed)
+	fmt.Fprintf(inv.env.Stdout, "Production listeners under a steady load meanwhile: %d requests, %d failed.\n  By service: %s.\n", total, failed, load.byListener())
 	fmt.Fprintf(inv.env.Stdout, "The sandbox ran %d steps in %s (simulated time %gx). Reports are in %s.\n", len(steps), time.Since(start).Round(100*time.Millisecond), speed, out)
 	if failed > 0 {
 		return fmt.Errorf("%d of %d production requests failed during the demo (first: %s): traffic must move without a failed request", failed, total, first)
@@ -260,19 +286,28 @@ func nextRevision(ctx context.Context, api *ecs.Client, family string) (string, 
 // demoLoad sends a steady stream of requests to the production listeners.
 type demoLoad struct {
 	total, failed atomic.Int64
+	listeners     []*demoListener
 	mu            sync.Mutex
 	first         string
 	done          chan struct{}
 	wg            sync.WaitGroup
 }
 
-func startDemoLoad(urls ...string) *demoLoad {
+// demoListener is one production listener under load, named by its service.
+type demoListener struct {
+	name, url     string
+	total, failed atomic.Int64
+}
+
+func startDemoLoad(listeners ...*demoListener) *demoLoad {
 	l := &demoLoad{done: make(chan struct{})}
 	client := &http.Client{Timeout: 5 * time.Second}
-	for _, u := range urls {
-		if u == "" {
+	for _, dl := range listeners {
+		if dl.url == "" {
 			continue
 		}
+		l.listeners = append(l.listeners, dl)
+		u := dl.url
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
@@ -285,9 +320,10 @@ func startDemoLoad(urls ...string) *demoLoad {
 				case <-tick.C:
 				}
 				l.total.Add(1)
+				dl.total.Add(1)
 				req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
 				if err != nil {
-					l.fail(err)
+					l.fail(dl, err)
 					continue
 				}
 				resp, err := client.Do(req)
@@ -299,15 +335,16 @@ func startDemoLoad(urls ...string) *demoLoad {
 					}
 					err = fmt.Errorf("%s answered %s", u, resp.Status)
 				}
-				l.fail(err)
+				l.fail(dl, err)
 			}
 		}()
 	}
 	return l
 }
 
-func (l *demoLoad) fail(err error) {
+func (l *demoLoad) fail(dl *demoListener, err error) {
 	l.failed.Add(1)
+	dl.failed.Add(1)
 	l.mu.Lock()
 	if l.first == "" {
 		l.first = err.Error()
@@ -323,6 +360,16 @@ func (l *demoLoad) stop() (total, failed int64, first string) {
 	}
 	l.wg.Wait()
 	return l.total.Load(), l.failed.Load(), l.first
+}
+
+// byListener says each listener's requests and failures, once stopped:
+// "web 1200 requests, 0 failed; shop ...".
+func (l *demoLoad) byListener() string {
+	parts := make([]string, 0, len(l.listeners))
+	for _, dl := range l.listeners {
+		parts = append(parts, fmt.Sprintf("%s %d requests, %d failed", dl.name, dl.total.Load(), dl.failed.Load()))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // serveFlags reads `sandbox serve`'s flags: the seeded deployment group's

@@ -302,7 +302,11 @@ func everyCommand(t *testing.T, extra []string) *commandRuns {
 			}
 		},
 		// Last, as it changes the CodeDeploy service for good: migrate it.
+		// Its test listener routes by a rule that reaches one target group,
+		// which migrate makes reach both (ModifyRule); the production
+		// listener routes by its default action and gets a rule (CreateRule).
 		func() []iamStep {
+			oneTargetGroupRule(ctx, t, clients, sb.World.TestListenerARN)
 			return []iamStep{
 				{label: "migrate", args: []string{"migrate"}},
 				{label: "migrate", args: []string{"migrate", "--apply", "--role-arn", migrateRole}},
@@ -357,6 +361,32 @@ type simClients struct {
 func sandboxClients(sb *sandbox.Sandbox) simClients {
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(sb.AWSURL)}
 	return simClients{cw: cloudwatch.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg)}
+}
+
+// oneTargetGroupRule adds a rule (path /*) to the listener that forwards to
+// the one target group its default action sends the most traffic to, as a
+// listener set up by hand for CodeDeploy often routes.
+func oneTargetGroupRule(ctx context.Context, t *testing.T, c simClients, listenerARN string) {
+	t.Helper()
+	ls, err := c.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{listenerARN}})
+	if err != nil || len(ls.Listeners) != 1 || len(ls.Listeners[0].DefaultActions) != 1 {
+		t.Fatalf("reading the listener %s: %v", listenerARN, err)
+	}
+	a := ls.Listeners[0].DefaultActions[0]
+	tg, weight := aws.ToString(a.TargetGroupArn), int32(-1)
+	if a.ForwardConfig != nil {
+		for _, tt := range a.ForwardConfig.TargetGroups {
+			if w := aws.ToInt32(tt.Weight); w > weight {
+				tg, weight = aws.ToString(tt.TargetGroupArn), w
+			}
+		}
+	}
+	if _, err := c.elb.CreateRule(ctx, &elb.CreateRuleInput{
+		ListenerArn: aws.String(listenerARN), Priority: aws.Int32(10), Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tg)}},
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{"/*"}}}},
+	}); err != nil {
+		t.Fatalf("creating a rule on %s: %v", listenerARN, err)
+	}
 }
 
 // productionRule adds a rule (path /*) to the listener that forwards where

@@ -517,16 +517,25 @@ func TestSandboxDemo(t *testing.T) {
 		t.Fatalf("sandbox demo: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	for _, want := range []string{
-		"[1/17] status", "[2/17] build web v1", "[3/17] release", "-> exit 0, as expected", "registry tags moved",
+		"[1/23] status", "[2/23] build web v1", "[3/23] release", "-> exit 0, as expected", "registry tags moved",
 		"the replacement is ready and checked; production traffic moves when promote runs", "$ ecs-bluegreen promote",
 		"smoke check of", "HTTP 500 (want 200)", "rolled back by deployment", "-> exit 1, as expected",
 		"production traffic blue  50%", "switched production traffic",
 		"ok   production URL answers", "ok   registry live tag names the live image",
-		"requests, 0 failed.", "The sandbox ran 17 steps",
+		// The ecs model's service: gated at its PAUSE hook, then linear; the
+		// broken release rolled back there by ECS.
+		"build orders v2", "the ecs model", "hook PAUSE", "continuing: production traffic starts moving", "traffic blue  50% ", "### orders on prod: green is live",
+		"smoke check failed: rolling back at the PAUSE hook", "ROLLBACK_SUCCESSFUL",
+		"requests, 0 failed.", "The sandbox ran 23 steps",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+	// The ecs model's production listener was under load too, without a
+	// failed request.
+	if !regexp.MustCompile(`By service: web [1-9][0-9]* requests, 0 failed; shop [1-9][0-9]* requests, 0 failed; orders [1-9][0-9]* requests, 0 failed\.`).MatchString(stdout) {
+		t.Errorf("demo output lacks each service's requests with none failed:\n%s", stdout[max(0, len(stdout)-600):])
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sandbox", "junit.xml")); err != nil {
 		t.Errorf("the demo's verify left no junit.xml: %v", err)
@@ -544,7 +553,7 @@ func TestSandboxScenarios(t *testing.T) {
 	if code != ExitOK || !strings.Contains(stdout, "[1/6] build shop v2") || !strings.Contains(stdout, "verify: production runs an image by tag") || !strings.Contains(stdout, "The sandbox ran 6 steps") {
 		t.Errorf("sandbox verify switch: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if code, _, stderr := runIn(t, nil, "sandbox", "canery"); code != ExitUsage || !strings.Contains(stderr, "first, canary, bad-release, switch, verify") {
+	if code, _, stderr := runIn(t, nil, "sandbox", "canery"); code != ExitUsage || !strings.Contains(stderr, "first, canary, bad-release, switch, ecs, ecs-bad-release, verify") {
 		t.Errorf("sandbox canery: exit %d\n%s", code, stderr)
 	}
 }

@@ -135,6 +135,8 @@ func TestValidationRules(t *testing.T) {
 		{name: "zero_smoke_timeout", env: with("BG_SMOKE_TIMEOUT", "0s"), wantVars: []string{"BG_SMOKE_TIMEOUT"}},
 		{name: "bad_deployment_id", env: with("BG_DEPLOYMENT_ID", "d-123"), wantVars: []string{"BG_DEPLOYMENT_ID"}, wantText: "d-A1B2C3D4E"},
 		{name: "good_deployment_id", env: with("BG_DEPLOYMENT_ID", "d-A1B2C3D4E")},
+		{name: "service_deployment_arn", env: with("BG_DEPLOYMENT_ID", "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/orders/2GV1H7T1X3ZYEVXT4XP5N")},
+		{name: "bad_service_deployment_arn", env: with("BG_DEPLOYMENT_ID", "arn:aws:ecs:eu-west-1:123456789012:service/prod/orders"), wantVars: []string{"BG_DEPLOYMENT_ID"}, wantText: "ECS service deployment ARN"},
 		{name: "bad_promote", env: with("BG_PROMOTE", "yes"), wantVars: []string{"BG_PROMOTE"}, wantText: "auto, manual"},
 		{name: "bad_wait_for", env: with("BG_WAIT_FOR", "forever"), wantVars: []string{"BG_WAIT_FOR"}},
 		{name: "bad_on_busy", env: with("BG_ON_BUSY", "queue"), wantVars: []string{"BG_ON_BUSY"}},

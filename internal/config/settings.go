@@ -226,7 +226,7 @@ func (w *Watch) Validate() []Problem {
 
 // Deployment steers a deployment once started.
 type Deployment struct {
-	DeploymentID  string          `env:"BG_DEPLOYMENT_ID" desc:"CodeDeploy deployment to act on. Deploy writes it to deploy.env, so later jobs of the pipeline find it; when unset, the group's deployment in progress."`
+	DeploymentID  string          `env:"BG_DEPLOYMENT_ID" desc:"CodeDeploy deployment to act on (in the ecs model, the ECS service deployment ARN deploy started). Deploy writes it to deploy.env, so later jobs of the pipeline find it; when unset, the group's deployment in progress."`
 	Promote       PromotePolicy   `env:"BG_PROMOTE,default=auto" desc:"At Ready (deploymentReadyOption STOP_DEPLOYMENT): auto promotes once the test smoke check passed; manual ends the job there for the promote button."`
 	WaitFor       WaitFor         `env:"BG_WAIT_FOR,default=complete" desc:"When deploy may end: complete (the original task set is gone) or traffic (production traffic moved; the termination wait is left to finish or verify)."`
 	OnBusy        BusyPolicy      `env:"BG_ON_BUSY,default=wait" desc:"When another pipeline's deployment holds the group: wait for it, or fail naming it."`
@@ -235,12 +235,21 @@ type Deployment struct {
 	AllowOutdated bool            `env:"BG_ALLOW_OUTDATED" desc:"Deploy even when production runs (or the group is deploying) a release from a newer pipeline of the project; by default such an outdated deploy is refused, as GitLab's prevent outdated deployment jobs does. Rollback goes back without it."`
 }
 
-var deploymentIDPattern = regexp.MustCompile(`^d-[A-Z0-9]{9}$`)
+var (
+	deploymentIDPattern = regexp.MustCompile(`^d-[A-Z0-9]{9}$`)
+	// serviceDeploymentARNPattern is what the ecs model's deploy writes to
+	// deploy.env: an ECS service deployment ARN.
+	serviceDeploymentARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:service-deployment/[^/\s]+/[^/\s]+/[A-Za-z0-9_-]+$`)
+)
+
+// IsCodeDeployID tells whether id has the form of a CodeDeploy deployment id
+// (not an ECS service deployment ARN).
+func IsCodeDeployID(id string) bool { return deploymentIDPattern.MatchString(id) }
 
 // Validate checks the deployment id's form.
 func (d *Deployment) Validate() []Problem {
-	if d.DeploymentID != "" && !deploymentIDPattern.MatchString(d.DeploymentID) {
-		return []Problem{{Var: "BG_DEPLOYMENT_ID", Message: "is not a CodeDeploy deployment id such as d-A1B2C3D4E", Value: d.DeploymentID}}
+	if d.DeploymentID != "" && !deploymentIDPattern.MatchString(d.DeploymentID) && !serviceDeploymentARNPattern.MatchString(d.DeploymentID) {
+		return []Problem{{Var: "BG_DEPLOYMENT_ID", Message: "is neither a CodeDeploy deployment id such as d-A1B2C3D4E nor an ECS service deployment ARN", Value: d.DeploymentID}}
 	}
 	return nil
 }

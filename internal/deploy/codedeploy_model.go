@@ -350,6 +350,12 @@ func groupRoute(t *Target, test bool) string {
 // deploymentID is BG_DEPLOYMENT_ID, else the group's deployment in progress.
 func (r *codeDeployRun) deploymentID(ctx context.Context) (string, error) {
 	if r.dep.DeploymentID != "" {
+		if !config.IsCodeDeployID(r.dep.DeploymentID) {
+			return "", &UsageError{
+				Msg:  fmt.Sprintf("BG_DEPLOYMENT_ID %s is an ECS service deployment, and %s is deployed by CodeDeploy", r.dep.DeploymentID, r.target.Service),
+				Hint: "unset BG_DEPLOYMENT_ID (the group's deployment in progress is found), or give the CodeDeploy deployment id (d-...)",
+			}
+		}
 		return r.dep.DeploymentID, nil
 	}
 	active, err := r.cd.InFlight(ctx, r.target)

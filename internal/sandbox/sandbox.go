@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -38,8 +39,9 @@ type Options struct {
 	// Speed is how much faster than real time the simulated clock runs.
 	Speed float64
 	// Seed creates the typical world: in cluster prod, the CodeDeploy
-	// service web, and the listener model's services shop-blue and
-	// shop-green behind a load balancer of their own.
+	// service web, the listener model's services shop-blue and shop-green,
+	// and the ecs model's service orders (ECSService), each behind a load
+	// balancer of its own.
 	Seed bool
 	// Group is how the seeded CodeDeploy deployment group deploys; the zero
 	// value is DefaultGroup.
@@ -144,6 +146,11 @@ type Sandbox struct {
 	Switch *seed.TwoServices
 	// SwitchProdURL and SwitchTestURL reach Switch's listeners.
 	SwitchProdURL, SwitchTestURL string
+	// ECS is the ecs model's service, in World's cluster: ECS deploys it
+	// itself (see ECSStrategy).
+	ECS *seed.ECSNative
+	// ECSProdURL and ECSTestURL reach ECS's listener rules.
+	ECSProdURL, ECSTestURL string
 	// Group is how the seeded deployment group deploys.
 	Group   GroupOptions
 	servers []*http.Server
@@ -152,6 +159,29 @@ type Sandbox struct {
 // SwitchService is the base name of the listener model's services
 // (shop-blue and shop-green), its load balancer and its ECR repository.
 const SwitchService = "shop"
+
+// ECSService is the ecs model's service, its load balancer's and target
+// groups' base name and its ECR repository.
+const ECSService = "orders"
+
+// ECSStrategy says in one sentence how ECS deploys ECSService.
+const ECSStrategy = "ECS deploys it LINEAR, 50% a step with 1 simulated minute between steps and a 1-minute bake time, and a PAUSE hook after test traffic moves holds it until ContinueServiceDeployment (`ecs-bluegreen deploy` continues once the test URL's smoke check passed, `promote` with BG_PROMOTE=manual) or rolls it back after 60 minutes"
+
+// ecsNativeOptions are ECSService's: a linear deployment gated by a PAUSE
+// hook after test traffic, as docs/ecs-model.md describes the gate.
+func ecsNativeOptions(cluster string) seed.ECSNativeOptions {
+	return seed.ECSNativeOptions{
+		Options:           seed.Options{Cluster: cluster, Service: ECSService, Container: ECSService, DeregistrationDelaySeconds: 30},
+		Strategy:          ecstypes.DeploymentStrategyLinear,
+		Linear:            &ecstypes.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(1)},
+		BakeTimeInMinutes: 1,
+		Hooks: []ecstypes.DeploymentLifecycleHook{{
+			TargetType: ecstypes.DeploymentLifecycleHookTargetTypePause, RoleArn: aws.String("arn:aws:iam::123456789012:role/ecsDeploymentHooks"),
+			LifecycleStages:      []ecstypes.DeploymentLifecycleHookStage{ecstypes.DeploymentLifecycleHookStagePostTestTrafficShift},
+			TimeoutConfiguration: &ecstypes.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(60), Action: ecstypes.DeploymentLifecycleHookActionRollback},
+		}},
+	}
+}
 
 // registry credentials for the GitLab side of the sandbox.
 const (
@@ -227,18 +257,30 @@ func (sb *Sandbox) seed(ctx context.Context) error {
 	if _, err := clients.ECR.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(SwitchService)}); err != nil {
 		return fmt.Errorf("creating the ECR repository %s: %w", SwitchService, err)
 	}
+	en, err := seed.CreateECSNative(ctx, clients, ecsNativeOptions(w.Cluster))
+	if err != nil {
+		return fmt.Errorf("the ecs model: %w", err)
+	}
+	sb.ECS = en
 	dp := sb.Sim.DataPlane()
 	for _, l := range []struct {
 		arn string
 		url *string
-	}{{w.ProdListenerARN, &sb.ProdURL}, {w.TestListenerARN, &sb.TestURL}, {sw.ProdListenerARN, &sb.SwitchProdURL}, {sw.TestListenerARN, &sb.SwitchTestURL}} {
+	}{
+		{w.ProdListenerARN, &sb.ProdURL},
+		{w.TestListenerARN, &sb.TestURL},
+		{sw.ProdListenerARN, &sb.SwitchProdURL},
+		{sw.TestListenerARN, &sb.SwitchTestURL},
+		{en.ProdListenerARN, &sb.ECSProdURL},
+		{en.TestListenerARN, &sb.ECSTestURL},
+	} {
 		addr, err := dp.Bind(ctx, l.arn, "127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("binding the sandbox listeners: %w", err)
 		}
 		*l.url = "http://" + addr + "/"
 	}
-	return waitHealthy(ctx, clients.ELB, w.BlueTargetGroupARN, sw.BlueTargetGroupARN, sw.GreenTargetGroupARN)
+	return waitHealthy(ctx, clients.ELB, w.BlueTargetGroupARN, sw.BlueTargetGroupARN, sw.GreenTargetGroupARN, en.BlueTargetGroupARN)
 }
 
 // waitHealthy waits until each target group has targets and all of them are
@@ -311,7 +353,8 @@ func (sb *Sandbox) Close() {
 // that shell would select the listener model for every command), to be passed
 // as BG_BLUE_SERVICE, BG_GREEN_SERVICE, BG_LISTENER_ARN, BG_TEST_LISTENER_ARN,
 // BG_PROD_URL and BG_TEST_URL, or as the switch component's inputs (see
-// SwitchSettings). BG_TEST_URL comes last: scripts wait for it.
+// SwitchSettings); the ecs model's as SANDBOX_ECS_* (see ECSSettings).
+// BG_TEST_URL comes last: scripts wait for it.
 func (sb *Sandbox) Exports() []string {
 	lines := []string{
 		"export AWS_ENDPOINT_URL=" + sb.AWSURL,
@@ -341,6 +384,12 @@ func (sb *Sandbox) Exports() []string {
 			}
 		}
 	}
+	for _, kv := range sb.ECSSettings() {
+		k, v, _ := strings.Cut(kv, "=")
+		if k != "BG_CLUSTER" {
+			lines = append(lines, "export SANDBOX_ECS_"+strings.TrimPrefix(k, "BG_")+"="+v)
+		}
+	}
 	if w := sb.World; w != nil {
 		lines = append(lines,
 			"export BG_PROD_URL="+sb.ProdURL,
@@ -366,6 +415,23 @@ func (sb *Sandbox) SwitchSettings() []string {
 		"BG_ECR_REPOSITORY=" + SwitchService,
 		"BG_PROD_URL=" + sb.SwitchProdURL,
 		"BG_TEST_URL=" + sb.SwitchTestURL,
+	}
+}
+
+// ECSSettings are the settings that point ecs-bluegreen at the ecs model's
+// service (NAME=value), or nil when the sandbox has none. BG_MODE is left
+// out: the service's deployment controller and strategy select the model.
+func (sb *Sandbox) ECSSettings() []string {
+	en := sb.ECS
+	if en == nil {
+		return nil
+	}
+	return []string{
+		"BG_CLUSTER=" + en.Cluster,
+		"BG_SERVICE=" + en.Service,
+		"BG_ECR_REPOSITORY=" + en.Repository,
+		"BG_PROD_URL=" + sb.ECSProdURL,
+		"BG_TEST_URL=" + sb.ECSTestURL,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/awssim"
 )
@@ -140,5 +141,69 @@ func TestStartSeedsTheListenerModel(t *testing.T) {
 	}
 	if len(urls) != 3 || urls[sb.TestURL] {
 		t.Errorf("listeners share addresses: prod %s, test %s, switch prod %s, switch test %s", sb.ProdURL, sb.TestURL, sb.SwitchProdURL, sb.SwitchTestURL)
+	}
+}
+
+// TestStartSeedsTheECSModel checks the ecs model's service next to the
+// others: ECS deploys it (LINEAR, a PAUSE hook after test traffic), blue
+// serves its production and test rules when Start returns, and its names are
+// exported as SANDBOX_ECS_*, leaving the CodeDeploy service's BG_ settings
+// alone.
+func TestStartSeedsTheECSModel(t *testing.T) {
+	t.Parallel()
+	sb, err := Start(context.Background(), Options{Seed: true, Speed: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), BaseEndpoint: aws.String(sb.AWSURL)}
+	out, err := ecs.NewFromConfig(cfg).DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{ECSService}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("DescribeServices(%s) = %+v, %v", ECSService, out, err)
+	}
+	svc := out.Services[0]
+	dc := svc.DeploymentConfiguration
+	if svc.DeploymentController == nil || svc.DeploymentController.Type != ecstypes.DeploymentControllerTypeEcs || dc == nil || dc.Strategy != ecstypes.DeploymentStrategyLinear ||
+		len(dc.LifecycleHooks) != 1 || dc.LifecycleHooks[0].TargetType != ecstypes.DeploymentLifecycleHookTargetTypePause ||
+		len(dc.LifecycleHooks[0].LifecycleStages) != 1 || dc.LifecycleHooks[0].LifecycleStages[0] != ecstypes.DeploymentLifecycleHookStagePostTestTrafficShift {
+		t.Errorf("%s is not ECS-deployed LINEAR with a PAUSE hook after test traffic: %+v %+v", ECSService, svc.DeploymentController, dc)
+	}
+	if len(svc.LoadBalancers) != 1 || svc.LoadBalancers[0].AdvancedConfiguration == nil || aws.ToString(svc.LoadBalancers[0].AdvancedConfiguration.TestListenerRule) != sb.ECS.TestRuleARN {
+		t.Errorf("load balancers %+v, want the advanced configuration with the test rule %s", svc.LoadBalancers, sb.ECS.TestRuleARN)
+	}
+	if _, err := ecr.NewFromConfig(cfg).DescribeRepositories(context.Background(), &ecr.DescribeRepositoriesInput{RepositoryNames: []string{ECSService}}); err != nil {
+		t.Errorf("ECR repository %s: %v", ECSService, err)
+	}
+
+	lines := sb.Exports()
+	exports := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"export SANDBOX_ECS_SERVICE=" + ECSService, "export SANDBOX_ECS_ECR_REPOSITORY=" + ECSService,
+		"export SANDBOX_ECS_PROD_URL=" + sb.ECSProdURL, "export SANDBOX_ECS_TEST_URL=" + sb.ECSTestURL, "export BG_SERVICE=web",
+	} {
+		if !strings.Contains(exports, want) {
+			t.Errorf("exports lack %q:\n%s", want, exports)
+		}
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "export BG_TEST_URL=") {
+		t.Errorf("last export is %q; scripts wait for BG_TEST_URL", last)
+	}
+	if got := sb.ECSSettings(); len(got) == 0 || got[0] != "BG_CLUSTER=prod" || got[1] != "BG_SERVICE="+ECSService {
+		t.Errorf("ECSSettings() = %v", got)
+	}
+	for url, tg := range map[string]string{sb.ECSProdURL: ECSService + "-blue", sb.ECSTestURL: ECSService + "-blue"} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a awssim.TaskAnswer
+		err = json.NewDecoder(resp.Body).Decode(&a)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || a.TargetGroup != tg {
+			t.Errorf("%s answered %d from target group %q (%v), want 200 from %s", url, resp.StatusCode, a.TargetGroup, err, tg)
+		}
+	}
+	if sb.ECSProdURL == sb.ProdURL || sb.ECSProdURL == sb.ECSTestURL {
+		t.Errorf("listeners share addresses: %s %s %s", sb.ECSProdURL, sb.ECSTestURL, sb.ProdURL)
 	}
 }
