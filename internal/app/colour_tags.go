@@ -3,12 +3,11 @@ package app
 import (
 	"context"
 	"errors"
-	"path"
 	"path/filepath"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
@@ -87,24 +86,14 @@ const (
 	envStatusURL   = "ECS_BLUEGREEN_STATUS_URL"
 )
 
-// statusPageURL is where GitLab shows this job's status.html: the job's
-// artifact at BG_OUTPUT_DIR (relative to the project folder); "" outside a
-// GitLab job or for an output folder outside the project.
+// statusPageURL is where GitLab shows this job's status.html
+// (gitlab.ArtifactURL); "" outside a GitLab job or for an output folder
+// outside the project.
 func (inv *invocation) statusPageURL() string {
-	job := inv.getenv("CI_JOB_URL")
-	if job == "" || inv.settings.Output == nil {
+	if inv.settings.Output == nil {
 		return ""
 	}
-	dir := inv.settings.Output.Dir
-	if filepath.IsAbs(dir) {
-		project := inv.getenv("CI_PROJECT_DIR")
-		rel, err := filepath.Rel(project, dir)
-		if project == "" || err != nil || strings.HasPrefix(rel, "..") {
-			return ""
-		}
-		dir = rel
-	}
-	return strings.TrimSuffix(job, "/") + "/artifacts/file/" + path.Join(filepath.ToSlash(filepath.Clean(dir)), "status.html")
+	return gitlab.ArtifactURL(inv.getenv("CI_JOB_URL"), inv.getenv("CI_PROJECT_DIR"), inv.settings.Output.Dir, "status.html")
 }
 
 // recordLive says what is live after a command changed it: one log line,
