@@ -54,13 +54,7 @@ func OSEnv() Env {
 // one.
 func masked(env Env) (Env, func()) {
 	m := &gitlab.Masker{}
-	var names []string
-	for _, s := range config.Reference() {
-		if s.Secret {
-			names = append(names, s.Var)
-		}
-	}
-	for _, v := range gitlab.FindSecrets(env.Environ, names...).Values() {
+	for _, v := range gitlab.FindSecrets(env.Environ, secretNames()...).Values() {
 		// The sandbox's published credentials are no secret: a shell that
 		// evaluated `sandbox serve`'s exports has them, and masking them
 		// would garble the next serve's export lines.
@@ -74,6 +68,17 @@ func masked(env Env) (Env, func()) {
 		_ = out.Flush()
 		_ = errw.Flush()
 	}
+}
+
+// secretNames are the settings whose values are secrets.
+func secretNames() []string {
+	var names []string
+	for _, s := range config.Reference() {
+		if s.Secret {
+			names = append(names, s.Var)
+		}
+	}
+	return names
 }
 
 // invocation is one command run with its settings loaded.

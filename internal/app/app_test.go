@@ -129,7 +129,7 @@ func TestReportExitCodes(t *testing.T) {
 		{name: "service_not_found", err: &deploy.ResolveError{Msg: "x", Hint: "y"}, want: ExitUsage},
 		{name: "rolled_back", err: &deploy.DeploymentError{ID: "d-A1B2C3D4E", Status: "Stopped", RollbackID: "d-B1B2C3D4E", RollbackStatus: "Succeeded"}, want: ExitFailed},
 		{name: "timeout", err: &deploy.TimeoutError{ID: "d-A1B2C3D4E"}, want: ExitTimeout},
-		{name: "verify_failed", err: &verifyFailedError{}, want: ExitVerify},
+		{name: "verify_failed", err: &verify.FailedError{}, want: ExitVerify},
 		{name: "busy", err: &deploy.BusyError{DeploymentID: "d-A1B2C3D4E"}, want: ExitFailed},
 		{name: "interrupted_while_deploying", err: &deploy.InterruptedError{ID: "d-A1B2C3D4E", Cause: Interrupted{Signal: syscall.SIGTERM}, Applied: "rollback"}, want: 143},
 		{name: "switch_refused", err: &deploy.SwitchError{Msg: "refusing", Err: errors.New("no healthy targets")}, want: ExitFailed},

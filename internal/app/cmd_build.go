@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/config"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
 )
 
@@ -28,25 +26,7 @@ func runBuild(ctx context.Context, inv *invocation) error {
 		dockerfile = filepath.Join(b.Context, "Dockerfile")
 	}
 	created := b.Created()
-	// The OCI annotations GitLab's registry UI and scanners read; they come
-	// from the pipeline so the digest still depends only on the commit.
-	meta := map[string]string{"org.opencontainers.image.created": created.Format(time.RFC3339)}
-	for key, env := range map[string]string{
-		"org.opencontainers.image.source":   "CI_PROJECT_URL",
-		"org.opencontainers.image.revision": "CI_COMMIT_SHA",
-		"org.opencontainers.image.version":  "CI_COMMIT_TAG",
-		// Not an OCI key: the commit's title, which status shows per colour.
-		snapshot.KeyCommitTitle: "CI_COMMIT_TITLE",
-	} {
-		if v := inv.getenv(env); v != "" {
-			meta[key] = v
-		}
-	}
-	if _, ok := meta["org.opencontainers.image.version"]; !ok {
-		if v := inv.getenv("CI_COMMIT_SHORT_SHA"); v != "" {
-			meta["org.opencontainers.image.version"] = v
-		}
-	}
+	meta := image.OCIMetadata(created, inv.getenv)
 	// Links in the checkout may not lead the build out of it.
 	project := inv.getenv("CI_PROJECT_DIR")
 	if project == "" {

@@ -20,14 +20,5 @@ func runCleanup(ctx context.Context, inv *invocation) error {
 	}
 	c := inv.settings.Cleanup
 	cl := &deploy.Cleaner{ECS: clients.ECS, Log: inv.log, Out: inv.env.Stdout, Keep: c.Keep, DeleteInactive: c.DeleteInactive, DryRun: c.DryRun}
-	families, inUse, err := cl.InUse(ctx, inv.settings.Target.Cluster, m.Services())
-	if err != nil {
-		return err
-	}
-	for _, family := range families {
-		if err := cl.Clean(ctx, family, inUse); err != nil {
-			return err
-		}
-	}
-	return nil
+	return cl.Run(ctx, inv.settings.Target.Cluster, m.Services())
 }

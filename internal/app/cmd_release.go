@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/version"
 )
 
 // envImageDigest is the digest release leaves in deploy.env next to the
@@ -29,25 +26,12 @@ func runRelease(ctx context.Context, inv *invocation) error {
 			hint: "set BG_REGISTRY_IMAGE (CI_REGISTRY_IMAGE in GitLab CI) or BG_ECR_REPOSITORY",
 		}
 	}
-	keychain := registryKeychain(regs)
-	var dests []name.Repository
-	if !regs.RegistryImage.IsZero() {
-		dests = append(dests, regs.RegistryImage.Repo)
+	client, dests, err := inv.registryReposFor(ctx, regs.ECRCreate)
+	if errors.Is(err, image.ErrECRRepositoryMissing) {
+		return &usageError{msg: err.Error(), hint: "nothing was copied"}
 	}
-	if regs.ECRRepository != "" {
-		clients, err := inv.clients(ctx)
-		if err != nil {
-			return err
-		}
-		repo, creds, err := image.ECR(ctx, clients.ECR, regs.ECRRepository, regs.ECRCreate)
-		if errors.Is(err, image.ErrECRRepositoryMissing) {
-			return &usageError{msg: err.Error(), hint: "nothing was copied"}
-		}
-		if err != nil {
-			return err
-		}
-		keychain.Add(creds)
-		dests = append(dests, repo)
+	if err != nil {
+		return err
 	}
 	var tags []string
 	for _, t := range []string{regs.CommitTag, regs.CandidateTag} {
@@ -55,7 +39,6 @@ func runRelease(ctx context.Context, inv *invocation) error {
 			tags = append(tags, t)
 		}
 	}
-	client := image.NewClient(keychain, image.WithUserAgent("ecs-bluegreen/"+version.Get().Version))
 	out, err := client.Release(ctx, src, dests, tags)
 	if err != nil {
 		if errors.Is(err, image.ErrNotFound) && !errors.Is(err, image.ErrUnauthorized) {

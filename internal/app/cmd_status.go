@@ -2,11 +2,9 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 
-	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
 )
@@ -94,13 +92,10 @@ func (inv *invocation) registryAfter(ctx context.Context, s *snapshot.Snapshot, 
 	for _, repo := range repos {
 		for _, tag := range tags {
 			rt := snapshot.RegistryTag{Repository: repo.String(), Tag: tag}
-			d, err := client.Resolve(ctx, repo.Tag(tag))
-			switch {
-			case errors.Is(err, image.ErrNotFound) && !errors.Is(err, image.ErrUnauthorized):
-			case err != nil:
+			if d, err := client.TagDigest(ctx, repo, tag); err != nil {
 				rt.Error = err.Error()
-			default:
-				rt.Digest = d.DigestStr()
+			} else {
+				rt.Digest = d
 			}
 			s.Registry = append(s.Registry, rt)
 		}

@@ -3,13 +3,11 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
-	"path"
 	"path/filepath"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/gitlab"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/image"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/report"
 	"gitlab.com/ecs-bluegreen/ecs-bluegreen/internal/snapshot"
@@ -68,53 +66,16 @@ func (inv *invocation) moveColourTags(ctx context.Context, s *snapshot.Snapshot)
 
 func (inv *invocation) moveColourTagsWith(ctx context.Context, client *image.Client, repos []name.Repository, s *snapshot.Snapshot) {
 	for _, c := range s.Colours {
-		digest, ok := inv.colourDigest(c)
+		digest, ok := c.ReleasedDigest(registryTags{inv}.Released)
 		if !ok {
 			continue
 		}
 		for _, repo := range repos {
-			if err := moveTagTo(ctx, client, repo, string(c.Colour), digest); err != nil {
+			if err := client.MoveTagTo(ctx, repo, string(c.Colour), digest); err != nil {
 				inv.log.Warn("the colour tag could not be moved", "repository", repo.String(), "tag", string(c.Colour), "error", err.Error())
 			}
 		}
 	}
-}
-
-// colourDigest is the one released image, pinned by digest, that colour c
-// runs.
-func (inv *invocation) colourDigest(c snapshot.ColourState) (string, bool) {
-	if c.TaskSet == nil || c.TaskSet.Desired == 0 && c.TaskSet.Running == 0 {
-		return "", false
-	}
-	digests := map[string]bool{}
-	for _, ct := range c.Containers {
-		if _, d, ok := strings.Cut(ct.Image, "@"); ok && (registryTags{inv}).Released(ct.Image) {
-			digests[d] = true
-		}
-	}
-	if len(digests) != 1 {
-		return "", false
-	}
-	for d := range digests {
-		return d, true
-	}
-	return "", false
-}
-
-// moveTagTo points repo:tag at digest unless it already names it: one
-// manifest HEAD when nothing changes.
-func moveTagTo(ctx context.Context, client *image.Client, repo name.Repository, tag, digest string) error {
-	cur, err := client.Resolve(ctx, repo.Tag(tag))
-	if err == nil && cur.DigestStr() == digest {
-		return nil
-	}
-	if err != nil && (!errors.Is(err, image.ErrNotFound) || errors.Is(err, image.ErrUnauthorized)) {
-		return err
-	}
-	if err := client.MoveTag(ctx, repo.Digest(digest), tag); err != nil {
-		return fmt.Errorf("moving %s:%s to %s: %w", repo, tag, digest, err)
-	}
-	return nil
 }
 
 // Variables deploy.env carries about what is live, beside the colour
@@ -125,24 +86,14 @@ const (
 	envStatusURL   = "ECS_BLUEGREEN_STATUS_URL"
 )
 
-// statusPageURL is where GitLab shows this job's status.html: the job's
-// artifact at BG_OUTPUT_DIR (relative to the project folder); "" outside a
-// GitLab job or for an output folder outside the project.
+// statusPageURL is where GitLab shows this job's status.html
+// (gitlab.ArtifactURL); "" outside a GitLab job or for an output folder
+// outside the project.
 func (inv *invocation) statusPageURL() string {
-	job := inv.getenv("CI_JOB_URL")
-	if job == "" || inv.settings.Output == nil {
+	if inv.settings.Output == nil {
 		return ""
 	}
-	dir := inv.settings.Output.Dir
-	if filepath.IsAbs(dir) {
-		project := inv.getenv("CI_PROJECT_DIR")
-		rel, err := filepath.Rel(project, dir)
-		if project == "" || err != nil || strings.HasPrefix(rel, "..") {
-			return ""
-		}
-		dir = rel
-	}
-	return strings.TrimSuffix(job, "/") + "/artifacts/file/" + path.Join(filepath.ToSlash(filepath.Clean(dir)), "status.html")
+	return gitlab.ArtifactURL(inv.getenv("CI_JOB_URL"), inv.getenv("CI_PROJECT_DIR"), inv.settings.Output.Dir, "status.html")
 }
 
 // recordLive says what is live after a command changed it: one log line,

@@ -26,8 +26,8 @@ var layout = map[string][]string{
 	"internal/image":     {},
 	"internal/render":    {},
 	"internal/snapshot":  {},
-	"internal/monitor":   {"internal/snapshot"}, // the follower reads the replacement through it
-	"internal/fleet":     {},                    // the services file and the bounded run; app renders through report
+	"internal/monitor":   {"internal/snapshot"},                                       // the follower reads the replacement through it
+	"internal/fleet":     {"internal/gitlab", "internal/report", "internal/snapshot"}, // a service's reports read back, the overview written through report
 	"internal/verify":    {"internal/snapshot"},
 	"internal/deploy":    {"internal/config", "internal/monitor", "internal/render", "internal/snapshot", "internal/verify"},
 	"internal/report":    {"internal/gitlab", "internal/snapshot"}, // gitlab: escaping of text from outside

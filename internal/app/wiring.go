@@ -202,6 +202,12 @@ func (r registryTags) Previous(ctx context.Context) (string, error) {
 // registryRepos is a registry client and the repositories release copies to:
 // the GitLab registry and ECR, as configured.
 func (inv *invocation) registryRepos(ctx context.Context) (*image.Client, []name.Repository, error) {
+	return inv.registryReposFor(ctx, false)
+}
+
+// registryReposFor is registryRepos, creating the ECR repository when it
+// is missing and create is set (release with BG_ECR_CREATE).
+func (inv *invocation) registryReposFor(ctx context.Context, create bool) (*image.Client, []name.Repository, error) {
 	regs := inv.settings.Registries
 	keychain := registryKeychain(regs)
 	var repos []name.Repository
@@ -213,7 +219,7 @@ func (inv *invocation) registryRepos(ctx context.Context) (*image.Client, []name
 		if err != nil {
 			return nil, nil, err
 		}
-		repo, creds, err := image.ECR(ctx, clients.ECR, regs.ECRRepository, false)
+		repo, creds, err := image.ECR(ctx, clients.ECR, regs.ECRRepository, create)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -105,6 +105,21 @@ type Cleaner struct {
 	DryRun         bool
 }
 
+// Run cleans every task definition family the services run, keeping
+// every revision one of them uses (InUse, then Clean for each family).
+func (c *Cleaner) Run(ctx context.Context, cluster string, services []string) error {
+	families, inUse, err := c.InUse(ctx, cluster, services)
+	if err != nil {
+		return err
+	}
+	for _, family := range families {
+		if err := c.Clean(ctx, family, inUse); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // InUse reads the services: the task definition families they run, and
 // every revision in use (task sets, service deployments, the service's own)
 // with what uses it.
