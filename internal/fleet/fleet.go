@@ -55,7 +55,7 @@ var reserved = map[string]string{
 func Parse(data []byte) ([]Entry, error) {
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	// A misspelt key (servces, nmae) must not silently drop services.
+	// A misspelt key (names for name, service for services) must not silently drop services.
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
 		if errors.Is(err, io.EOF) {

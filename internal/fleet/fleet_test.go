@@ -29,7 +29,7 @@ func TestParse(t *testing.T) {
 		},
 		{name: "empty", file: "services: []\n", errs: []string{"lists no services"}},
 		{name: "not_yaml", file: "services: [\n", errs: []string{"not YAML or JSON"}},
-		{name: "misspelt_key", file: "services:\n  - nmae: web\n", errs: []string{"field nmae not found"}},
+		{name: "misspelt_key", file: "services:\n  - names: web\n", errs: []string{"field names not found"}},
 		{name: "two_documents", file: "services:\n  - name: web\n---\nservices: []\n", errs: []string{"more than one YAML document"}},
 		{name: "nothing", file: "", errs: []string{"is empty"}},
 		{

@@ -14,7 +14,7 @@ func FuzzParse(f *testing.F) {
 		`{"services": [{"name": "web", "env": {"AWS_REGION": "eu-west-1"}}]}`,
 		"services: []\n",
 		"services:\n  - name: a\n  - name: a\n",
-		"services:\n  - nmae: web\n",
+		"services:\n  - names: web\n",
 		"services:\n  - name: web\n---\nservices: []\n",
 		"services:\n  - name: ../etc\n    env: {BG_OUTPUT_DIR: x}\n",
 		"",
