@@ -639,6 +639,21 @@ func (e *ECSNative) stopFor(ctx context.Context, arn string, cause error) error 
 	return nil
 }
 
+// succeededBeforeStop is a timeout's stop that came after the service
+// deployment had succeeded: production runs the new revision. Its
+// production check, which the timeout cut short, runs now; a failure is
+// exit 1 with the way back (rollback goes to the previous revision).
+func (e *ECSNative) succeededBeforeStop(ctx context.Context, arn string) error {
+	e.Log.Warn("the service deployment succeeded before the timeout's stop reached it: nothing was stopped or rolled back, production runs the new revision", "service_deployment", arn)
+	if e.ProdSmoke == nil {
+		return nil
+	}
+	if err := e.smoke(ctx, "production", *e.ProdSmoke); err != nil {
+		return fmt.Errorf("service deployment %s succeeded before the timeout's stop, and the production smoke check then failed: %w; run rollback to go back to the previous revision", arn, err)
+	}
+	return nil
+}
+
 // interrupted applies the timeout or interrupt policy; the stop has a
 // context of its own, the job's being cancelled.
 func (e *ECSNative) interrupted(ctx, wctx context.Context, arn string, last monitor.ServiceDeployment) error {
@@ -653,8 +668,15 @@ func (e *ECSNative) interrupted(ctx, wctx context.Context, arn string, last moni
 	if errors.Is(cause, errTimedOut) {
 		terr := &ECSTimeoutError{ARN: arn, After: e.Timeout, Stage: stage, Applied: e.OnTimeout}
 		if e.OnTimeout == TimeoutRollback && live {
-			if err := e.stopRetrying(stopCtx, arn); err != nil {
-				return fmt.Errorf("%w; %w", terr, err)
+			serr := e.stopRetrying(stopCtx, arn)
+			// The outcome is what ECS says happened, not what was asked: a
+			// deployment that ended SUCCESSFUL before the stop reached it
+			// was neither stopped nor rolled back.
+			if d, err := e.describe(stopCtx, arn); err == nil && d.Status == ecstypes.ServiceDeploymentStatusSuccessful {
+				return e.succeededBeforeStop(stopCtx, arn)
+			}
+			if serr != nil {
+				return fmt.Errorf("%w; %w", terr, serr)
 			}
 		}
 		return terr
@@ -662,8 +684,12 @@ func (e *ECSNative) interrupted(ctx, wctx context.Context, arn string, last moni
 	ierr := &InterruptedError{ID: arn, Cause: cause, Applied: e.OnInterrupt}
 	if e.OnInterrupt == InterruptRollback && live {
 		e.Log.Warn("interrupted: stopping the service deployment with rollback", "service_deployment", arn)
-		if err := e.stopRetrying(stopCtx, arn); err != nil {
-			return fmt.Errorf("%w; %w", ierr, err)
+		serr := e.stopRetrying(stopCtx, arn)
+		if d, err := e.describe(stopCtx, arn); err == nil && d.Status == ecstypes.ServiceDeploymentStatusSuccessful {
+			return fmt.Errorf("%w: service deployment %s had already succeeded when the stop reached it, so production runs the new revision; run rollback to go back to the previous one", cause, arn)
+		}
+		if serr != nil {
+			return fmt.Errorf("%w: stopping service deployment %s with rollback failed: %w", cause, arn, serr)
 		}
 	}
 	return ierr

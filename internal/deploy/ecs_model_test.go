@@ -259,3 +259,53 @@ func (w *world) describeService(t *testing.T, sw *seed.ECSNative) ecstypes.Servi
 	}
 	return out.Services[0]
 }
+
+// lateECSStop holds StopServiceDeployment until the service deployment has
+// ended: the stop a timeout sends arrives after the deployment succeeded.
+type lateECSStop struct {
+	ECSAPI
+	held chan struct{}
+}
+
+func (l *lateECSStop) StopServiceDeployment(ctx context.Context, in *ecs.StopServiceDeploymentInput, optFns ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error) {
+	for {
+		out, err := l.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(in.ServiceDeploymentArn)}})
+		if err == nil && len(out.ServiceDeployments) == 1 && out.ServiceDeployments[0].Status == ecstypes.ServiceDeploymentStatusSuccessful {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	close(l.held)
+	return l.ECSAPI.StopServiceDeployment(ctx, in, optFns...)
+}
+
+// TestECSModelTimeoutAfterSuccess: BG_ON_TIMEOUT=rollback whose stop
+// reaches a deployment that already succeeded reports what ECS says, a
+// success (exit 0), never "stopped with rollback".
+func TestECSModelTimeoutAfterSuccess(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w, sw := ecsWorld(t, seed.ECSNativeOptions{BakeTimeInMinutes: 5})
+	late := &lateECSStop{ECSAPI: w.ecs, held: make(chan struct{})}
+	rep := &fakeReports{}
+	d := w.deps(t, &config.Target{Cluster: sw.Cluster, Service: sw.Service}, rep, nil)
+	d.Clients.ECS = late
+	d.Settings.Watch = &config.Watch{Timeout: 50 * time.Millisecond, OnTimeout: config.TimeoutRollback}
+	err := NewECSModel(d).Deploy(ctx)
+	select {
+	case <-late.held:
+	default:
+		t.Fatalf("the timeout sent no stop (Deploy = %v)", err)
+	}
+	var te *ECSTimeoutError
+	if err != nil || errors.As(err, &te) {
+		t.Fatalf("Deploy = %v, want success: the deployment succeeded before the stop", err)
+	}
+	if got := w.serviceDeployment(t, sw).Status; got != ecstypes.ServiceDeploymentStatusSuccessful {
+		t.Errorf("service deployment %s", got)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
@@ -33,6 +35,13 @@ func (f *flakyStop) StopServiceDeployment(ctx context.Context, _ *ecs.StopServic
 		return nil, &smithy.GenericAPIError{Code: "ServerException", Message: "simulated", Fault: smithy.FaultServer}
 	}
 	return &ecs.StopServiceDeploymentOutput{}, nil
+}
+
+// DescribeServiceDeployments answers what ECS says right after a stop.
+func (f *flakyStop) DescribeServiceDeployments(_ context.Context, in *ecs.DescribeServiceDeploymentsInput, _ ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error) {
+	return &ecs.DescribeServiceDeploymentsOutput{ServiceDeployments: []ecstypes.ServiceDeployment{{
+		ServiceDeploymentArn: aws.String(in.ServiceDeploymentArns[0]), Status: ecstypes.ServiceDeploymentStatusStopRequested,
+	}}}, nil
 }
 
 // TestECSStopGetsTheJobsTime: the ecs model's stop after a timeout or an
