@@ -1,6 +1,7 @@
 package app
 
 import (
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -127,6 +128,39 @@ func TestLayout(t *testing.T) {
 	for pkg := range layout {
 		if _, ok := pkgs[pkg]; !ok {
 			t.Errorf("the layout names %s, which no longer exists", pkg)
+		}
+	}
+}
+
+// TestLayoutMatchesREADME: the README's Layout section names every package
+// of the table (a package under a named one, such as internal/awssim/wire,
+// is described by it), and names no package the table lacks.
+func TestLayoutMatchesREADME(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### Layout\n\n```\n")
+	if !ok {
+		t.Fatal("README.md has no Layout section with a code block")
+	}
+	section, _, _ = strings.Cut(section, "```")
+	var named []string
+	for line := range strings.SplitSeq(section, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && !strings.HasPrefix(line, " ") {
+			named = append(named, f[0])
+		}
+	}
+	for _, pkg := range named {
+		if _, ok := layout[pkg]; !ok {
+			t.Errorf("the README's Layout names %s, which the layout table lacks", pkg)
+		}
+	}
+	for pkg := range layout {
+		described := slices.ContainsFunc(named, func(n string) bool { return pkg == n || strings.HasPrefix(pkg, n+"/") })
+		if !described {
+			t.Errorf("the README's Layout does not name %s (nor a package it is under)", pkg)
 		}
 	}
 }
