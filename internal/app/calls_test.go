@@ -214,7 +214,8 @@ func TestCallsPerCommand(t *testing.T) {
 			t.Fatalf("status exit %d\n%s", code, stderr)
 		}
 		// DESIGN: status with the registry tags in at most 10 calls.
-		callBudget{max: 10, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "status", rec.since(m))
+		// DESIGN: at most 10; 9 since reading tags needs no DescribeRepositories.
+		callBudget{max: 9, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment", "DescribeRepositories"}}.check(t, "status", rec.since(m))
 	})
 	t.Run("status_with_history", func(t *testing.T) {
 		t.Parallel()
@@ -227,20 +228,21 @@ func TestCallsPerCommand(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("status exit %d\n%s", code, stderr)
 		}
-		// DESIGN: status in at most 10 calls, plus 2 for the history
+		// DESIGN: status in at most 10 calls (9: reading tags needs no
+		// DescribeRepositories), plus 2 for the history
 		// (BG_HISTORY, default 10): BatchGetDeployments for the last
 		// deployments (the ListDeployments status always made lists them
 		// too) and BatchGetDeploymentTargets for the last one's timeline.
 		// (With a deployment there, Resolve finds the group from the task
 		// set's deployment: one GetDeployment, counted with the polls.)
-		callBudget{max: 12, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "status with history", rec.since(m))
+		callBudget{max: 11, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment", "DescribeRepositories"}}.check(t, "status with history", rec.since(m))
 	})
 	t.Run("verify", func(t *testing.T) {
 		t.Parallel()
 		s, rec, host := startRecordedSim(t, seed.Options{})
 		m := rec.mark()
 		runIn(t, s.environ("BG_ECR_REPOSITORY=web", "BG_REGISTRY_IMAGE="+host+"/group/web"), "verify")
-		callBudget{max: 10, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "verify", rec.since(m))
+		callBudget{max: 9, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment", "DescribeRepositories"}}.check(t, "verify", rec.since(m))
 	})
 	t.Run("verify_with_history", func(t *testing.T) {
 		t.Parallel()
@@ -251,7 +253,7 @@ func TestCallsPerCommand(t *testing.T) {
 		m := rec.mark()
 		runIn(t, s.environ("BG_ECR_REPOSITORY=web", "BG_REGISTRY_IMAGE="+host+"/group/web"), "verify")
 		// As status: 10, plus 2 for the history.
-		callBudget{max: 12, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment"}}.check(t, "verify with history", rec.since(m))
+		callBudget{max: 11, most: map[string]int{"DescribeTargetHealth": 2}, never: []string{"GetDeploymentConfig", "DescribeLoadBalancers", "GetDeployment", "DescribeRepositories"}}.check(t, "verify with history", rec.since(m))
 	})
 	t.Run("deploy_all_at_once", func(t *testing.T) {
 		t.Parallel()

@@ -219,7 +219,14 @@ func (inv *invocation) registryReposFor(ctx context.Context, create bool) (*imag
 		if err != nil {
 			return nil, nil, err
 		}
-		repo, creds, err := image.ECR(ctx, clients.ECR, regs.ECRRepository, create)
+		var repo name.Repository
+		var creds image.Credentials
+		if inv.cmd.name == "status" || inv.cmd.name == "verify" {
+			// Reading tags needs no DescribeRepositories: one call less.
+			repo, creds, err = image.ECRForReading(ctx, clients.ECR, regs.ECRRepository)
+		} else {
+			repo, creds, err = image.ECR(ctx, clients.ECR, regs.ECRRepository, create)
+		}
 		if err != nil {
 			return nil, nil, err
 		}

@@ -53,29 +53,55 @@ func ECR(ctx context.Context, api ECRAPI, repository string, create bool) (name.
 	if err != nil {
 		return name.Repository{}, Credentials{}, fmt.Errorf("ECR returned repository URI %q that is not a repository: %w", uri, err)
 	}
+	creds, proxy, err := ecrLogin(ctx, api)
+	if err != nil {
+		return name.Repository{}, Credentials{}, err
+	}
+	creds.Host = repo.RegistryStr()
+	if creds.Host == "" || creds.Host == name.DefaultRegistry {
+		creds.Host = proxy
+	}
+	return repo, creds, nil
+}
+
+// ECRForReading is ECR for commands that only read tags (status, verify):
+// the repository's address comes from the login's proxy endpoint (the
+// account's registry, where every repository of the account lives), so no
+// DescribeRepositories is made. A repository that does not exist shows as
+// tags that cannot be read, which status reports and verify fails on.
+func ECRForReading(ctx context.Context, api ECRAPI, repository string) (name.Repository, Credentials, error) {
+	creds, proxy, err := ecrLogin(ctx, api)
+	if err != nil {
+		return name.Repository{}, Credentials{}, err
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(proxy, "https://"), "http://")
+	repo, err := name.NewRepository(host + "/" + ECRRepositoryName(repository))
+	if err != nil {
+		return name.Repository{}, Credentials{}, fmt.Errorf("ECR repository %s at the login's endpoint %q is not a repository: %w", repository, proxy, err)
+	}
+	creds.Host = repo.RegistryStr()
+	return repo, creds, nil
+}
+
+// ecrLogin is GetAuthorizationToken's user and password, and the registry
+// endpoint it names.
+func ecrLogin(ctx context.Context, api ECRAPI) (Credentials, string, error) {
 	tok, err := api.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
-		return name.Repository{}, Credentials{}, fmt.Errorf("getting an ECR login (the role needs ecr:GetAuthorizationToken): %w", err)
+		return Credentials{}, "", fmt.Errorf("getting an ECR login (the role needs ecr:GetAuthorizationToken): %w", err)
 	}
 	if len(tok.AuthorizationData) == 0 || tok.AuthorizationData[0].AuthorizationToken == nil {
-		return name.Repository{}, Credentials{}, errors.New("ECR GetAuthorizationToken returned no authorization data")
+		return Credentials{}, "", errors.New("ECR GetAuthorizationToken returned no authorization data")
 	}
 	raw, err := base64.StdEncoding.DecodeString(aws.ToString(tok.AuthorizationData[0].AuthorizationToken))
 	if err != nil {
-		// The error would quote the token: say only what is wrong.
-		return name.Repository{}, Credentials{}, errors.New("ECR GetAuthorizationToken returned a token that is not base64")
+		return Credentials{}, "", errors.New("ECR GetAuthorizationToken returned a token that is not base64")
 	}
 	user, password, ok := strings.Cut(string(raw), ":")
 	if !ok {
-		return name.Repository{}, Credentials{}, errors.New("ECR GetAuthorizationToken returned a token that is not user:password")
+		return Credentials{}, "", errors.New("ECR GetAuthorizationToken returned a token that is not user:password")
 	}
-	// The token is for the registry the repository is in; the proxy endpoint
-	// names the same host, and is used only when the URI gave none.
-	host := repo.RegistryStr()
-	if host == "" || host == name.DefaultRegistry {
-		host = aws.ToString(tok.AuthorizationData[0].ProxyEndpoint)
-	}
-	return repo, Credentials{Host: host, User: user, Password: password}, nil
+	return Credentials{User: user, Password: password}, aws.ToString(tok.AuthorizationData[0].ProxyEndpoint), nil
 }
 
 func ecrRepositoryURI(ctx context.Context, api ECRAPI, repoName string, create bool) (string, error) {

@@ -300,6 +300,39 @@ func TestECRRepositoryMissing(t *testing.T) {
 	}
 }
 
+// TestECRForReading: reading tags names the same repository, with the same
+// login, as ECR does after DescribeRepositories, from the login alone.
+func TestECRForReading(t *testing.T) {
+	ctx := context.Background()
+	srv := httptest.NewServer(awssim.New())
+	t.Cleanup(srv.Close)
+	api := ecr.NewFromConfig(aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), BaseEndpoint: aws.String(srv.URL)})
+	want, wantCreds, err := ECR(ctx, api, "team/web", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"team/web", want.String()} {
+		got, creds, err := ECRForReading(ctx, countingECR{ECRAPI: api, t: t}, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() || creds != wantCreds {
+			t.Errorf("ECRForReading(%q) = %s %+v, want %s %+v", ref, got, creds, want, wantCreds)
+		}
+	}
+}
+
+// countingECR fails the test on any ECR call but the login.
+type countingECR struct {
+	ECRAPI
+	t *testing.T
+}
+
+func (c countingECR) DescribeRepositories(context.Context, *ecr.DescribeRepositoriesInput, ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error) {
+	c.t.Error("ECRForReading called DescribeRepositories")
+	return nil, errors.New("not allowed")
+}
+
 func TestECRRepositoryName(t *testing.T) {
 	for in, want := range map[string]string{
 		"web":      "web",
