@@ -50,7 +50,7 @@ func (e *InputError) ErrorHint() string { return e.hint }
 // sets a secret setting (secret names them): a file in the repository is
 // no place for one, and its value would not be masked in the log.
 func Load(path string, secret []string) ([]Entry, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path, maxFileSize)
 	if err != nil {
 		return nil, &InputError{msg: "reading " + FileVar + ": " + err.Error(), err: err}
 	}
@@ -288,4 +288,25 @@ func writeOverview(dir, cmd string, taken time.Time, services []report.ServiceSt
 		}
 	}
 	return nil
+}
+
+// maxFileSize bounds the services file: 200 services with their settings
+// fit in a small fraction of it, and a larger file is a mistake.
+const maxFileSize = 1 << 20
+
+// readLimited reads path, refusing a file larger than limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return data, nil
 }

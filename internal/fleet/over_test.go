@@ -105,3 +105,18 @@ func TestLoad_refusesSecrets(t *testing.T) {
 		t.Errorf("Load = %v", err)
 	}
 }
+
+// TestLoad_refusesHugeFiles: the services file has a size limit.
+func TestLoad_refusesHugeFiles(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "services.yml")
+	big := "services:\n  - name: web\n" + strings.Repeat("# padding\n", maxFileSize/10+1)
+	if err := os.WriteFile(path, []byte(big), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, nil)
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("Load of a %d-byte file = %v, want an input error naming the limit", len(big), err)
+	}
+}
