@@ -142,6 +142,16 @@ func (td *TaskDef) checkNames(final bool) []error {
 	for i, c := range list {
 		m, _ := c.(map[string]any)
 		path := fmt.Sprintf("containerDefinitions[%d].name", i)
+		if name, _ := m["name"].(string); name == "" && (m["name"] == nil || m["name"] == "") {
+			// RegisterTaskDefinition requires it, and the image rules and
+			// the AppSpec name containers by it.
+			line := td.lines[path]
+			if line == 0 {
+				line = td.lines[fmt.Sprintf("containerDefinitions[%d]", i)]
+			}
+			errs = append(errs, &FieldError{File: td.File, Line: line, Path: path, Msg: "a container has no name: every container definition needs a unique name"})
+			continue
+		}
 		n, ok := check(m["name"], path)
 		if !ok {
 			continue
