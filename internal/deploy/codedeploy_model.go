@@ -281,19 +281,8 @@ func (m *CodeDeployModel) Deploy(ctx context.Context) error {
 }
 
 // moveLiveTags points the registries' live tag at the deployed image and the
-// previous tag at what was live before. An image given by tag is left alone:
-// only a digest says what actually runs.
-func (m *CodeDeployModel) moveLiveTags(ctx context.Context) error {
-	d := m.d
-	if d.Tags == nil {
-		return nil
-	}
-	if d.Settings.ImageDigest == "" {
-		d.Log.Info("the image is not pinned by digest: registry tags are left as they are", "image", d.Settings.Image)
-		return nil
-	}
-	return d.Tags.MoveLive(ctx, d.Settings.ImageDigest)
-}
+// previous tag at what was live before (Deps.moveLiveTags).
+func (m *CodeDeployModel) moveLiveTags(ctx context.Context) error { return m.d.moveLiveTags(ctx) }
 
 // revertTo redeploys prev with the AppSpec as rendered for this service:
 // the way back when a production check fails after the deployment ended.

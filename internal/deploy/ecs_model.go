@@ -217,18 +217,8 @@ func (m *ECSModel) register(ctx context.Context, td *render.TaskDef) (render.Reg
 	return reg, d.Reports.Artifact("taskdef.json", data)
 }
 
-// moveLiveTags points the live tag at the deployed image (pinned by digest).
-func (m *ECSModel) moveLiveTags(ctx context.Context) error {
-	d := m.d
-	if d.Tags == nil {
-		return nil
-	}
-	if d.Settings.ImageDigest == "" {
-		d.Log.Info("the image is not pinned by digest: registry tags are left as they are", "image", d.Settings.Image)
-		return nil
-	}
-	return d.Tags.MoveLive(ctx, d.Settings.ImageDigest)
-}
+// moveLiveTags points the live tag at the deployed image (Deps.moveLiveTags).
+func (m *ECSModel) moveLiveTags(ctx context.Context) error { return m.d.moveLiveTags(ctx) }
 
 // report writes the status reports and the live colour, and prints the
 // status; a snapshot that cannot be read is a warning, not a failure.

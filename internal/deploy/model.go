@@ -195,6 +195,20 @@ func (d *Deps) interrupted(ctx context.Context, err error) error {
 	return d.Interrupted(ctx, err)
 }
 
+// moveLiveTags points the registries' live tag at the deployed image and the
+// previous tag at what was live before. An image given by tag is left
+// alone: only a digest says what actually runs.
+func (d *Deps) moveLiveTags(ctx context.Context) error {
+	if d.Tags == nil {
+		return nil
+	}
+	if d.Settings.ImageDigest == "" {
+		d.Log.Info("the image is not pinned by digest: registry tags are left as they are", "image", d.Settings.Image)
+		return nil
+	}
+	return d.Tags.MoveLive(ctx, d.Settings.ImageDigest)
+}
+
 func (d *Deps) progress(line string) {
 	if d.Progress != nil {
 		d.Progress(d.clock().Now(), line)
